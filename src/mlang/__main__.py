@@ -1,0 +1,3 @@
+from mlang.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""The data stage of M's pipeline (see docs/architecture.md)."""
+
+__all__: list[str] = []

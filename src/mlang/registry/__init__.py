@@ -1,0 +1,3 @@
+"""The registry stage of M's pipeline (see docs/architecture.md)."""
+
+__all__: list[str] = []

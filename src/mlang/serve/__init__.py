@@ -1,0 +1,3 @@
+"""The serve stage of M's pipeline (see docs/architecture.md)."""
+
+__all__: list[str] = []
