@@ -1,0 +1,197 @@
+"""Batches: examples grouped, preprocessed by the model's own `preprocess`, targets as tensors.
+
+Text is bucketed by length: examples of similar length share a batch, so dynamic padding (each
+batch padded to its own longest example) pads little.  That is the largest practical speed-up for
+short texts (DESIGN §8).  Extractive QA targets (start/end token of the answer) are derived from
+the tokenizer's character offsets, which the model's `preprocess` returns as `offset_mapping`.
+"""
+from __future__ import annotations
+
+import random
+from typing import Any, Iterator
+
+from mlang.lang.diagnostics import MError
+
+# Shuffled text is sorted by length within windows of this many batches, then the batches shuffled.
+BUCKET_WINDOW = 50
+
+
+class Batch:
+    """A batch: `inputs` (model-ready), `targets` (tensor or None), and each column by name.
+
+    `batch.labels` / `batch.targets` are the target tensor; `batch.text`, `batch.image`, ... the
+    raw values; `batch.indices` the examples' positions in the dataset.
+    """
+
+    def __init__(self, examples: list[dict], inputs: Any, targets: Any, indices: list[int],
+                 target_column: str | None, offsets: Any = None):
+        self.examples = examples
+        self.inputs = inputs
+        self.targets = targets
+        self.indices = indices
+        self.target_column = target_column
+        # QA only: each token's character span in its context, to turn logits back into text.
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("examples", "targets", "target_column"):
+            raise AttributeError(name)
+        if name in ("labels", "label") or name == self.target_column:
+            return self.targets
+        if self.examples and name in self.examples[0]:
+            return _collate([example[name] for example in self.examples])
+        columns = ", ".join(self.examples[0]) if self.examples else ""
+        raise AttributeError(f"batch has no column {name!r} (columns: {columns})")
+
+    def to(self, device) -> "Batch":
+        """The batch with its tensors on `device`."""
+        self.inputs = move_to(self.inputs, device)
+        if self.targets is not None and hasattr(self.targets, "to"):
+            self.targets = self.targets.to(device, non_blocking=True)
+        return self
+
+
+def move_to(value, device):
+    """Tensors (alone, in a dict, list or tuple) moved to `device`."""
+    if hasattr(value, "to") and hasattr(value, "device"):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, dict):
+        return {k: move_to(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(move_to(v, device) for v in value)
+    return value
+
+
+def iterate_batches(dataset, batch_size: int, *, model=None, shuffle: bool = False, seed: int = 0,
+                    bucket: bool | None = None, drop_last: bool = False) -> Iterator[Batch]:
+    """The dataset's batches, in an order fixed by `seed` when shuffling."""
+    if batch_size < 1:
+        raise MError(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
+    for indices in batch_order(dataset, batch_size, shuffle=shuffle, seed=seed, bucket=bucket,
+                               drop_last=drop_last):
+        yield make_batch(dataset, indices, model)
+
+
+def batch_order(dataset, batch_size: int, *, shuffle: bool, seed: int, bucket: bool | None,
+                drop_last: bool) -> list[list[int]]:
+    """The example indices of each batch."""
+    order = list(range(len(dataset)))
+    rng = random.Random(seed)
+    if shuffle:
+        rng.shuffle(order)
+    lengths = _text_lengths(dataset) if bucket is not False else None
+    if lengths is not None and (shuffle or bucket):
+        if shuffle:
+            window = batch_size * BUCKET_WINDOW
+            order = [i for start in range(0, len(order), window)
+                     for i in sorted(order[start:start + window], key=lengths.__getitem__)]
+        else:
+            order.sort(key=lengths.__getitem__)
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if drop_last and batches and len(batches[-1]) < batch_size:
+        batches.pop()
+    if shuffle and lengths is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def _text_lengths(dataset) -> list[int] | None:
+    """Each example's input length in characters when the input is text, else None."""
+    column = dataset.input_column
+    if not dataset.examples or column not in dataset.examples[0]:
+        return None
+    if dataset.target_column == "answers":
+        return [len(e["question"]) + len(e["context"]) for e in dataset.examples]
+    if not isinstance(dataset.examples[0][column], str):
+        return None
+    return [len(e[column]) for e in dataset.examples]
+
+
+def make_batch(dataset, indices: list[int], model=None) -> Batch:
+    """One batch of the given examples, preprocessed for `model` when given."""
+    examples = [dataset[i] for i in indices]
+    qa = dataset.target_column == "answers"
+    raw_inputs = ([(e["question"], e["context"]) for e in examples] if qa
+                  else [e[dataset._require("input_column")] for e in examples])
+    preprocess = getattr(model, "preprocess", None)
+    inputs = preprocess(raw_inputs) if preprocess is not None else _collate(raw_inputs)
+    offsets, targets = None, None
+    if qa:
+        if isinstance(inputs, dict) and "offset_mapping" in inputs:
+            inputs = dict(inputs)
+            offsets = inputs.pop("offset_mapping")
+            targets = answer_token_targets(inputs, offsets, examples)
+    elif dataset.target_column is not None and dataset.target_column in examples[0]:
+        targets = _targets([e[dataset.target_column] for e in examples], dataset.target_column)
+    return Batch(examples, inputs, targets, list(indices), dataset.target_column, offsets)
+
+
+def _targets(values: list, column: str):
+    import torch
+
+    if column == "label":
+        return torch.tensor(values, dtype=torch.long)
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def _collate(values: list):
+    """Raw values → one tensor where they are numeric or images; else the list itself."""
+    import numpy as np
+    import torch
+
+    first = values[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(values)
+    if isinstance(first, np.ndarray) or (isinstance(first, (list, tuple)) and first
+                                         and isinstance(first[0], (int, float))):
+        return torch.as_tensor(np.asarray(values, dtype=np.float32))
+    if isinstance(first, bool):
+        return torch.tensor(values, dtype=torch.bool)
+    if isinstance(first, (int, float)):
+        return torch.tensor(values)
+    if hasattr(first, "convert") and hasattr(first, "size"):  # PIL images
+        sizes = {image.size for image in values}
+        if len(sizes) > 1:
+            raise MError(f"images in one batch differ in size ({sorted(sizes)[:3]} ...)",
+                         field="image", hint="load them with Dataset.images(path, size=(H, W))")
+        array = np.stack([np.asarray(image, dtype=np.float32) / 255.0 for image in values])
+        return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
+    return values
+
+
+def answer_token_targets(features: dict, offsets, examples: list[dict]):
+    """`[B, 2]` start/end token positions of each first answer; (0, 0) when there is none.
+
+    A token belongs to the context when its `token_type_ids` is 1 (the second sequence); an
+    answer cut off by truncation, or an unanswerable question, points at position 0 ([CLS]).
+    """
+    import torch
+
+    segment = features.get("token_type_ids")
+    if segment is None:
+        raise MError("the model's preprocess must return token_type_ids with offset_mapping "
+                     "for question answering", field="preprocess")
+    offsets = offsets.tolist()
+    segment = segment.tolist()
+    positions = []
+    for row, example in enumerate(examples):
+        answers = example["answers"]
+        if not answers["text"]:
+            positions.append((0, 0))
+            continue
+        start_char = answers["answer_start"][0]
+        end_char = start_char + len(answers["text"][0])
+        start = end = None
+        for token, (begin, finish) in enumerate(offsets[row]):
+            if segment[row][token] != 1 or finish <= begin:
+                continue
+            if start is None and begin <= start_char < finish:
+                start = token
+            if begin < end_char <= finish:
+                end = token
+                break
+        positions.append((start, end) if start is not None and end is not None else (0, 0))
+    return torch.tensor(positions, dtype=torch.long)
