@@ -1,0 +1,102 @@
+"""Content-addressed artifact files: each file is stored once, named by the sha256 of its bytes.
+
+A blob is written to a temporary file in its final directory, flushed to disk (fsync), renamed
+into place (atomic on POSIX) and the directory fsynced, so a process killed at any moment leaves
+either no blob or a complete one — never a partial file under a real name.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+TEMP_PREFIX = ".tmp-"
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobStore:
+    """Blobs under `root/sha256/<first two hex digits>/<sha256>`."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root) / "sha256"
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (once) and return its sha256.  An existing blob whose bytes no longer match
+        its name is replaced, so saving again repairs a damaged copy."""
+        sha256 = sha256_of(data)
+        target = self.path(sha256)
+        if target.is_file() and self.verify(sha256):
+            os.utime(target)  # fresh mtime: garbage collection's grace period counts from now
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+        return sha256
+
+    def read(self, sha256: str) -> bytes:
+        """The blob's bytes (FileNotFoundError when it is missing); the caller verifies them."""
+        return self.path(sha256).read_bytes()
+
+    def verify(self, sha256: str) -> bool:
+        try:
+            return sha256_of(self.read(sha256)) == sha256
+        except FileNotFoundError:
+            return False
+
+    def remove(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+    def blobs(self) -> Iterator[tuple[str, int]]:
+        """(sha256, size) of every stored blob."""
+        if not self.root.is_dir():
+            return
+        for sub in sorted(self.root.iterdir()):
+            if sub.is_dir():
+                for entry in sorted(sub.iterdir()):
+                    if entry.is_file() and _is_sha256(entry.name):
+                        yield entry.name, entry.stat().st_size
+
+    def stale_temp_files(self, older_than_s: float) -> Iterator[Path]:
+        """Temporary files left by killed saves, last written more than `older_than_s` ago."""
+        if not self.root.is_dir():
+            return
+        cutoff = time.time() - older_than_s
+        for entry in self.root.glob(f"*/{TEMP_PREFIX}*"):
+            try:
+                if entry.stat().st_mtime <= cutoff:
+                    yield entry
+            except FileNotFoundError:  # renamed into place by a save that just finished
+                continue
