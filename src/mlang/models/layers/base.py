@@ -1,0 +1,313 @@
+"""The layer-catalogue contract: parameters, a shape rule over M types, and a builder to torch.nn.
+
+A catalogue layer is a dataclass (its fields are its parameters, in positional order) registered
+with `@register_layer`.  It has three parts:
+
+- **parameters**: the dataclass fields, with annotations checked by `check_arguments` and value
+  rules in `validate()` (raise `LayerArgError`);
+- **shape rule** `output_type(x)`: the M type (usually `Tensor[dtype, B, ...]`) the layer produces
+  from input `x`, raising `ShapeError` on a mismatch and returning `Any` when it cannot know;
+- **builder** `build(x)`: the `torch.nn.Module` for a concrete input type (torch is imported only
+  here, so the checker stays torch-free).
+
+Adding a layer is one file in this package (modules here are discovered automatically) or one
+`register_layer_target("Name", "pkg.module:Class")` call from another stage's `builtins.py`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from mlang.lang import types as T
+from mlang.lang.diagnostics import MError, Span
+
+B = T.Sym("B")
+
+
+class ShapeError(Exception):
+    """A layer's shape rule rejects its input; the caller adds the span and the input type."""
+
+
+class LayerArgError(MError):
+    """A layer was given a bad argument (unknown name, wrong type, missing, or out of range)."""
+
+
+@dataclass
+class Layer:
+    """Base of every catalogue layer.  Subclasses are dataclasses decorated with `register_layer`."""
+
+    NAME: ClassVar[str] = ""
+    ALIASES: ClassVar[tuple[str, ...]] = ()
+    # Python API convenience (Keras): the first layer may state the channels-last input shape.
+    input_shape: tuple | None = field(default=None, kw_only=True)
+    span: Span | None = field(default=None, kw_only=True, compare=False, repr=False)
+
+    def __post_init__(self):
+        check_arguments(self)
+        self.validate()
+
+    def validate(self) -> None:
+        """Reject out-of-range parameter values with `LayerArgError` (override when needed)."""
+
+    def output_type(self, x: T.MType) -> T.MType:
+        raise NotImplementedError
+
+    def build(self, x: T.MType):
+        raise NotImplementedError
+
+    # ----- helpers shared by layers -----
+    def params(self) -> dict:
+        """The layer's own parameters (not `span`/`input_shape`), by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("span", "input_shape")}
+
+    def to_config(self) -> dict:
+        params = {k: _to_json(v) for k, v in self.params().items()}
+        return {"layer": self.NAME, **params}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        params = {k: _from_json(v) for k, v in config.items() if k != "layer"}
+        return cls(**params)
+
+    def describe(self) -> str:
+        """`Conv2D(32, kernel=3)`-style text for summaries and messages."""
+        parts = []
+        for f in dataclasses.fields(self):
+            if f.name in ("span", "input_shape"):
+                continue
+            value = getattr(self, f.name)
+            if f.default is not dataclasses.MISSING and value == f.default:
+                continue
+            parts.append(f"{f.name}={value!r}")
+        return f"{self.NAME}({', '.join(parts)})"
+
+    def error(self, message: str, hint: str | None = None) -> LayerArgError:
+        return LayerArgError(f"{self.NAME}: {message}", self.span, hint=hint)
+
+
+def _to_json(value):
+    if isinstance(value, Layer):
+        return value.to_config()
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(value):
+    if isinstance(value, dict) and "layer" in value:
+        return layer_from_config(value)
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+# ----- argument checking -------------------------------------------------------------------------
+
+_TYPE_CHECKS = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "None": lambda v: v is None,
+    "tuple": lambda v: isinstance(v, (tuple, list)) and all(isinstance(i, int) for i in v),
+    "list": lambda v: isinstance(v, (tuple, list)),
+    "Layer": lambda v: isinstance(v, Layer),
+    "Any": lambda v: True,
+}
+
+
+def _accepts(annotation: str, value) -> bool:
+    alternatives = [a.strip() for a in str(annotation).split("|")]
+    for alt in alternatives:
+        base = alt.split("[")[0]
+        check = _TYPE_CHECKS.get(base)
+        if check is None or check(value):
+            return True
+    return False
+
+
+def _expected_text(annotation: str) -> str:
+    names = {"tuple": "a tuple of ints", "list": "a list", "None": "None", "Layer": "a layer"}
+    alts = [a.strip().split("[")[0] for a in str(annotation).split("|")]
+    return " or ".join(names.get(a, a) for a in alts)
+
+
+def check_arguments(layer: Layer) -> None:
+    """Each parameter's value fits its annotation, else `LayerArgError` naming the argument."""
+    for f in dataclasses.fields(layer):
+        if f.name in ("span",):
+            continue
+        value = getattr(layer, f.name)
+        if not _accepts(f.type, value):
+            raise LayerArgError(
+                f"{layer.NAME}() argument '{f.name}' must be {_expected_text(f.type)}, "
+                f"got {type(value).__name__} {value!r}", layer.span)
+
+
+def positional_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only]
+
+
+def keyword_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.init and f.name != "span"]
+
+
+def required_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.init and f.name != "span"
+            and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+
+
+def bind_arguments(cls, args: tuple, kwargs: dict, span: Span | None) -> dict:
+    """Map M call arguments onto the layer's parameters, with M-style messages on misuse."""
+    name = cls.NAME
+    varargs = getattr(cls, "VARARGS", None)
+    bound: dict[str, Any] = {}
+    if varargs:
+        bound[varargs] = list(args)
+    else:
+        positional = positional_names(cls)
+        if len(args) > len(positional):
+            raise LayerArgError(
+                f"{name}() takes at most {len(positional)} positional argument(s) "
+                f"({', '.join(positional)}), got {len(args)}", span)
+        bound.update(zip(positional, args))
+    known = keyword_names(cls) if not varargs else [n for n in keyword_names(cls) if n != varargs]
+    for key, value in kwargs.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            raise LayerArgError(f"{name}() has no argument '{key}'", span,
+                                hint=f"did you mean '{close[0]}'?" if close else
+                                f"{name} takes: {', '.join(known)}")
+        if key in bound:
+            raise LayerArgError(f"{name}() got argument '{key}' twice", span)
+        bound[key] = value
+    missing = [n for n in required_names(cls) if n not in bound]
+    if missing:
+        raise LayerArgError(f"{name}() is missing argument '{missing[0]}'", span)
+    return bound
+
+
+# ----- the registry ------------------------------------------------------------------------------
+
+_LAYERS: dict[str, Any] = {}   # M name (and aliases) → layer class or "module:attr" string
+_discovered = False
+
+
+def register_layer(cls):
+    """Class decorator: add a catalogue layer under its `NAME` and `ALIASES`."""
+    for name in (cls.NAME, *cls.ALIASES):
+        _LAYERS[name] = cls
+    return cls
+
+
+def register_layer_target(name: str, target: str, aliases: tuple[str, ...] = ()) -> None:
+    """Register a layer defined elsewhere (e.g. the zoo's pretrained encoders) lazily by path."""
+    for alias in (name, *aliases):
+        _LAYERS.setdefault(alias, target)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import importlib
+    import pkgutil
+
+    import mlang.models.layers as package
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in ("base",) and not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def layer_names() -> list[str]:
+    _discover()
+    return sorted(_LAYERS)
+
+
+def layer_class(name: str):
+    """The catalogue class for `name`, or None."""
+    _discover()
+    target = _LAYERS.get(name)
+    if isinstance(target, str):
+        from mlang.lang.registry import _import_target
+        target = _LAYERS[name] = _import_target(target)
+    return target
+
+
+def unknown_layer_error(name: str, span: Span | None) -> MError:
+    close = difflib.get_close_matches(name, layer_names(), n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else "see docs/models.md for the layer catalogue"
+    return MError(f"unknown layer '{name}'", span, hint=hint)
+
+
+def create_layer(name: str, args: tuple = (), kwargs: dict | None = None,
+                 span: Span | None = None) -> Layer:
+    """A configured layer from an M call `Name(args..., key=value)`; errors carry `span`."""
+    cls = layer_class(name)
+    if cls is None:
+        raise unknown_layer_error(name, span)
+    bound = bind_arguments(cls, tuple(args), dict(kwargs or {}), span)
+    if getattr(cls, "VARARGS", None):
+        layers = bound.pop(cls.VARARGS)
+        return cls(*layers, span=span, **bound)
+    return cls(**bound, span=span)
+
+
+def layer_from_config(config: dict) -> Layer:
+    cls = layer_class(config["layer"])
+    if cls is None:
+        raise unknown_layer_error(config["layer"], None)
+    return cls.from_config(config)
+
+
+# ----- shape helpers -----------------------------------------------------------------------------
+
+def as_tensor(x: T.MType) -> T.MType:
+    """A layer's view of its input: images become `Tensor[float32, B, C, H, W]`; else unchanged."""
+    if isinstance(x, T.ImageType):
+        return T.TensorType("float32", (B, x.channels, x.height, x.width))
+    if isinstance(x, T.TensorType):
+        return x
+    return T.ANY
+
+
+def dims_of(x: T.MType, rank: int | None = None, expected: str = "") -> tuple | None:
+    """The dims of a tensor input, or None when unknown; `rank` enforces the number of dims."""
+    x = as_tensor(x)
+    if not isinstance(x, T.TensorType) or x.dims is None:
+        return None
+    if rank is not None and len(x.dims) != rank:
+        raise ShapeError(f"expects a {rank}-d input {expected}".rstrip())
+    return x.dims
+
+
+def with_dims(x: T.MType, dims: tuple, dtype: str | None = None) -> T.TensorType:
+    x = as_tensor(x)
+    base = x.dtype if isinstance(x, T.TensorType) else "float32"
+    return T.TensorType(dtype or base, tuple(dims))
+
+
+def known(d) -> bool:
+    return isinstance(d, int)
+
+
+def concrete_dim(layer: Layer, x: T.MType, index: int, what: str) -> int:
+    """A dim a builder needs (in_features, in_channels); unknown → a clear `MError`."""
+    dims = as_tensor(x).dims if isinstance(as_tensor(x), T.TensorType) else None
+    d = dims[index] if dims is not None and -len(dims) <= index < len(dims) else None
+    if not known(d):
+        raise MError(f"{layer.NAME}: cannot build without knowing its {what} (input type {x})",
+                     layer.span, hint="declare the model's `input:` type with concrete sizes")
+    return d
+
+
+def pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def single(v) -> int:
+    return v[0] if isinstance(v, (tuple, list)) else v

@@ -1,0 +1,52 @@
+"""`LayerStackModel`: an `MModel` made of an ordered list of catalogue layers."""
+from __future__ import annotations
+
+from torch import nn
+
+from mlang.lang import types as T
+from mlang.models.layers.base import layer_from_config
+from mlang.models.module import MModel
+from mlang.models.shapes import build_modules, check_output, format_shape, propagate, stack_input
+from mlang.models.spec import LayerEntry, ModelSpec, type_from_json, type_to_json
+
+
+class LayerStackModel(MModel):
+    """Runs its layers in order.  Shapes are checked when it is built, before it ever runs."""
+
+    kind = "layers"
+
+    def __init__(self, layers: list, input_type: T.MType, output_type: T.MType | None = None,
+                 spec: ModelSpec | None = None, task: str | None = None, labels=None):
+        types = propagate(stack_input(input_type), layers)
+        produced = types[-1] if types else stack_input(input_type)
+        declared = output_type if output_type is not None else T.ANY
+        name = spec.name if spec is not None else "LayerStack"
+        check_output(produced, declared, f"model {name}", spec.span if spec is not None else None)
+        if spec is None:
+            spec = ModelSpec(name, input_type=input_type,
+                             layers=[LayerEntry.fixed(l.NAME, span=l.span) for l in layers])
+        out = declared if not isinstance(declared, T.AnyType) else produced
+        super().__init__(spec, input_type=input_type, output_type=out, task=task, labels=labels)
+        self.layer_specs = list(layers)
+        self.layer_types = types
+        self.layers = nn.ModuleList(build_modules(stack_input(input_type), layers))
+
+    def compute(self, x, **_unused):
+        for module in self.layers:
+            x = module(x)
+        return x
+
+    def summary_rows(self):
+        return [(f"{i}: {layer.describe()}", format_shape(t), sum(p.numel() for p in module.parameters()))
+                for i, (layer, t, module) in enumerate(zip(self.layer_specs, self.layer_types, self.layers))]
+
+    def config(self, files: dict, prefix: str = "") -> dict:
+        return {"name": self.spec.name, "input": type_to_json(self.input_type),
+                "output": type_to_json(self.output_type),
+                "layers": [layer.to_config() for layer in self.layer_specs]}
+
+    @classmethod
+    def from_config(cls, config: dict, files: dict, prefix: str = "") -> "LayerStackModel":
+        spec = ModelSpec(config.get("name", "LayerStack"))
+        return cls([layer_from_config(c) for c in config["layers"]], type_from_json(config["input"]),
+                   type_from_json(config["output"]), spec=spec)
