@@ -1,0 +1,776 @@
+"""M source → AST (`mlang.lang.ast`), with Lark's LALR parser over `grammar.lark`.
+
+`parse(source, filename)` returns a `Module` or raises `MSyntaxError` whose message says, in words,
+what was expected where ("expected an expression, found ')'").
+"""
+from __future__ import annotations
+
+import ast as pyast
+import threading
+from pathlib import Path
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from mlang.lang import ast as m
+from mlang.lang.diagnostics import MSyntaxError, Span
+
+__all__ = ["parse", "parse_expression"]
+
+_GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# Tokens after which a `{` opens a block (`if x {`, `f(a) {`, `else {`); after anything else it
+# opens a dict or set literal (`x = {`, `f({`, `[{`).
+_ENDS_EXPRESSION = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", "RPAR", "RSQB", "RBRACE",
+                              "TRUE", "FALSE", "NONE", "ELSE"})
+_STATEMENT_START = frozenset({None, "_SEP", "BLOCK_LBRACE"})
+_OPENERS = {"LPAR": "paren", "LSQB": "paren"}
+_CLOSERS = frozenset({"RPAR", "RSQB", "RBRACE"})
+
+
+class _Layout:
+    """Post-lexer: statement separators, what each `{` opens, and the soft keywords.
+
+    Newlines inside `( )`, `[ ]` and dict/set literals are dropped; runs of newlines and `;`
+    become one `_SEP`; a separator right after a block's `{`, before its `}`, before `else`, or at
+    the start or end of the file is dropped.  `model`/`metamodel` followed by a name at the start of
+    a statement is a declaration keyword; so is `forward(` at the start of a model-body statement.
+    """
+
+    always_accept = ("_NL", "SEMI", "LBRACE", "UNCLOSED_COMMENT")
+
+    def __init__(self):
+        self.filename = "<input>"
+
+    def process(self, stream):
+        tokens = list(stream)
+        stack: list[str] = []
+        prev: str | None = None
+        pending: Token | None = None
+        model_header = False
+        for i, tok in enumerate(tokens):
+            kind = tok.type
+            if kind == "_NL" or kind == "SEMI":
+                if stack and stack[-1] in ("paren", "dict"):
+                    if kind == "SEMI":
+                        yield Token.new_borrow_pos("_SEP", ";", tok)
+                    continue
+                if pending is None or kind == "SEMI":
+                    pending = tok
+                continue
+            if kind == "UNCLOSED_COMMENT":
+                raise MSyntaxError("this block comment is never closed", _token_span(tok, self.filename),
+                                   hint="end it with */")
+            if pending is not None:
+                closes_block = kind == "RBRACE" and stack and stack[-1] in ("block", "model")
+                if not (prev in _STATEMENT_START or closes_block or kind == "ELSE"):
+                    yield Token.new_borrow_pos("_SEP", "\n" if pending.type == "_NL" else ";", pending)
+                    prev = "_SEP"
+                pending = None
+            if kind == "NAME" and prev in _STATEMENT_START:
+                following = tokens[i + 1].type if i + 1 < len(tokens) else None
+                if tok.value in ("model", "metamodel") and following == "NAME":
+                    tok = Token.new_borrow_pos("MODEL_KW", tok.value, tok)
+                    model_header = True
+                elif tok.value == "forward" and following == "LPAR" and stack and stack[-1] == "model":
+                    tok = Token.new_borrow_pos("FORWARD_KW", tok.value, tok)
+            elif kind == "LBRACE":
+                if model_header:
+                    stack.append("model")
+                    tok = Token.new_borrow_pos("BLOCK_LBRACE", "{", tok)
+                elif prev in _ENDS_EXPRESSION:
+                    stack.append("block")
+                    tok = Token.new_borrow_pos("BLOCK_LBRACE", "{", tok)
+                else:
+                    stack.append("dict")
+                    tok = Token.new_borrow_pos("DICT_LBRACE", "{", tok)
+                model_header = False
+            elif kind in _OPENERS:
+                stack.append("paren")
+            elif kind in _CLOSERS and stack:
+                stack.pop()
+            prev = tok.type
+            yield tok
+
+
+def _token_span(tok: Token, filename: str) -> Span:
+    return Span(filename, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+def _start_of(item):
+    if isinstance(item, Token):
+        return item.line, item.column
+    if isinstance(item, list):
+        return _start_of(item[0]) if item else None
+    span = getattr(item, "span", None)
+    return (span.line, span.column) if span is not None else None
+
+
+def _end_of(item):
+    if isinstance(item, Token):
+        return item.end_line, item.end_column
+    if isinstance(item, list):
+        return _end_of(item[-1]) if item else None
+    span = getattr(item, "span", None)
+    if span is None:
+        return None
+    return (span.end_line, span.end_column) if span.end_line else (span.line, span.column)
+
+
+class _Block(list):
+    """The statements of a `{ ... }` block, remembering where the block starts and ends."""
+
+    span: Span
+
+
+_BINARY_OPS = {"add_op": "+", "sub_op": "-", "mul_op": "*", "div_op": "/", "mod_op": "%",
+               "matmul_op": "@", "pow_op": "**", "lshift_op": "<<", "rshift_op": ">>",
+               "bitor_op": "|", "bitxor_op": "^", "bitand_op": "&"}
+
+
+def _describe_target(node: m.Expr) -> str:
+    return {m.Call: "a call", m.Constant: "a literal", m.BinOp: "an operation", m.Compare: "a comparison",
+            m.BoolOp: "an operation", m.UnaryOp: "an operation", m.DictLit: "a dict literal",
+            m.ListComp: "a comprehension", m.FString: "a string"}.get(type(node), "this expression")
+
+
+class _Builder(Transformer):
+    """Builds AST nodes bottom-up while the LALR parser reduces (no parse tree is built)."""
+
+    def __init__(self):
+        super().__init__()
+        self.filename = "<input>"
+        self.source = ""
+
+    # -- spans
+    def _span(self, *items) -> Span:
+        start = end = None
+        for item in items:
+            if item is None:
+                continue
+            start = start or _start_of(item)
+            end = _end_of(item) or end
+        if start is None:
+            return Span(self.filename, 1, 1)
+        if end is None:
+            return Span(self.filename, *start)
+        return Span(self.filename, start[0], start[1], end[0], end[1])
+
+    def _error(self, message: str, *items, hint: str | None = None):
+        raise MSyntaxError(message, self._span(*items), hint=hint)
+
+    # -- module and blocks
+    def start(self, c):
+        return [s for s in c if s is not None]
+
+    def block(self, c):
+        stmts = _Block(s for s in c[1:] if s is not None)
+        stmts.span = self._span(c[0])
+        return stmts
+
+    # -- statements
+    def _attach_block(self, value, block):
+        if block is None:
+            return value
+        if not isinstance(value, m.Call):
+            self._error("a block `{ ... }` here must follow a call", block.span if block else value,
+                        hint="write `name(args) { ... }`, or put `if`, `for` or `while` before the condition")
+        if value.block is not None:
+            self._error("this call already has a block", block.span)
+        value.block = list(block)
+        return value
+
+    def expr_stmt(self, c):
+        value = self._attach_block(c[0], c[1])
+        return m.ExprStmt(value, self._span(value))
+
+    def _check_target(self, target, augmented=False):
+        if isinstance(target, (m.Name, m.Attribute, m.Index)):
+            return
+        if not augmented and isinstance(target, (m.TupleLit, m.ListLit)) and target.elts:
+            for elt in target.elts:
+                self._check_target(elt)
+            return
+        what = _describe_target(target)
+        self._error(f"cannot assign to {what}", target,
+                    hint="assign to a name, an attribute (a.b), an index (a[i]) or a tuple of them")
+
+    def assign_stmt(self, c):
+        target, value, block = c
+        self._check_target(target)
+        value = self._attach_block(value, block)
+        return m.Assign(target, value, self._span(target, value))
+
+    def aug_stmt(self, c):
+        target, op, value = c
+        self._check_target(target, augmented=True)
+        return m.AugAssign(target, op.value[:-1], value, self._span(target, value))
+
+    def return_stmt(self, c):
+        return m.Return(c[1], self._span(c[0], c[1]))
+
+    def break_stmt(self, c):
+        return m.Break(self._span(c[0]))
+
+    def continue_stmt(self, c):
+        return m.Continue(self._span(c[0]))
+
+    def if_stmt(self, c):
+        keyword, test, body, orelse = c
+        return m.If(test, list(body), orelse or [], self._span(keyword, test))
+
+    def else_clause(self, c):
+        item = c[0]
+        return [item] if isinstance(item, m.If) else list(item)
+
+    def while_stmt(self, c):
+        return m.While(c[1], list(c[2]), self._span(c[0], c[1]))
+
+    def for_stmt(self, c):
+        keyword, target, iterable, body = c
+        return m.For(target, iterable, list(body), self._span(keyword, iterable))
+
+    def target_list(self, c):
+        items = [x for x in c if x is not None]
+        for item in items:
+            self._check_target(item)
+        if len(items) == 1:
+            return items[0]
+        return m.TupleLit(items, self._span(items[0], items[-1]))
+
+    # -- functions and models
+    def func_decl(self, c):
+        keyword, name, params, returns, body = c
+        self._check_param_order(params or [])
+        return m.FuncDecl(name.value, params or [], returns, list(body), self._span(keyword, name))
+
+    def _check_param_order(self, params):
+        seen_default = seen_var = seen_kwvar = False
+        for p in params:
+            if seen_kwvar:
+                self._error("no parameter may follow `**" + _last_kwvar(params) + "`", p)
+            if p.kind == "var":
+                if seen_var:
+                    self._error("only one `*` parameter is allowed", p)
+                seen_var = True
+            elif p.kind == "kwvar":
+                seen_kwvar = True
+            elif p.default is not None:
+                seen_default = True
+            elif seen_default and not seen_var:
+                self._error(f"parameter '{p.name}' needs a default value, since the one before it has one", p)
+
+    def params(self, c):
+        return [p for p in c if p is not None]
+
+    def param(self, c):
+        name, type_, default = c
+        return m.Param(name.value, type_, default, self._span(name))
+
+    def var_param(self, c):
+        return m.Param(c[0].value, None, None, self._span(c[0]), kind="var")
+
+    def kwvar_param(self, c):
+        return m.Param(c[0].value, None, None, self._span(c[0]), kind="kwvar")
+
+    def model_decl(self, c):
+        keyword, name, extends, base, body = c
+        if extends is not None and extends.value != "extends":
+            self._error(f"expected 'extends' or '{{', found the name '{extends.value}'", extends)
+        fields, layers, forward = [], [], None
+        for item in body:
+            if isinstance(item, m.FieldDecl):
+                fields.append(item)
+            elif isinstance(item, m.LayerCall):
+                layers.append(item)
+            elif forward is not None:
+                self._error(f"model '{name.value}' declares forward twice", item,
+                            hint="a model has one forward(...) { } block")
+            else:
+                forward = item
+        return m.ModelDecl(keyword.value, name.value, base.value if base else None, fields, layers,
+                           forward, self._span(keyword, name), self._span(base) if base else None,
+                           self.filename)
+
+    def model_body(self, c):
+        return [x for x in c[1:] if x is not None]
+
+    def field_decl(self, c):
+        name, type_, default = c
+        return m.FieldDecl(name.value, type_, default, self._span(name))
+
+    def field_bind(self, c):
+        name, value = c
+        return m.FieldDecl(name.value, None, value, self._span(name))
+
+    def forward_decl(self, c):
+        keyword, params, returns, body = c
+        self._check_param_order(params or [])
+        return m.ForwardDecl(params or [], list(body), self._span(keyword), returns)
+
+    def layer_call(self, c):
+        call = c[0]
+        if not isinstance(call, m.Call):
+            self._error("expected a field (name: Type), a binding (name = value), a layer call "
+                        "(Dense(10)) or forward(...) { } in a model body", call)
+        if call.block is not None:
+            self._error("a layer call takes no block", call)
+        return m.LayerCall(call, call.span)
+
+    # -- imports
+    def import_stmt(self, c):
+        keyword, path, alias = c
+        return m.Import(self._string_value(path), alias.value if alias else None, self._span(keyword, path))
+
+    def python_import(self, c):
+        keyword, python, dotted, alias = c
+        if python.value != "python":
+            self._error(f"expected a quoted file path or 'python', found the name '{python.value}'", python,
+                        hint='write import "file.m" or import python package.module')
+        return m.PythonImport(dotted, alias.value if alias else None, self._span(keyword, python))
+
+    def dotted_name(self, c):
+        return ".".join(t.value for t in c)
+
+    def from_import(self, c):
+        keyword, path, *names = c
+        return m.FromImport(self._string_value(path), [n for n in names if n is not None],
+                            self._span(keyword, path))
+
+    def import_name(self, c):
+        name, alias = c
+        return m.ImportName(name.value, alias.value if alias else None, self._span(name))
+
+    # -- types
+    def type(self, c):
+        name, *args = c
+        return m.TypeName(name.value, [a for a in args if a is not None], self._span(name, *args))
+
+    def type_dim(self, c):
+        tok = c[0]
+        value = self._number_value(tok)
+        if not isinstance(value, int):
+            self._error(f"a dimension must be a whole number, not {tok.value}", tok)
+        return m.TypeDim(value, self._span(tok))
+
+    def type_arrow(self, c):
+        return m.TypeArrow(c[0], c[1], self._span(c[0], c[1]))
+
+    # -- expressions
+    def tuple_expr(self, c):
+        items = [x for x in c if x is not None]
+        return m.TupleLit(items, self._span(items[0], items[-1]))
+
+    def ternary(self, c):
+        body, _, test, orelse = c
+        return m.IfExp(test, body, orelse, self._span(body, orelse))
+
+    def _boolop(self, op, c):
+        left, right = c
+        values = left.values + [right] if isinstance(left, m.BoolOp) and left.op == op else [left, right]
+        return m.BoolOp(op, values, self._span(left, right))
+
+    def or_op(self, c):
+        return self._boolop("or", c)
+
+    def and_op(self, c):
+        return self._boolop("and", c)
+
+    def not_op(self, c):
+        return m.UnaryOp("not", c[1], self._span(c[0], c[1]))
+
+    def compare(self, c):
+        left = c[0]
+        ops = [" ".join(t.value for t in op.children) for op in c[1::2]]
+        return m.Compare(left, ops, list(c[2::2]), self._span(left, c[-1]))
+
+    def neg_op(self, c):
+        return m.UnaryOp("-", c[1], self._span(c[0], c[1]))
+
+    def pos_op(self, c):
+        return m.UnaryOp("+", c[1], self._span(c[0], c[1]))
+
+    def invert_op(self, c):
+        return m.UnaryOp("~", c[1], self._span(c[0], c[1]))
+
+    def call(self, c):
+        func, arguments = c
+        args, keywords = [], []
+        for a in arguments or []:
+            if isinstance(a, m.Keyword):
+                keywords.append(a)
+            elif keywords and not isinstance(a, m.Starred):
+                self._error("a positional argument cannot follow a keyword argument", a)
+            else:
+                args.append(a)
+        return m.Call(func, args, keywords, None, self._span(func, *(arguments or [])))
+
+    def arguments(self, c):
+        return [a for a in c if a is not None]
+
+    def kwarg(self, c):
+        return m.Keyword(c[0].value, c[1], self._span(c[0], c[1]))
+
+    def star_arg(self, c):
+        return m.Starred(c[0], self._span(c[0]))
+
+    def kwstar_arg(self, c):
+        return m.Keyword(None, c[0], self._span(c[0]))
+
+    def index(self, c):
+        value, subs = c
+        index = subs[0] if len(subs) == 1 else m.TupleLit(subs, self._span(subs[0], subs[-1]))
+        return m.Index(value, index, self._span(value, index))
+
+    def subscripts(self, c):
+        return [s for s in c if s is not None]
+
+    def slice(self, c):
+        lower, colon, upper, _, step = c
+        return m.Slice(lower, upper, step, self._span(lower or colon, lower, colon, upper, step))
+
+    def attr(self, c):
+        return m.Attribute(c[0], c[1].value, self._span(c[0], c[1]))
+
+    def name(self, c):
+        return m.Name(c[0].value, self._span(c[0]))
+
+    def _number_value(self, tok):
+        text = tok.value.replace("_", "")
+        try:
+            if text[:2].lower() in ("0x", "0b"):
+                return int(text, 0)
+            if any(ch in text for ch in ".eE"):
+                return float(text)
+            return int(text)
+        except ValueError:
+            self._error(f"'{tok.value}' is not a valid number", tok)
+
+    def number(self, c):
+        return m.Constant(self._number_value(c[0]), self._span(c[0]))
+
+    def _string_value(self, tok) -> str:
+        text = tok.value
+        try:
+            value = pyast.literal_eval(text)
+        except (SyntaxError, ValueError) as err:
+            self._error(f"invalid string literal: {err.msg if isinstance(err, SyntaxError) else err}", tok,
+                        hint=r"escapes are \n \t \\ \" \' \xHH \uHHHH")
+        return value
+
+    def string(self, c):
+        return m.Constant("".join(self._string_value(t) for t in c), self._span(c[0], c[-1]))
+
+    def fstring(self, c):
+        return _FStringParser(self, c[0]).parse()
+
+    def true(self, c):
+        return m.Constant(True, self._span(c[0]))
+
+    def false(self, c):
+        return m.Constant(False, self._span(c[0]))
+
+    def none(self, c):
+        return m.Constant(None, self._span(c[0]))
+
+    def empty_tuple(self, c):
+        return m.TupleLit([], self._span(c[0]))
+
+    def paren(self, c):
+        return c[0]
+
+    def list_lit(self, c):
+        items = [x for x in c[1:] if x is not None]
+        return m.ListLit(items, self._span(c[0], *items))
+
+    def list_comp(self, c):
+        return m.ListComp(c[1], c[2], self._span(c[0], c[1]))
+
+    def comp_for(self, c):
+        keyword, target, iterable, *rest = c
+        rest = rest[0] if rest else None
+        gens = [m.Comprehension(target, iterable, [], self._span(keyword, iterable))]
+        for item in rest or []:
+            if isinstance(item, tuple):
+                gens[-1].ifs.append(item[1])
+            else:
+                gens.append(item)
+        return gens
+
+    def comp_if(self, c):
+        _, cond, *rest = c
+        rest = rest[0] if rest else None
+        return [("if", cond)] + (rest or [])
+
+    def empty_dict(self, c):
+        return m.DictLit([], [], self._span(c[0]))
+
+    def dict_item(self, c):
+        key, value = c
+        if isinstance(key, m.Name):
+            key = m.Constant(key.id, key.span)
+        return key, value
+
+    def dict_lit(self, c):
+        items = [x for x in c[1:] if x is not None]
+        return m.DictLit([k for k, _ in items], [v for _, v in items], self._span(c[0]))
+
+    def set_lit(self, c):
+        items = [x for x in c[1:] if x is not None]
+        return m.SetLit(items, self._span(c[0]))
+
+    def dict_comp(self, c):
+        return m.DictComp(c[1], c[2], c[3], self._span(c[0]))
+
+
+def _binary_method(op: str):
+    def method(self, c):
+        return m.BinOp(c[0], op, c[1], self._span(c[0], c[1]))
+    return method
+
+
+for _alias, _op in _BINARY_OPS.items():
+    setattr(_Builder, _alias, _binary_method(_op))
+
+
+def _last_kwvar(params) -> str:
+    return next(p.name for p in params if p.kind == "kwvar")
+
+
+class _FStringParser:
+    """Splits `f"a {x:.2f} b"` into literal and formatted parts, parsing each `{...}` as M."""
+
+    def __init__(self, builder: _Builder, tok: Token):
+        self.builder = builder
+        self.tok = tok
+        text = tok.value[1:]
+        self.quote_len = 3 if text[:3] in ('"""', "'''") else 1
+        self.body = text[self.quote_len:-self.quote_len]
+        self.body_offset = 1 + self.quote_len  # characters before the body in the token
+
+    def _position(self, index: int) -> tuple[int, int]:
+        before = self.tok.value[: self.body_offset + index]
+        newlines = before.count("\n")
+        if newlines:
+            return self.tok.line + newlines, len(before) - before.rfind("\n")
+        return self.tok.line, self.tok.column + len(before)
+
+    def _literal(self, text: str, start: int) -> m.Constant:
+        quote = '"""' if "\n" in text or '"' in text else '"'
+        try:
+            value = pyast.literal_eval(quote + text.replace('"""', '\\"\\"\\"') + quote) if text else ""
+        except (SyntaxError, ValueError) as err:
+            raise MSyntaxError(f"invalid string literal: {err}", self.builder._span(self.tok)) from None
+        line, col = self._position(start)
+        return m.Constant(value, Span(self.builder.filename, line, col))
+
+    def parse(self) -> m.FString:
+        body, parts, i, literal_start, literal = self.body, [], 0, 0, []
+        while i < len(body):
+            ch = body[i]
+            if ch in "{}" and body[i + 1: i + 2] == ch:
+                literal.append(ch)
+                i += 2
+            elif ch == "}":
+                line, col = self._position(i)
+                raise MSyntaxError("single '}' in an f-string", Span(self.builder.filename, line, col),
+                                   hint="write '}}' for a literal brace")
+            elif ch == "{":
+                if literal:
+                    parts.append(self._literal("".join(literal), literal_start))
+                    literal = []
+                i = self._field(i, parts)
+                literal_start = i
+            else:
+                literal.append(ch)
+                i += 1
+        if literal:
+            parts.append(self._literal("".join(literal), literal_start))
+        return m.FString(parts, self.builder._span(self.tok))
+
+    def _field(self, open_index: int, parts: list) -> int:
+        """Parse the `{expr[!c][:spec]}` starting at `open_index`; return the index after it."""
+        body, depth, i = self.body, 0, open_index + 1
+        quote = None
+        while i < len(body):
+            ch = body[i]
+            if quote:
+                if ch == quote:
+                    quote = None
+            elif ch in "'\"":
+                quote = ch
+            elif ch in "([{":
+                depth += 1
+            elif ch in ")]}" and depth:
+                depth -= 1
+            elif depth == 0 and ch in "}:!" and not (ch == "!" and body[i + 1: i + 2] == "="):
+                break
+            i += 1
+        line, col = self._position(open_index)
+        where = Span(self.builder.filename, line, col)
+        if i >= len(body):
+            raise MSyntaxError("expected '}' to close this f-string field", where)
+        expr_text = body[open_index + 1: i]
+        if not expr_text.strip():
+            raise MSyntaxError("expected an expression inside '{ }' in this f-string", where)
+        conversion = spec = None
+        if body[i] == "!":
+            conversion = body[i + 1: i + 2]
+            if conversion not in ("r", "s", "a"):
+                raise MSyntaxError("expected !r, !s or !a in this f-string field", where)
+            i += 2
+        if i < len(body) and body[i] == ":":
+            end = body.find("}", i)
+            if end < 0:
+                raise MSyntaxError("expected '}' to close this f-string field", where)
+            spec, i = body[i + 1: end], end
+        if i >= len(body) or body[i] != "}":
+            raise MSyntaxError("expected '}' to close this f-string field", where)
+        eline, ecol = self._position(open_index + 1)
+        padded = "\n" * (eline - 1) + " " * (ecol - 1) + expr_text
+        value = parse_expression(padded, self.builder.filename)
+        parts.append(m.FormattedValue(value, conversion, spec, value.span))
+        return i + 1
+
+
+# ---------------------------------------------------------------------------- error messages
+
+_TOKEN_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "FSTRING": "a string",
+    "_SEP": "a new line or ';'", "BLOCK_LBRACE": "'{'", "DICT_LBRACE": "'{'", "RBRACE": "'}'",
+    "MODEL_KW": "'model'", "FORWARD_KW": "'forward'", "$END": "the end of the file",
+    "AUGOP": "an assignment operator", "TRUE": "'true'", "FALSE": "'false'", "NONE": "'none'",
+}
+_EXPRESSION_START = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", "TRUE", "FALSE", "NONE", "LPAR",
+                               "LSQB", "DICT_LBRACE", "MINUS", "PLUS", "TILDE", "NOT"})
+_STATEMENT_KEYWORDS = frozenset({"RETURN", "BREAK", "CONTINUE", "IF", "WHILE", "FOR", "FUNC", "IMPORT", "FROM",
+                                 "MODEL_KW"})
+_OPERATOR_TEXTS = frozenset("+ - * / % @ ** | ^ & << >> < > == != <= >= and or in not is if . ( [".split())
+
+
+
+class _Parser:
+    def __init__(self):
+        self.layout = _Layout()
+        self.builder = _Builder()
+        self.lark = Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="basic",
+                         postlex=self.layout, transformer=self.builder, start=["start", "test"],
+                         maybe_placeholders=True, cache=True)
+        self.lock = threading.RLock()
+
+    def words(self, name: str) -> str:
+        if name in _TOKEN_WORDS:
+            return _TOKEN_WORDS[name]
+        try:
+            pattern = self.lark.get_terminal(name).pattern
+        except KeyError:
+            return name.lower()
+        if pattern.type == "str":
+            return f"'{pattern.value}'"
+        return name.lower()
+
+    def expected_words(self, expected: set[str]) -> str:
+        expected = set(expected)
+        phrases = []
+        if {"NAME", "NUMBER", "STRING", "RETURN", "IF"} <= expected:
+            phrases.append("a statement")
+            expected -= _EXPRESSION_START | _STATEMENT_KEYWORDS
+        elif {"NAME", "NUMBER", "STRING"} <= expected:
+            phrases.append("an expression")
+            expected -= _EXPRESSION_START
+        operators = {name for name in expected if self.words(name).strip("'") in _OPERATOR_TEXTS}
+        if len(operators) > 3:
+            # After a complete expression nearly any operator may follow: name what ends it instead.
+            expected -= operators
+            if "_SEP" in expected:
+                phrases.append("a new line or ';'")
+                expected -= {"_SEP", "$END", "AUGOP", "EQUAL", "COMMA", "BLOCK_LBRACE"}
+            phrases.append("an operator")
+        for name in sorted(expected, key=lambda n: (n.startswith("__"), n)):
+            words = self.words(name)
+            if words not in phrases:
+                phrases.append(words)
+        if len(phrases) > 5:
+            phrases = phrases[:5] + ["..."]
+        if len(phrases) == 1:
+            return phrases[0]
+        return ", ".join(phrases[:-1]) + " or " + phrases[-1]
+
+    def found_words(self, tok: Token) -> str:
+        if tok.type == "$END":
+            return "the end of the file"
+        if tok.type == "_SEP":
+            return "the end of the line" if tok.value == "\n" else "';'"
+        if tok.type == "NAME":
+            return f"the name '{tok.value}'"
+        if tok.type == "NUMBER":
+            return f"the number {tok.value}"
+        if tok.type in ("STRING", "FSTRING"):
+            return "a string"
+        return f"'{tok.value}'"
+
+    def parse(self, source: str, filename: str, start: str):
+        with self.lock:
+            self.layout.filename = self.builder.filename = filename
+            try:
+                return self.lark.parse(source, start=start)
+            except UnexpectedInput as err:
+                raise self.syntax_error(err, source, filename) from None
+            except VisitError as err:
+                if isinstance(err.orig_exc, MSyntaxError):
+                    raise err.orig_exc from None
+                raise
+
+    def syntax_error(self, err: UnexpectedInput, source: str, filename: str) -> MSyntaxError:
+        if isinstance(err, UnexpectedCharacters):
+            char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+            span = Span(filename, err.line, err.column)
+            if char in "\"'":
+                return MSyntaxError("this string is never closed", span,
+                                    hint="close it with the same quote on the same line, or use triple quotes")
+            return MSyntaxError(f"unexpected character {char!r}", span)
+        if isinstance(err, UnexpectedToken):
+            tok = err.token
+            expected = getattr(err, "accepts", None) or err.expected
+            if tok.type == "$END":
+                line, column = _end_position(source)
+                span = Span(filename, line, column)
+            else:
+                span = _token_span(tok, filename)
+            return MSyntaxError(f"expected {self.expected_words(expected)}, found {self.found_words(tok)}",
+                                span)
+        if isinstance(err, UnexpectedEOF):
+            line, column = _end_position(source)
+            return MSyntaxError(f"expected {self.expected_words(err.expected)}, found the end of the file",
+                                Span(filename, line, column))
+        return MSyntaxError(str(err), Span(filename, getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1))
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    stripped = source.rstrip()
+    line = stripped.count("\n") + 1
+    return line, len(stripped) - (stripped.rfind("\n") + 1) + 1
+
+
+_parser: _Parser | None = None
+
+
+def _get_parser() -> _Parser:
+    global _parser
+    if _parser is None:
+        _parser = _Parser()
+    return _parser
+
+
+def parse(source: str, filename: str = "<input>") -> m.Module:
+    """Parse M source into a `Module`; raises `MSyntaxError` on the first syntax error."""
+    try:
+        body = _get_parser().parse(source, filename, "start")
+    except RecursionError:
+        raise MSyntaxError("the program is nested too deeply to parse", Span(filename, 1, 1)) from None
+    return m.Module(body, filename, source, Span(filename, 1, 1))
+
+
+def parse_expression(source: str, filename: str = "<input>") -> m.Expr:
+    """Parse one M expression (used for f-string fields and by tools)."""
+    return _get_parser().parse(source, filename, "test")
