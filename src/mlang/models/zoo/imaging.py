@@ -1,0 +1,95 @@
+"""Image preprocessing shared by the vision sources: any image value → a normalized CHW tensor.
+
+Accepted image values: a PIL image, a path to an image file, a numpy array (H×W grey, H×W×C or
+C×H×W; uint8 0–255 or float 0–1), or a torch tensor (C×H×W or H×W).  Grey images are repeated to
+three channels and an alpha channel is dropped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mlang.lang.diagnostics import MError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def to_rgb_array(image) -> np.ndarray:
+    """An H×W×3 uint8 array for any accepted image value."""
+    from PIL import Image
+
+    if isinstance(image, (str, Path)):
+        try:
+            with Image.open(image) as opened:
+                return np.asarray(opened.convert("RGB"))
+        except OSError as error:
+            raise MError(f"cannot read image {image}: {error}", field="image") from None
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().numpy()
+        if image.ndim == 3 and image.shape[0] in (1, 3, 4):
+            image = np.moveaxis(image, 0, -1)
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
+        array = np.moveaxis(array, 0, -1)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise MError(f"expected an image (H×W, H×W×C or C×H×W), got an array of shape {array.shape}",
+                     field="image")
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    array = array[:, :, :3]
+    if array.dtype != np.uint8:
+        scale = 255.0 if float(np.nanmax(array, initial=0)) <= 1.0 else 1.0
+        array = np.clip(array.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+    return array
+
+
+def resize_center_crop(array: np.ndarray, size: int, resize: int) -> np.ndarray:
+    """Resize the shorter side to `resize` (bicubic), then crop the central `size`×`size`."""
+    from PIL import Image
+
+    image = Image.fromarray(array)
+    width, height = image.size
+    scale = resize / min(width, height)
+    image = image.resize((max(size, round(width * scale)), max(size, round(height * scale))),
+                         Image.BICUBIC)
+    width, height = image.size
+    left, top = (width - size) // 2, (height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)))
+
+
+def image_batch(images, size: int, resize: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
+    """A float32 [B, 3, size, size] batch, normalized by `mean`/`std` (per channel, 0–1 scale)."""
+    arrays = [resize_center_crop(to_rgb_array(image), size, resize) for image in images]
+    batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255.0)
+    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
+    std_t = torch.tensor(std).view(1, 3, 1, 1)
+    return (batch - mean_t) / std_t
+
+
+def image_features(model, x, features: dict) -> dict:
+    """`MModel.features` for image models: raw images (one or a list) are preprocessed; a 4-d
+    tensor is taken as an already preprocessed batch."""
+    from mlang.models.module import MModel
+
+    if x is None or isinstance(x, dict) or isinstance(x, torch.Tensor) and x.dim() == 4:
+        return MModel.features(model, x, features)
+    images = [x] if is_single_image(x) else list(x)
+    return {**model.preprocess(images), **features}
+
+
+def is_single_image(value) -> bool:
+    """Is `value` one image (rather than a list/batch of them)?"""
+    from PIL import Image
+
+    if isinstance(value, (str, Path, Image.Image)):
+        return True
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value.ndim in (2, 3)
+    return False
