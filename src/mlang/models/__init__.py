@@ -25,6 +25,17 @@ _EXPORTS: dict[str, str] = {
     "register_layer_target": "mlang.models.layers.base:register_layer_target",
     "layer_names": "mlang.models.layers.base:layer_names",
     # models layer catalogue entries
+    # pretrained models and transfer learning (docs/pretrained.md)
+    "load_model_from_url": "mlang.models.url:load_model_from_url",
+    "save_model_file": "mlang.models.url:save_model_file",
+    "register_source": "mlang.models.url:register_source",
+    "download": "mlang.models.url:download",
+    "load_pretrained": "mlang.models.zoo:load_pretrained",
+    "zoo_names": "mlang.models.zoo:zoo_names",
+    "register_zoo_entry": "mlang.models.zoo:register_zoo_entry",
+    "TextEncoderModel": "mlang.models.zoo.text_encoder:TextEncoderModel",
+    "EfficientNetLite0": "mlang.models.zoo.efficientnet:EfficientNetLite0",
+    "DlibFaceEmbedder": "mlang.models.zoo.dlib_face:DlibFaceEmbedder",
 }
 
 __all__ = list(_EXPORTS)
@@ -38,3 +49,8 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value
     return value
+
+
+# The zoo (torch-free) registers its serialization kinds and pretrained layers on import, so a
+# saved fine-tuned model restores in a process that never named a zoo model.
+from mlang.models import zoo as _zoo  # noqa: E402,F401
