@@ -19,6 +19,7 @@ from typing import Callable
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models import serialize
+from mlang.models.layers.base import register_layer_target
 
 B = T.Sym("B")
 
@@ -86,6 +87,9 @@ register_zoo_entry(ZooEntry(
 serialize.register_kind("text_encoder", "mlang.models.zoo.text_encoder:TextEncoderModel")
 serialize.register_kind("efficientnet_lite0", "mlang.models.zoo.efficientnet:EfficientNetLite0")
 serialize.register_kind("dlib_face_resnet", "mlang.models.zoo.dlib_face:DlibFaceEmbedder")
+# Pretrained encoders as layers of a stack (`TextEncoder(pretrained_model, pooling=...)`).
+register_layer_target("TextEncoder", "mlang.models.zoo.layers:TextEncoder")
+register_layer_target("ImageEncoder", "mlang.models.zoo.layers:ImageEncoder")
 
 
 def zoo_names() -> list[str]:
