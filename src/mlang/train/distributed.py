@@ -1,0 +1,380 @@
+"""Multi-process data-parallel training: `fine_tune_model(..., devices=N)` and `m run --nproc N`.
+
+Two ways in, one mechanism:
+
+* `fine_tune_distributed(train_fn, model, train, ..., devices=N)` from an ordinary process forks
+  N workers (gloo on CPU, nccl with one GPU per worker), trains in all of them and loads rank 0's
+  weights and history back into `model`.
+* Under `torchrun` (`m run --nproc N file.m` relaunches itself with `torch.distributed.run`)
+  every rank runs the whole program; a training call joins the process group the launcher set up.
+
+Inside the group each rank sees a `DistributedShard` of the training data (its share of a
+`torch.utils.data.DistributedSampler` permutation, reshuffled every epoch) with a per-rank batch
+of `batch_size // world_size`, so one step covers the same `batch_size` examples as a
+single-process step.  Gradients are averaged across ranks by hooks that fire as each parameter's
+gradient is accumulated (the all-reduce DistributedDataParallel does), so the training loop runs
+unchanged.  Only rank 0 prints, logs and saves.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import json
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from mlang.lang.diagnostics import MError
+
+
+# ----- where this process stands ---------------------------------------------------------------
+
+def launched_by_torchrun() -> bool:
+    """Was this process started by `torchrun` / `torch.distributed.run` with several ranks?"""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+def rank() -> int:
+    """This process's rank in the training group (0 when not distributed)."""
+    group = _initialized_group()
+    if group is not None:
+        return group.get_rank()
+    return int(os.environ.get("RANK", "0"))
+
+
+def world_size() -> int:
+    group = _initialized_group()
+    if group is not None:
+        return group.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """True on rank 0 (and in any non-distributed process): the one process that logs and saves."""
+    return rank() == 0
+
+
+def _initialized_group():
+    import torch.distributed as dist
+
+    return dist if dist.is_available() and dist.is_initialized() else None
+
+
+def backend() -> str:
+    """nccl when every rank can have its own GPU, else gloo."""
+    import torch
+
+    return "nccl" if torch.cuda.is_available() else "gloo"
+
+
+def init_from_env() -> None:
+    """Join the process group described by the launcher's environment (idempotent)."""
+    import torch
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    chosen = backend()
+    if chosen == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(chosen, init_method="env://")
+
+
+# ----- the data each rank sees -----------------------------------------------------------------
+
+def shard_dataset(dataset, *, shuffle: bool = True, seed: int = 0):
+    """This rank's `DistributedShard` of `dataset` (the dataset itself when not distributed)."""
+    if world_size() == 1:
+        return dataset
+    return _shard_class()(dataset, rank(), world_size(), shuffle=shuffle, seed=seed)
+
+
+@functools.cache
+def _shard_class():
+    from mlang.data import Dataset
+
+    class DistributedShard(Dataset):
+        """One rank's share of a dataset, redrawn by a `DistributedSampler` on every pass.
+
+        Every call of `batches` (one per epoch in a training loop) advances the sampler's epoch,
+        so the ranks split a fresh global permutation each epoch, exactly as a DataLoader with a
+        DistributedSampler does.  Shards are padded to equal length so every rank takes the
+        same number of steps (a rank left waiting in an all-reduce would hang the group).
+        """
+
+        def __init__(self, base, rank: int, world_size: int, *, shuffle: bool, seed: int):
+            from torch.utils.data import DistributedSampler
+
+            self.base = base
+            self.sampler = DistributedSampler(range(len(base)), num_replicas=world_size,
+                                              rank=rank, shuffle=shuffle, seed=seed)
+            self.epoch = 0
+            super().__init__(self._draw(), input_column=base.input_column,
+                             target_column=base.target_column, labels=base.labels,
+                             source=base.source, decoders=base.decoders,
+                             ordered=base.ordered, info=base.info)
+
+        def _draw(self) -> list[dict]:
+            self.sampler.set_epoch(self.epoch)
+            return [self.base.examples[i] for i in self.sampler]
+
+        def batches(self, batch_size: int = 32, model=None, **options):
+            self.examples = self._draw()
+            self.epoch += 1
+            return super().batches(batch_size, model, **options)
+
+    return DistributedShard
+
+
+def __getattr__(name: str):
+    # DistributedShard subclasses the data stage's Dataset; build it on first use so importing
+    # this module stays cheap.
+    if name == "DistributedShard":
+        return _shard_class()
+    raise AttributeError(name)
+
+
+# ----- gradient averaging ----------------------------------------------------------------------
+
+def average_gradients(model) -> Callable[[], None]:
+    """Average each parameter's gradient over the group as soon as backward produces it.
+
+    Rank 0's parameters and buffers are broadcast first so every rank starts from the same
+    weights.  Returns a function that removes the hooks.
+    """
+    import torch.distributed as dist
+
+    world = dist.get_world_size()
+    for tensor in [*model.parameters(), *model.buffers()]:
+        dist.broadcast(tensor.data, src=0)
+
+    def hook(param):
+        dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
+        param.grad.div_(world)
+
+    handles = [p.register_post_accumulate_grad_hook(hook)
+               for p in model.parameters() if p.requires_grad]
+
+    def remove():
+        for handle in handles:
+            handle.remove()
+
+    return remove
+
+
+def sync_buffers(model) -> None:
+    """Give every rank rank 0's buffers (running statistics drift apart between ranks)."""
+    import torch.distributed as dist
+
+    for buffer in model.buffers():
+        dist.broadcast(buffer.data, src=0)
+
+
+# ----- training in a group ---------------------------------------------------------------------
+
+# True while this process trains inside a group, so the training function it calls runs as is.
+_in_group = False
+
+
+def train_in_group(train_fn: Callable, model, train, *args, batch_size: int, **kwargs):
+    """Run `train_fn(model, shard, *args, batch_size=per_rank, **kwargs)` on this rank.
+
+    The process group must be initialised.  Gradients are averaged across ranks; only rank 0
+    keeps its standard output and error and writes checkpoints.
+    """
+    global _in_group
+    world = world_size()
+    if batch_size % world:
+        raise MError(f"batch_size={batch_size} does not split evenly over {world} processes",
+                     field="batch_size",
+                     hint=f"use a multiple of {world}, e.g. {batch_size - batch_size % world or world}")
+    shard = shard_dataset(train, seed=kwargs.get("seed") or 0)
+    if not is_main_process():
+        kwargs.pop("checkpoint_dir", None)
+    remove_hooks = average_gradients(model)
+    _in_group = True
+    try:
+        with _quiet_unless_main():
+            trained = train_fn(model, shard, *args, batch_size=batch_size // world, **kwargs)
+    finally:
+        _in_group = False
+        remove_hooks()
+    sync_buffers(trained)
+    return trained
+
+
+def data_parallel(train_fn: Callable) -> Callable:
+    """Give a training function `train_fn(model, train, ..., batch_size=...)` a `devices=N`
+    argument: with N > 1, or under torchrun, it trains data-parallel (see the module docstring).
+    `batch_size` stays the number of examples per optimizer step, whatever N is."""
+    signature = inspect.signature(train_fn)
+    default_batch = signature.parameters["batch_size"].default
+
+    @functools.wraps(train_fn)
+    def train_maybe_in_parallel(model, train, *args, devices: int = 1, **kwargs):
+        if _in_group or (devices == 1 and not launched_by_torchrun()):
+            return train_fn(model, train, *args, **kwargs)
+        batch_size = kwargs.pop("batch_size", default_batch)
+        return fine_tune_distributed(train_fn, model, train, *args, devices=devices,
+                                     batch_size=batch_size, **kwargs)
+
+    devices = inspect.Parameter("devices", inspect.Parameter.KEYWORD_ONLY, default=1,
+                                annotation=int)
+    parameters = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
+    train_maybe_in_parallel.__signature__ = signature.replace(
+        parameters=parameters[:at] + [devices] + parameters[at:])
+    return train_maybe_in_parallel
+
+
+@contextlib.contextmanager
+def _quiet_unless_main():
+    if is_main_process():
+        yield
+        return
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        yield
+
+
+def fine_tune_distributed(train_fn: Callable, model, train, *args, devices: int,
+                          batch_size: int, **kwargs):
+    """Train `model` with `train_fn` data-parallel over `devices` processes; returns `model`.
+
+    Under torchrun the current group is used (and `devices` must match its size).  Otherwise
+    `devices` workers are forked on this machine; rank 0's trained weights and history are
+    loaded back into `model`.
+    """
+    if not isinstance(devices, int) or isinstance(devices, bool) or devices < 1:
+        raise MError(f"devices must be a positive int, got {devices!r}", field="devices")
+    if launched_by_torchrun():
+        init_from_env()
+        if devices not in (1, world_size()):
+            raise MError(f"devices={devices} but this program was launched with "
+                         f"{world_size()} processes", field="devices",
+                         hint="leave devices out under `m run --nproc N`")
+        return train_in_group(train_fn, model, train, *args, batch_size=batch_size, **kwargs)
+    if devices == 1:
+        return train_fn(model, train, *args, batch_size=batch_size, **kwargs)
+    _check_devices(devices)
+    with tempfile.TemporaryDirectory(prefix="mlang-ddp-") as workdir:
+        _spawn(devices, _forked_worker, (Path(workdir), train_fn, model, train, args,
+                                         dict(kwargs, batch_size=batch_size)))
+        return _load_result(Path(workdir), model)
+
+
+def _check_devices(devices: int) -> None:
+    import torch
+
+    if backend() == "nccl" and devices > torch.cuda.device_count():
+        raise MError(f"devices={devices} but only {torch.cuda.device_count()} GPU(s) are visible",
+                     field="devices")
+
+
+def _spawn(nproc: int, worker: Callable, args: tuple) -> None:
+    """Fork `nproc` workers running `worker(rank, nproc, port, *args)`; raise if one fails.
+
+    Fork (not spawn) so that models and datasets defined in an M program, which need not be
+    picklable, reach the workers as they are.
+    """
+    import torch.multiprocessing as mp
+
+    port = _free_port()
+    try:
+        mp.start_processes(worker, args=(nproc, port, *args), nprocs=nproc, join=True,
+                           start_method="fork")
+    except mp.ProcessRaisedException as failure:
+        error_file = args[0] / "error.json"
+        if error_file.exists():
+            raise MError(**json.loads(error_file.read_text())) from None
+        raise MError(f"a training process failed:\n{failure}") from None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _forked_worker(rank: int, nproc: int, port: int, workdir: Path, train_fn, model, train,
+                   args: tuple, kwargs: dict) -> None:
+    import torch
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE=str(nproc))
+    # The workers share the machine's cores instead of each claiming all of them.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // nproc))
+    if backend() == "nccl":
+        torch.cuda.set_device(rank)
+        model.to(f"cuda:{rank}")
+    dist.init_process_group(backend(), rank=rank, world_size=nproc)
+    try:
+        trained = train_in_group(train_fn, model, train, *args, **kwargs)
+        if rank == 0:
+            _save_result(workdir, trained)
+    except MError as error:
+        if rank == 0:
+            (workdir / "error.json").write_text(json.dumps(
+                {"message": str(error.diagnostics[0].message), "hint": error.diagnostics[0].hint,
+                 "field": error.field}))
+        raise
+    finally:
+        dist.destroy_process_group()
+
+
+def _save_result(workdir: Path, model) -> None:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(workdir / "weights.safetensors"))
+    history = getattr(model, "history", None)
+    if hasattr(history, "to_json"):
+        history.to_json(workdir / "history.json")
+
+
+def _load_result(workdir: Path, model):
+    from safetensors.torch import load_file
+
+    state = load_file(str(workdir / "weights.safetensors"))
+    device = next((p.device for p in model.parameters()), None)
+    model.load_state_dict({k: v.to(device) if device else v for k, v in state.items()})
+    history_file = workdir / "history.json"
+    if history_file.exists():
+        model.history = _history_from_json(json.loads(history_file.read_text()))
+    return model
+
+
+def _history_from_json(data: dict):
+    from mlang.train.history import TrainingHistory
+
+    history = TrainingHistory(data.get("metric"))
+    for key, value in data.items():
+        setattr(history, key, value)
+    return history
+
+
+# ----- `m run --nproc N` -----------------------------------------------------------------------
+
+def relaunch_command(nproc: int, program_args: list[str]) -> list[str]:
+    """The torchrun command that runs `m run <program_args>` in `nproc` processes on this machine.
+
+    Only rank 0's output reaches the console.
+    """
+    if not isinstance(nproc, int) or nproc < 1:
+        raise MError(f"--nproc must be a positive integer, got {nproc!r}", field="--nproc")
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            f"--nproc-per-node={nproc}", "--local-ranks-filter=0", "--tee=3",
+            "-m", "mlang", "run", *program_args]
+
+
+def run_program(nproc: int, program_args: list[str]) -> int:
+    """Run `m run <program_args>` under torchrun with `nproc` processes; returns the exit code."""
+    import subprocess
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // nproc)))
+    return subprocess.call(relaunch_command(nproc, program_args), env=env)

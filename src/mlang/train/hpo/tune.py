@@ -1,0 +1,563 @@
+"""`autoTuneModel`: Optuna search over a hyperparameter space, with pruning, workers and storage.
+
+Each trial draws values from the space, builds the model with the values that name model fields,
+trains it with `fine_tune_model` using the values that name training settings, and reports the
+validation metric after every epoch so the pruner can stop hopeless trials early.  Every trial
+records the seed it trained with, so `train_trial(ModelType, trial.params, ..., seed=trial.seed)`
+reproduces it.  With `storage=` the study lives in a database that several processes (or
+machines) share by `study_name`; re-running continues it until `trials` trials have finished.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from mlang.lang.diagnostics import MError
+from mlang.train.hpo.space import HyperparamSpace, _did_you_mean, define_hyperparam_space
+
+# Metrics where smaller is better; anything else is maximized unless `direction` says otherwise.
+MINIMIZED_METRICS = frozenset({"loss", "mse", "mae", "rmse", "error", "perplexity"})
+# Parameters of fine_tune_model that are not training settings a space may set.
+# (auto_tune_model sets metric, seed, progress and callbacks itself.)
+_NOT_SETTINGS = frozenset({"model", "train", "valid", "self", "devices", "metric", "seed",
+                           "progress", "callbacks"})
+
+
+# ----- what is being tuned ---------------------------------------------------------------------
+
+@dataclass
+class TuneTarget:
+    """A model type (or factory) and the fields a space may set on it.
+
+    `fields` maps a field name to its M type (None when unknown); `open` means the factory takes
+    `**kwargs`, so names it does not list are still passed to it.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    fields: dict[str, Any]
+    open: bool = False
+
+    @classmethod
+    def of(cls, model_type) -> "TuneTarget":
+        from mlang.models.spec import ModelSpec
+
+        spec = getattr(model_type, "spec", None)
+        if isinstance(spec, ModelSpec) and callable(model_type):
+            if _is_model_instance(model_type):
+                raise MError(f"autoTuneModel needs a model type, got an instance of {spec.name}",
+                             field="model",
+                             hint=f"pass {spec.name} (the type), not {spec.name}(): each trial "
+                                  "builds its own model")
+            return cls(spec.name, model_type, {n: f.type for n, f in spec.fields.items()})
+        if _is_model_instance(model_type) or not callable(model_type):
+            raise MError(f"autoTuneModel needs a model type or a function that builds a model, "
+                         f"got {type(model_type).__name__}", field="model",
+                         hint="pass the model's type, e.g. autoTuneModel(MyClassifier, space, ...)")
+        return cls._of_callable(model_type)
+
+    @classmethod
+    def _of_callable(cls, factory) -> "TuneTarget":
+        name = getattr(factory, "__name__", type(factory).__name__)
+        try:
+            parameters = inspect.signature(factory).parameters.values()
+        except (TypeError, ValueError):
+            return cls(name, factory, {}, open=True)
+        fields = {p.name: _annotated_type(p.annotation) for p in parameters
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        is_open = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        return cls(name, factory, fields, open=is_open)
+
+
+def _annotated_type(annotation):
+    """The M primitive type of a Python annotation (`int`, `"float"`, ...), else None."""
+    from mlang.lang import types as T
+
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None)
+    return T.PRIMITIVES.get(name) if name in ("int", "float", "bool", "str") else None
+
+
+def _is_model_instance(value) -> bool:
+    import torch
+
+    return isinstance(value, torch.nn.Module)
+
+
+def training_settings() -> dict[str, inspect.Parameter]:
+    """The keyword settings `fine_tune_model` accepts (lr, batch_size, epochs, ...)."""
+    from mlang.train import fine_tune_model
+
+    return {name: p for name, p in inspect.signature(fine_tune_model).parameters.items()
+            if name not in _NOT_SETTINGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def split_space(space: HyperparamSpace, target: TuneTarget) -> tuple[set[str], set[str]]:
+    """The space's names that are model fields and those that are training settings.
+
+    Raises `MError` for a name that is neither (with a "did you mean") and for a distribution whose
+    values cannot have the field's or setting's type.
+    """
+    settings = training_settings()
+    model_names, setting_names = set(), set()
+    for name, param in space.params.items():
+        if name in target.fields:
+            _check_field_type(name, param, target)
+            model_names.add(name)
+        elif name in settings:
+            _check_setting_type(name, param, settings[name])
+            setting_names.add(name)
+        elif target.open:
+            model_names.add(name)
+        else:
+            known = [*target.fields, *settings]
+            raise MError(f"hyperparameter {name!r} is neither a field of {target.name} nor a "
+                         "training setting", field=name,
+                         hint=_did_you_mean(name, known) or
+                         f"fields of {target.name}: {', '.join(target.fields) or 'none'}; "
+                         f"training settings: {', '.join(settings)}")
+    return model_names, setting_names
+
+
+def _check_field_type(name: str, param, target: TuneTarget) -> None:
+    from mlang.models.spec import type_of_value, value_matches_type
+
+    expected = target.fields[name]
+    if expected is None:
+        return
+    for value in param.examples():
+        if not value_matches_type(value, expected):
+            raise MError(f"hyperparameter {name!r} is {param!r}, but field {name!r} of "
+                         f"{target.name} is {expected}: {value!r} is a {type_of_value(value)}",
+                         field=name, hint=_type_hint(str(expected)))
+
+
+def _check_setting_type(name: str, param, setting: inspect.Parameter) -> None:
+    default = setting.default
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return
+    wants_int = isinstance(default, int)
+    for value in param.examples():
+        bad = (isinstance(value, bool) or not isinstance(value, (int, float))
+               or (wants_int and not isinstance(value, int)))
+        if bad:
+            kind = "an int" if wants_int else "a number"
+            raise MError(f"hyperparameter {name!r} is {param!r}, but training setting {name!r} "
+                         f"takes {kind}", field=name, hint=_type_hint("int" if wants_int else "float"))
+
+
+def _type_hint(type_name: str) -> str:
+    if type_name == "int":
+        return "use intRange(low, high) or choice() of ints"
+    if type_name == "float":
+        return "use uniform(), logUniform() or choice() of numbers"
+    return f"use choice() with values of type {type_name}"
+
+
+# ----- one trial -------------------------------------------------------------------------------
+
+def train_trial(model_type, params: Mapping[str, Any], train, valid, *, metric: str = "f1",
+                seed: int = 0, on_epoch: Callable[[int, float], None] | None = None,
+                **settings):
+    """Build and train one configuration; returns `(model, validation score)`.
+
+    `params` are a trial's values (model fields and training settings); `settings` are fixed
+    training settings.  With the seed a trial recorded, this reproduces that trial.
+    `on_epoch(epoch, score)` is called after every epoch (a pruner raises from it).
+    """
+    import torch
+
+    target = TuneTarget.of(model_type)
+    model_values = {k: v for k, v in params.items() if k in target.fields or
+                    (target.open and k not in training_settings())}
+    train_values = {k: v for k, v in params.items() if k not in model_values}
+    torch.manual_seed(seed)  # a new head is initialised when the model is built
+    model = target.build(**model_values)
+    return fit_and_score(model, train, valid, metric=metric, seed=seed, on_epoch=on_epoch,
+                         **{**settings, **train_values})
+
+
+def fit_and_score(model, train, valid, *, metric: str, seed: int,
+                  on_epoch: Callable[[int, float], None] | None = None, **settings):
+    """Train `model` with `fine_tune_model`, validating `metric` after every epoch.
+
+    Returns the model (with its best epoch's weights restored) and that epoch's score.
+    """
+    from mlang.train import fine_tune_model
+
+    def after_epoch(epoch: int, metrics: dict, model) -> None:
+        if on_epoch is not None:
+            on_epoch(epoch, float(metrics[f"valid_{metric}"]))
+
+    model = fine_tune_model(model, train, valid, metric=metric, seed=seed, progress=False,
+                            callbacks=[after_epoch], **settings)
+    return model, float(model.history.best_metric)
+
+
+# ----- the study -------------------------------------------------------------------------------
+
+@dataclass
+class TrialRecord:
+    """One trial as the study recorded it."""
+
+    number: int
+    state: str
+    value: float | None
+    params: dict
+    seed: int | None
+    epochs: int
+    duration_s: float | None
+
+    @classmethod
+    def of(cls, trial) -> "TrialRecord":
+        duration = trial.duration.total_seconds() if trial.duration else None
+        return cls(trial.number, trial.state.name.lower(), trial.value, dict(trial.params),
+                   trial.user_attrs.get("seed"), len(trial.intermediate_values), duration)
+
+
+@dataclass
+class TuningSummary:
+    """What a tuning run found: the best trial, every trial, and where the best model was saved."""
+
+    study_name: str
+    storage: str | None
+    metric: str
+    direction: str
+    best_trial: int
+    best_value: float
+    best_params: dict
+    best_seed: int
+    trials: list[TrialRecord] = field(default_factory=list)
+    saved_as: str | None = None
+
+    def count(self, state: str) -> int:
+        return sum(t.state == state for t in self.trials)
+
+    @property
+    def finished(self) -> int:
+        return self.count("complete") + self.count("pruned")
+
+    def to_dict(self) -> dict:
+        return {"study_name": self.study_name, "storage": self.storage, "metric": self.metric,
+                "direction": self.direction, "best_trial": self.best_trial,
+                "best_value": self.best_value, "best_params": self.best_params,
+                "best_seed": self.best_seed, "saved_as": self.saved_as,
+                "complete": self.count("complete"), "pruned": self.count("pruned"),
+                "failed": self.count("fail"),
+                "trials": [t.__dict__ for t in self.trials]}
+
+    def __repr__(self) -> str:
+        return (f"TuningSummary(study={self.study_name!r}, best trial #{self.best_trial}: "
+                f"{self.metric}={self.best_value:.4f} with {self.best_params}, "
+                f"{self.count('complete')} complete, {self.count('pruned')} pruned, "
+                f"{self.count('fail')} failed)")
+
+    def __rich__(self):
+        from mlang.train.hpo.progress import trials_table
+
+        return trials_table(self._frozen, metric=self.metric, best_number=self.best_trial,
+                            title=repr(self))
+
+    _frozen: list = field(default_factory=list, repr=False)
+
+
+def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
+                    timeout: float | None = None, metric: str = "f1",
+                    direction: str | None = None, sampler: Any = "tpe",
+                    pruner: Any = "median", workers: int = 1, storage: Any = None,
+                    study_name: str | None = None, seed: int | None = None,
+                    save_as: str | bool = True, enqueue: list[dict] | None = None,
+                    progress: bool | None = None, **settings):
+    """Search `space` for the `model_type` configuration with the best validation `metric`.
+
+    Returns the best trial's trained model with the study's `TuningSummary` on `model.tuning`.
+    `trials` counts finished (complete or pruned) trials in the study, so re-running with the
+    same `storage` and `study_name` continues an interrupted study.  `settings` are training
+    settings fixed for every trial (e.g. `epochs=3`).  `save_as` names the repository entry of
+    the best model (`True`: the study's name, `False`: do not save).
+    """
+    import optuna
+
+    space = space if isinstance(space, HyperparamSpace) else define_hyperparam_space(space)
+    target = TuneTarget.of(model_type)
+    split_space(space, target)
+    _check_settings(settings, space)
+    _check_count("trials", trials)
+    _check_count("workers", workers)
+    direction = _direction(metric, direction)
+    epochs = settings.get("epochs", training_settings()["epochs"].default)
+    study_name = study_name or f"{target.name}-{metric}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    base_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    with tempfile.TemporaryDirectory(prefix="mlang-tune-") as scratch:
+        if workers > 1 and storage is None:
+            # Worker processes share the study through a journal file on this machine.
+            storage = f"journal:{Path(scratch) / 'study.journal'}"
+        study = optuna.create_study(
+            study_name=study_name, storage=open_storage(storage), direction=direction,
+            sampler=make_sampler(sampler, space, base_seed),
+            pruner=make_pruner(pruner, epochs if isinstance(epochs, int) else None),
+            load_if_exists=True)
+        if study.direction.name.lower() != direction:
+            raise MError(f"study {study_name!r} already exists and is "
+                         f"{study.direction.name.lower()}d, not {direction}d", field="direction",
+                         hint="use another study_name, or the study's own direction")
+        for params in enqueue or []:
+            study.enqueue_trial(dict(params), skip_if_exists=True)
+        objective = _Objective(target, space, train, valid, metric, settings, base_seed)
+        show = sys.stdout.isatty() if progress is None else progress
+        from mlang.train.hpo.progress import TrialBoard
+
+        with TrialBoard(metric=metric, target=trials, enabled=show) as board:
+            objective.board, objective.study = board, study
+            if workers == 1:
+                _optimize(study, objective, trials, timeout)
+            else:
+                _optimize_in_workers(study, objective, storage, sampler, trials, timeout,
+                                     workers, board, Path(scratch))
+            board.refresh(study)
+    summary = _summarize(study, metric, direction, storage)
+    model = objective.best_model(summary)
+    if save_as:
+        name = study_name if save_as is True else save_as
+        summary.saved_as = _save_best(model, name, summary, train)
+    model.tuning = summary
+    return model
+
+
+def _check_count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MError(f"{name} must be a positive int, got {value!r}", field=name)
+
+
+def _check_settings(settings: dict, space: HyperparamSpace) -> None:
+    known = training_settings()
+    for name in settings:
+        if name not in known:
+            raise MError(f"autoTuneModel got an unknown argument {name!r}", field=name,
+                         hint=_did_you_mean(name, [*known, *inspect.signature(
+                             auto_tune_model).parameters]) or "fixed training settings are "
+                         "those fineTuneModel takes: " + ", ".join(known))
+        if name in space:
+            raise MError(f"{name!r} is both in the space and fixed to {settings[name]!r}",
+                         field=name, hint="keep one of the two")
+
+
+def _direction(metric: str, direction: str | None) -> str:
+    if direction is None:
+        return "minimize" if metric in MINIMIZED_METRICS else "maximize"
+    if direction not in ("maximize", "minimize"):
+        raise MError(f"direction must be \"maximize\" or \"minimize\", got {direction!r}",
+                     field="direction")
+    return direction
+
+
+def open_storage(storage):
+    """An Optuna storage for `storage`: None (in memory), a database URL, `journal:PATH`, or a
+    storage object.  SQLite and PostgreSQL URLs let processes on several machines share a study."""
+    import optuna
+
+    if storage is None or not isinstance(storage, str):
+        return storage
+    if storage.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(storage[len("journal:"):]))
+    engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else None
+    try:
+        # The heartbeat marks trials of a crashed process as failed, so a resumed study
+        # does not wait on them forever.
+        return optuna.storages.RDBStorage(storage, engine_kwargs=engine, heartbeat_interval=30,
+                                          grace_period=120)
+    except ImportError as missing:
+        raise MError(f"the database driver for {storage.split(':')[0]!r} is not installed: "
+                     f"{missing}", field="storage",
+                     hint="install it (e.g. psycopg2 for PostgreSQL) or use sqlite:///study.db")
+    except Exception as error:  # SQLAlchemy raises many types for a bad URL or database
+        raise MError(f"cannot open the study storage {storage!r}: {error}", field="storage",
+                     hint='e.g. storage="sqlite:///study.db" or "postgresql://user@host/db"')
+
+
+def make_sampler(sampler, space: HyperparamSpace, seed: int):
+    """Optuna's sampler for "tpe", "random" or "grid" (or a sampler object, used as is)."""
+    import optuna
+
+    if not isinstance(sampler, str):
+        return sampler
+    if sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if sampler == "grid":
+        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+    raise MError(f"unknown sampler {sampler!r}", field="sampler",
+                 hint=_did_you_mean(sampler, ["tpe", "random", "grid"]) or
+                 'use "tpe", "random" or "grid"')
+
+
+def make_pruner(pruner, epochs: int | None):
+    """Optuna's pruner for "median", "hyperband" or none (or a pruner object, used as is)."""
+    import optuna
+
+    if pruner is None or pruner == "none":
+        return optuna.pruners.NopPruner()
+    if not isinstance(pruner, str):
+        return pruner
+    if pruner == "median":
+        # Judge from the second epoch on, once two trials have finished to compare with.
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs or "auto")
+    raise MError(f"unknown pruner {pruner!r}", field="pruner",
+                 hint=_did_you_mean(pruner, ["median", "hyperband", "none"]) or
+                 'use "median", "hyperband" or none')
+
+
+class _Objective:
+    """Optuna's objective: sample, train with per-epoch reports, keep the best model in memory."""
+
+    def __init__(self, target: TuneTarget, space: HyperparamSpace, train, valid, metric: str,
+                 settings: dict, base_seed: int):
+        self.target, self.space = target, space
+        self.train, self.valid = train, valid
+        self.metric, self.settings, self.base_seed = metric, settings, base_seed
+        self.kept: tuple[int, float, Any] | None = None  # (trial number, score, model)
+        self.board = self.study = None
+
+    def __call__(self, trial) -> float:
+        import optuna
+
+        params = self.space.sample(trial)
+        seed = self.base_seed + trial.number
+        trial.set_user_attr("seed", seed)
+
+        def report(epoch: int, score: float) -> None:
+            trial.report(score, epoch)
+            if self.board is not None:
+                self.board.refresh(self.study)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"{self.metric}={score:.4f} after epoch {epoch + 1}")
+
+        model, score = train_trial(self.target.build, params, self.train, self.valid,
+                                   metric=self.metric, seed=seed, on_epoch=report, **self.settings)
+        if self._better(score):
+            self.kept = (trial.number, score, model)
+        return score
+
+    def _better(self, score: float) -> bool:
+        if self.kept is None:
+            return True
+        maximize = self.study is None or self.study.direction.name == "MAXIMIZE"
+        return score > self.kept[1] if maximize else score < self.kept[1]
+
+    def best_model(self, summary: TuningSummary):
+        """The best trial's model: kept from this process, else retrained from its record."""
+        if self.kept is not None and self.kept[0] == summary.best_trial:
+            return self.kept[2]
+        model, _ = train_trial(self.target.build, summary.best_params, self.train, self.valid,
+                               metric=self.metric, seed=summary.best_seed, **self.settings)
+        return model
+
+
+def _optimize(study, objective: _Objective, trials: int, timeout: float | None) -> None:
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    remaining = trials - _finished(study)
+    if remaining <= 0:
+        return
+    refresh = lambda study, _trial: objective.board.refresh(study)  # noqa: E731
+    study.optimize(objective, n_trials=remaining, timeout=timeout,
+                   callbacks=[MaxTrialsCallback(trials, states=(TrialState.COMPLETE,
+                                                                TrialState.PRUNED)), refresh])
+
+
+def _finished(study) -> int:
+    return sum(t.state.is_finished() and t.state.name != "FAIL"
+               for t in study.get_trials(deepcopy=False))
+
+
+def _optimize_in_workers(study, objective: _Objective, storage, sampler, trials: int,
+                         timeout: float | None, workers: int, board, scratch: Path) -> None:
+    """Run the study in `workers` forked processes that share it through `storage`."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_worker, args=(index, study.study_name, storage, sampler,
+                                                       objective, trials, timeout, workers,
+                                                       scratch))
+                 for index in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        while any(p.is_alive() for p in processes):
+            board.refresh(study)
+            time.sleep(0.5)
+    finally:
+        for process in processes:
+            process.join()
+    failures = sorted(scratch.glob("worker-*.error.json"))
+    if failures:
+        raise MError(**json.loads(failures[0].read_text()))
+    if any(p.exitcode for p in processes):
+        codes = [p.exitcode for p in processes]
+        raise MError(f"a tuning worker process died (exit codes {codes})", field="workers")
+
+
+def _worker(index: int, study_name: str, storage, sampler, objective: _Objective, trials: int,
+            timeout: float | None, workers: int, scratch: Path) -> None:
+    import optuna
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    objective.board = None  # only the parent draws the table
+    # A fresh storage connection: database connections must not cross a fork.
+    # Each worker samples with its own seed, or all of them would propose the same values.
+    worker_sampler = make_sampler(sampler, objective.space, objective.base_seed + 7919 * (index + 1))
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
+                              sampler=worker_sampler, pruner=objective.study.pruner)
+    objective.study = study
+    try:
+        _optimize(study, objective, trials, timeout)
+    except MError as error:
+        (scratch / f"worker-{index}.error.json").write_text(json.dumps(
+            {"message": error.diagnostics[0].message, "hint": error.diagnostics[0].hint,
+             "field": error.field}))
+        raise SystemExit(1)
+
+
+def _summarize(study, metric: str, direction: str, storage) -> TuningSummary:
+    frozen = study.get_trials(deepcopy=False)
+    try:
+        best = study.best_trial
+    except ValueError:
+        states = [t.state.name.lower() for t in frozen]
+        raise MError(f"no trial of study {study.study_name!r} completed "
+                     f"({states.count('pruned')} pruned, {states.count('fail')} failed)",
+                     field="trials", hint="widen the space, add trials, or use pruner=none") from None
+    summary = TuningSummary(study.study_name, storage if isinstance(storage, str) else None,
+                            metric, direction, best.number, best.value, dict(best.params),
+                            best.user_attrs["seed"], [TrialRecord.of(t) for t in frozen])
+    summary._frozen = frozen
+    return summary
+
+
+def _save_best(model, name: str, summary: TuningSummary, train) -> str:
+    # The registry is a sibling stage that train must not import at module level; it is only
+    # needed here, after tuning, so it is imported at the point of use.
+    from mlang import registry
+
+    tags = {"tuning.study": summary.study_name, "tuning.trial": str(summary.best_trial),
+            "tuning.seed": str(summary.best_seed)}
+    if summary.storage:
+        tags["tuning.storage"] = summary.storage
+    return registry.save(model, name, params=summary.best_params,
+                         metrics={summary.metric: summary.best_value}, tags=tags, dataset=train)
