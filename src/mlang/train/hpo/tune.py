@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import random
+import socket
 import sys
 import tempfile
 import time
@@ -438,6 +439,7 @@ class _Objective:
         params = self.space.sample(trial)
         seed = self.base_seed + trial.number
         trial.set_user_attr("seed", seed)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
         def report(epoch: int, score: float) -> None:
             trial.report(score, epoch)

@@ -1,0 +1,169 @@
+"""`evaluate(model, data, metrics=[...])` and `predict(model, data)`.
+
+The model runs in eval mode under `torch.inference_mode`, on the device its parameters are on,
+over length-bucketed batches (the results are put back in the data's order).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from mlang.lang.diagnostics import MError
+from mlang.train import tasks
+from mlang.train.metrics import DEFAULT_METRICS, resolve_metric, task_kind
+from mlang.train.report import EvaluationReport
+
+
+@dataclass
+class Outputs:
+    """A model's outputs over a dataset, in the dataset's order."""
+
+    predictions: list           # class ids, numbers, or answer texts
+    scores: Any = None          # class probabilities [N, C] (classification)
+    loss: float | None = None   # mean loss, when the data has targets
+
+
+def evaluate(model, data, metrics: Sequence[str] | None = None, batch_size: int = 32) -> EvaluationReport:
+    """Score `model` on `data`: `metrics` default to the task's usual ones.
+
+    Classification: accuracy, f1 (macro), precision/recall/f1 with _binary/_micro/_weighted,
+    confusion_matrix; regression/forecast: mse, mae, rmse, r2; QA: exact_match, f1 (token F1);
+    any task: loss.
+    """
+    dataset = _as_dataset(data)
+    task = tasks.task_of(model, dataset)
+    names = list(metrics) if metrics is not None else DEFAULT_METRICS[task]
+    if isinstance(metrics, str):
+        names = [metrics]
+    resolved = [resolve_metric(name, task) for name in names]
+    if dataset.target_column is None:
+        raise MError("evaluate needs data with targets (a label=, target= or answers column)",
+                     field="data")
+    outputs = run_model(model, dataset, batch_size, task, with_loss="loss" in names)
+    predictions = _in_data_label_order(model, dataset, outputs.predictions, task)
+    references = dataset.targets()
+    num_classes = _num_classes(dataset, predictions, references, task)
+    values = {}
+    for metric in resolved:
+        if metric.name == "loss":
+            values["loss"] = outputs.loss
+        else:
+            values[metric.name] = metric.compute(predictions, references, num_classes)
+    return EvaluationReport(values, task=task, count=len(dataset), labels=dataset.labels,
+                            model=type(model).__name__, data=dataset.source)
+
+
+def predict(model, data, batch_size: int = 32, output: str = "labels") -> list:
+    """The model's predictions for a Dataset, a list of raw inputs, or one raw input.
+
+    Classification gives class names (`output="ids"` for ids, `"probabilities"` for each
+    class's probability); regression numbers; QA answer texts.
+    """
+    single = not isinstance(data, (list, tuple)) and not _is_dataset(data)
+    dataset = _as_dataset([data] if single else data)
+    task = tasks.task_of(model, dataset)
+    outputs = run_model(model, dataset, batch_size, task, with_loss=False)
+    if task == "classification":
+        if output == "probabilities":
+            result = outputs.scores.tolist()
+        elif output == "ids":
+            result = list(outputs.predictions)
+        elif output == "labels":
+            names = getattr(model, "labels", None) or dataset.labels
+            result = [names[i] if names else i for i in outputs.predictions]
+        else:
+            raise MError(f"unknown output {output!r} (use \"labels\", \"ids\" or \"probabilities\")",
+                         field="output")
+    else:
+        result = list(outputs.predictions)
+    return result[0] if single else result
+
+
+def run_model(model, dataset, batch_size: int, task: str, with_loss: bool) -> Outputs:
+    """Run the model over every batch and gather its outputs in the dataset's order."""
+    import torch
+
+    from mlang.train.precision import autocast, device_of
+
+    device = device_of(model)
+    was_training = model.training
+    model.eval()
+    gathered, order, loss_sum = [], [], None
+    try:
+        with torch.inference_mode(), autocast(device, "auto"):
+            for batch in dataset.batches(batch_size, model=model, bucket=True):
+                batch.to(device)
+                output = tasks.call_model(model, batch.inputs)
+                if with_loss and batch.targets is not None:
+                    batch_loss = tasks.loss(task, output, batch.targets).float() * len(batch)
+                    loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
+                gathered.append(_batch_predictions(task, output, batch))
+                order.extend(batch.indices)
+    finally:
+        model.train(was_training)
+    loss = float(loss_sum) / len(dataset) if loss_sum is not None else None
+    return _assemble(task, gathered, order, loss)
+
+
+def _batch_predictions(task: str, output, batch):
+    if task == "classification":
+        return tasks.logits(output).float()
+    if task in ("regression", "forecast"):
+        return tasks.regression_output(output).float()
+    return tasks.decode_spans(output, batch)
+
+
+def _assemble(task: str, gathered: list, order: list[int], loss) -> Outputs:
+    import torch
+
+    position = sorted(range(len(order)), key=order.__getitem__)
+    if task == "qa":
+        flat = [answer for answers in gathered for answer in answers]
+        return Outputs([flat[i] for i in position], loss=loss)
+    values = torch.cat(gathered).cpu()[torch.tensor(position, dtype=torch.long)]
+    if task == "classification":
+        scores = values.softmax(dim=-1)
+        return Outputs(values.argmax(dim=-1).tolist(), scores=scores, loss=loss)
+    return Outputs(values.tolist(), loss=loss)
+
+
+def _in_data_label_order(model, dataset, predictions: list, task: str) -> list:
+    """Model class ids → the data's class ids, when both name their classes in different orders."""
+    model_labels = getattr(model, "labels", None)
+    if task != "classification" or not model_labels or dataset.labels is None:
+        return predictions
+    model_labels, data_labels = list(model_labels), list(dataset.labels)
+    if model_labels == data_labels:
+        return predictions
+    if {str(x) for x in model_labels} != {str(x) for x in data_labels}:
+        raise MError(f"the model's labels {model_labels} differ from the data's {data_labels}",
+                     field="labels", hint="load the data with labels=model.labels")
+    position = {str(name): i for i, name in enumerate(data_labels)}
+    return [position[str(model_labels[p])] for p in predictions]
+
+
+def _num_classes(dataset, predictions, references, task: str) -> int | None:
+    if task_kind(task) != "classification":
+        return None
+    known = len(dataset.labels) if dataset.labels is not None else 0
+    return max([known, *(p + 1 for p in predictions), *(r + 1 for r in references)])
+
+
+def _is_dataset(data) -> bool:
+    from mlang.data import Dataset
+
+    return isinstance(data, Dataset)
+
+
+def _as_dataset(data):
+    """A Dataset as is; a list of raw inputs as an input-only dataset."""
+    from mlang.data import Dataset
+
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, (list, tuple)):
+        if data and isinstance(data[0], tuple) and len(data[0]) == 2:
+            examples = [{"question": q, "context": c} for q, c in data]
+            return Dataset(examples, input_column="question")
+        return Dataset([{"input": value} for value in data], input_column="input")
+    raise MError(f"expected a Dataset or a list of inputs, got {type(data).__name__}", field="data")
