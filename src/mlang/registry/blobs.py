@@ -59,6 +59,7 @@ class BlobStore:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
+                os.fchmod(out.fileno(), 0o444)  # stored artifacts are never edited in place
             os.replace(temp_name, target)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)

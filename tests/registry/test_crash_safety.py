@@ -1,0 +1,102 @@
+"""A save killed with SIGKILL at any point leaves no partial version; everything else works."""
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from mlang.registry import Repository
+from mlang.registry.blobs import BlobStore
+
+from registry_models import make_stack, outputs
+
+
+def _die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_while_writing_a_file(home):
+    """Killed after a temporary file's bytes are written, before it is renamed."""
+    os.fsync = lambda fd: _die()
+    Repository(home).save(make_stack(seed=9), "m")
+
+
+def _kill_after_a_file_is_in_place(home):
+    """Killed right after the first artifact file is renamed into place."""
+    real_replace = os.replace
+
+    def replace_then_die(src, dst):
+        real_replace(src, dst)
+        _die()
+    os.replace = replace_then_die
+    Repository(home).save(make_stack(seed=9), "m")
+
+
+def _kill_inside_the_transaction(home):
+    """Killed while holding the write lock, after the version row was inserted, before COMMIT:
+    the blob check runs exactly there."""
+    BlobStore.exists = lambda self, sha256: _die()
+    Repository(home).save(make_stack(seed=9), "m")
+
+
+@pytest.mark.parametrize("crash", [_kill_while_writing_a_file, _kill_after_a_file_is_in_place,
+                                   _kill_inside_the_transaction])
+def test_killed_save_leaves_no_partial_version(repo, crash):
+    earlier = make_stack(seed=1)
+    repo.save(earlier, "m", alias="prod")
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=crash, args=(repo.home,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == -signal.SIGKILL
+
+    assert [v.version for v in repo.versions("m")] == [1]
+    x = torch.rand(2, 5)
+    assert torch.equal(outputs(repo.load("m@prod"), x), outputs(earlier, x))
+    later = make_stack(seed=2)
+    assert repo.save(later, "m") == "m:2"
+    assert torch.equal(outputs(repo.load("m:2"), x), outputs(later, x))
+    repo.gc(temp_grace_s=0)                       # the killed save's leftovers are collected
+    assert {sha for sha, _ in repo.blobs.blobs()} == {
+        f.sha256 for v in repo.versions("m") for f in v.files}
+    assert not list(repo.blobs.stale_temp_files(0))
+
+
+SAVER_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    from mlang.registry import Repository
+    from registry_models import make_stack
+    repo = Repository()
+    print("ready", flush=True)
+    seed = 0
+    while True:
+        seed += 1
+        repo.save(make_stack(seed=seed, width=512), "loop", metrics={"seed": seed})
+""")
+
+
+@pytest.mark.slow
+def test_kills_at_random_moments_never_expose_a_partial_version(m_home):
+    here = str(os.path.dirname(__file__))
+    repo = Repository(m_home)
+    for delay in (0.05, 0.13, 0.21, 0.34, 0.55, 0.89):
+        saver = subprocess.Popen([sys.executable, "-c", SAVER_SCRIPT, here],
+                                 stdout=subprocess.PIPE, text=True)
+        assert saver.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        saver.send_signal(signal.SIGKILL)
+        saver.wait()
+        x = torch.rand(2, 5)
+        for record in repo.store.versions("loop"):
+            seed = record.metrics["seed"]
+            assert torch.equal(outputs(repo.load(record.ref), x),
+                               outputs(make_stack(seed=seed, width=512), x))
+    saved = len(repo.store.versions("loop"))
+    assert saved > 0
+    assert repo.save(make_stack(), "loop") == f"loop:{saved + 1}"  # no number was half-taken
