@@ -24,7 +24,22 @@ _EXPORTS: dict[str, str] = {
     "register_layer": "mlang.models.layers.base:register_layer",
     "register_layer_target": "mlang.models.layers.base:register_layer_target",
     "layer_names": "mlang.models.layers.base:layer_names",
-    # models layer catalogue entries
+    # declarations, composition and the paper's model-description API (docs/models.md)
+    "declare_model": "mlang.models.declare:declare_model",
+    "ModelClass": "mlang.models.declare:ModelClass",
+    "DeclaredModel": "mlang.models.instance:DeclaredModel",
+    "check_models": "mlang.models.check:check_models",
+    "sequentialModel": "mlang.models.compose:sequentialModel",
+    "parallelModel": "mlang.models.compose:parallelModel",
+    "customModel": "mlang.models.compose:customModel",
+    "SequentialModel": "mlang.models.compose:SequentialModel",
+    "ParallelModel": "mlang.models.compose:ParallelModel",
+    "CustomModel": "mlang.models.compose:CustomModel",
+    "Model": "mlang.models.keras:Model",
+    "Loss": "mlang.models.keras:Loss",
+    "Metric": "mlang.models.keras:Metric",
+    "TrainingOptimizer": "mlang.models.keras:TrainingOptimizer",
+    "History": "mlang.models.keras:History",
     # pretrained models and transfer learning (docs/pretrained.md)
     "load_model_from_url": "mlang.models.url:load_model_from_url",
     "save_model_file": "mlang.models.url:save_model_file",
@@ -37,6 +52,11 @@ _EXPORTS: dict[str, str] = {
     "EfficientNetLite0": "mlang.models.zoo.efficientnet:EfficientNetLite0",
     "DlibFaceEmbedder": "mlang.models.zoo.dlib_face:DlibFaceEmbedder",
 }
+
+# Every catalogue layer, by its name and aliases (m.Dense, m.Conv2D, m.MaxPooling2D, ...).
+from mlang.models.layers.base import catalogue_exports as _catalogue_exports  # noqa: E402
+
+_EXPORTS.update({k: v for k, v in _catalogue_exports().items() if k not in _EXPORTS})
 
 __all__ = list(_EXPORTS)
 

@@ -31,10 +31,27 @@ class LayerStackModel(MModel):
         self.layer_types = types
         self.layers = nn.ModuleList(build_modules(stack_input(input_type), layers))
 
-    def compute(self, x, **_unused):
-        for module in self.layers:
+    def compute(self, x=None, **features):
+        """Runs the layers; a first layer that preprocesses raw inputs itself (a pretrained encoder
+        from the zoo) receives the feature tensors as keywords."""
+        modules = iter(self.layers)
+        if x is None:
+            x = next(modules)(**features)
+        for module in modules:
             x = module(x)
         return x
+
+    def _input_layer(self):
+        first = self.layers[0] if len(self.layers) else None
+        return first if first is not None and hasattr(first, "preprocess") else None
+
+    def preprocess(self, inputs: list) -> dict:
+        first = self._input_layer()
+        return first.preprocess(inputs) if first is not None else super().preprocess(inputs)
+
+    def example_inputs(self, batch_size: int = 2) -> dict:
+        first = self._input_layer()
+        return first.example_inputs(batch_size) if first is not None else super().example_inputs(batch_size)
 
     def summary_rows(self):
         return [(f"{i}: {layer.describe()}", format_shape(t), sum(p.numel() for p in module.parameters()))

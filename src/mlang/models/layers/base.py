@@ -79,9 +79,10 @@ class Layer:
             if f.name in ("span", "input_shape"):
                 continue
             value = getattr(self, f.name)
-            if f.default is not dataclasses.MISSING and value == f.default:
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if not required and value == f.default:
                 continue
-            parts.append(f"{f.name}={value!r}")
+            parts.append(repr(value) if required else f"{f.name}={value!r}")
         return f"{self.NAME}({', '.join(parts)})"
 
     def error(self, message: str, hint: str | None = None) -> LayerArgError:
@@ -204,9 +205,12 @@ def register_layer(cls):
 
 
 def register_layer_target(name: str, target: str, aliases: tuple[str, ...] = ()) -> None:
-    """Register a layer defined elsewhere (e.g. the zoo's pretrained encoders) lazily by path."""
+    """Register a layer defined elsewhere (e.g. the zoo's pretrained encoders) lazily by path;
+    it also becomes an M builtin of that name, so M code (and the checker) can call it."""
+    from mlang.lang.registry import register_builtin
     for alias in (name, *aliases):
         _LAYERS.setdefault(alias, target)
+        register_builtin(alias, target)
 
 
 def _discover() -> None:
@@ -311,3 +315,10 @@ def pair(v) -> tuple:
 
 def single(v) -> int:
     return v[0] if isinstance(v, (tuple, list)) else v
+
+
+def catalogue_exports() -> dict[str, str]:
+    """Every catalogue name (aliases included) → its "module:Class" target, for lazy exports."""
+    _discover()
+    return {name: target if isinstance(target, str) else f"{target.__module__}:{target.__name__}"
+            for name, target in sorted(_LAYERS.items())}

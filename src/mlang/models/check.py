@@ -1,0 +1,431 @@
+"""The models stage's checker plugin: model errors found by `m check`, before anything runs.
+
+Registered with `register_check(check_models)`.  It reads the module's `metamodel`/`model`
+declarations, the instantiations `Name(field=...)` and the compositions
+(`sequentialModel`, `parallelModel`) and reports, each at its line:
+
+- a cycle in `extends`;
+- a field name the model cannot use (it would shadow the module's own attributes);
+- a field default or binding of the wrong type;
+- a concrete `model` that leaves an abstract field unbound; instantiating with an unbound
+  abstract field, an unknown field (with "did you mean"), positional arguments, or a wrong type;
+- an unknown layer (with "did you mean") and bad layer arguments (name, count, type, range);
+- a shape mismatch inside a layer stack, or between the stack and the declared `output:` type;
+- a shape mismatch between `sequentialModel` parts and an impossible `parallelModel` merge;
+- a `forward` block calling a model or function that is neither a field nor defined.
+
+Whatever cannot be known statically (values from Python, unknown bases) is skipped: no false errors.
+"""
+from __future__ import annotations
+
+import builtins as py_builtins
+import difflib
+from dataclasses import dataclass, field
+
+from mlang.lang import ast as A
+from mlang.lang import types as T
+from mlang.lang.diagnostics import Diagnostic, MError, Span
+from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
+
+RESERVED_FIELDS = frozenset({
+    "forward", "compute", "preprocess", "spec", "input_type", "output_type", "task", "labels",
+    "transforms", "summary", "config", "kind", "example_inputs", "training", "parameters",
+    "state_dict", "train", "eval", "to", "layers", "parts", "fields", "modules", "children",
+    "cuda", "cpu", "zero_grad", "load_state_dict", "named_parameters", "apply", "half",
+    "double", "float", "type", "register_buffer", "add_module", "requires_grad_",
+})
+ABSTRACT = object()
+
+
+@dataclass
+class StaticField:
+    name: str
+    type: T.MType
+    value: object  # a static value, UNKNOWN, or ABSTRACT
+    span: Span
+    owner: str
+
+
+@dataclass
+class StaticModel:
+    """What the checker knows about a declared model, inherited parts included."""
+
+    decl: A.ModelDecl
+    fields: dict[str, StaticField] = field(default_factory=dict)
+    layers: list[A.LayerCall] = field(default_factory=list)
+    input_type: T.MType = T.ANY
+    output_type: T.MType = T.ANY
+    output_span: Span | None = None
+    has_forward: bool = False
+    open: bool = False  # the base is not declared in this module: fields are not fully known
+    lineage: list[str] = field(default_factory=list)
+
+    def env(self) -> dict:
+        return {n: f.value for n, f in self.fields.items() if f.value not in (UNKNOWN, ABSTRACT)}
+
+
+class ModelChecker:
+    def __init__(self, module: A.Module):
+        self.module = module
+        self.diagnostics: list[Diagnostic] = []
+        self.decls = {s.name: s for s in module.body if isinstance(s, A.ModelDecl)}
+        self.models: dict[str, StaticModel | None] = {}
+        self.globals = _module_names(module)
+        self.assigned_models: dict[str, StaticModelValue] = {}
+
+    def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(message, span, hint=hint))
+
+    def add(self, exc: MError) -> None:
+        self.diagnostics.extend(exc.diagnostics)
+
+    # ----- declarations ------------------------------------------------------------------------
+    def resolve(self, name: str, chain: tuple = ()) -> StaticModel | None:
+        if name in self.models:
+            return self.models[name]
+        decl = self.decls[name]
+        base = None
+        if decl.base is not None:
+            if decl.base in chain or decl.base == name:
+                cycle = " extends ".join([*chain, name, decl.base][chain.index(decl.base) if decl.base in chain else 0:])
+                self.error(f"cycle in extends: {cycle}", decl.base_span or decl.span,
+                           hint="a model cannot inherit from itself, directly or through its bases")
+                self.models[name] = None
+                return None
+            if decl.base in self.decls:
+                base = self.resolve(decl.base, (*chain, name))
+                if base is None:
+                    self.models[name] = None
+                    return None
+        model = self.declare(decl, base)
+        self.models[name] = model
+        return model
+
+    def declare(self, decl: A.ModelDecl, base: StaticModel | None) -> StaticModel:
+        model = StaticModel(decl, open=decl.base is not None and base is None)
+        if base is not None:
+            model.fields = dict(base.fields)
+            model.layers = list(base.layers)
+            model.input_type, model.output_type = base.input_type, base.output_type
+            model.output_span, model.has_forward = base.output_span, base.has_forward
+            model.open = base.open
+            model.lineage = list(base.lineage)
+        model.lineage.insert(0, decl.name)
+        names = tuple(self.decls)
+        for f in decl.fields:
+            if f.name in IO_FIELDS and f.type is not None:
+                t = type_from_ast(f.type, names)
+                if f.name == "input":
+                    model.input_type = t
+                else:
+                    model.output_type, model.output_span = t, f.span
+                continue
+            if f.name in RESERVED_FIELDS:
+                self.error(f"'{f.name}' cannot be a field name of model {decl.name}: it is a model "
+                           "attribute", f.span, hint="rename the field")
+                continue
+            self.declare_field(model, f, names)
+        model.layers.extend(decl.layers)
+        model.has_forward = model.has_forward or decl.forward is not None
+        if decl.kind == "model" and not model.open:
+            for name, sf in model.fields.items():
+                if sf.value is ABSTRACT:
+                    self.error(f"model {decl.name} leaves the abstract field '{name}' unbound "
+                               f"(declared in {sf.owner})", decl.span,
+                               hint=f"bind it in the body ({name} = ...) or declare {decl.name} as a metamodel")
+        return model
+
+    def declare_field(self, model: StaticModel, f: A.FieldDecl, names: tuple) -> None:
+        inherited = model.fields.get(f.name)
+        declared = type_from_ast(f.type, names) if f.type is not None else None
+        ftype = declared or (inherited.type if inherited else T.ANY)
+        value = ABSTRACT if f.default is None else static_value(f.default, model.env())
+        if f.default is not None and value is not UNKNOWN and not _fits(value, ftype):
+            self.error(f"field '{f.name}' of {model.decl.name} is {ftype} but is given "
+                       f"{static_kind(value)} {value!r}", f.default.span)
+            value = UNKNOWN
+        if f.default is None and f.type is None:
+            value = UNKNOWN
+        model.fields[f.name] = StaticField(f.name, ftype, value, f.span,
+                                           inherited.owner if inherited and declared is None else model.decl.name)
+
+    # ----- layer stacks ------------------------------------------------------------------------
+    def check_stack(self, model: StaticModel) -> T.MType:
+        """Propagate shapes through the stack; report the first mismatch; return the output type."""
+        from mlang.models.shapes import ShapeMismatch, check_output, field_bindings, propagate, stack_input
+
+        env = model.env()
+        bindings = field_bindings(env)
+        current = stack_input(T.substitute(model.input_type, bindings))
+        if not model.layers:
+            return T.substitute(model.output_type, bindings)
+        failed = False
+        for call in model.layers:
+            layer = self.static_layer(call.call, env)
+            if layer is None:
+                current = T.ANY
+                continue
+            if layer is UNKNOWN:
+                current = T.ANY
+                continue
+            try:
+                current = propagate(current, [layer])[0]
+            except ShapeMismatch as exc:
+                self.add(exc)
+                failed, current = True, T.ANY
+        if failed:
+            return T.ANY
+        if model.has_forward:
+            return T.substitute(model.output_type, bindings)
+        try:
+            check_output(current, T.substitute(model.output_type, bindings), f"the layer stack of {model.decl.name}",
+                         model.output_span or model.decl.span)
+        except ShapeMismatch as exc:
+            self.add(exc)
+            return T.ANY
+        return current if isinstance(model.output_type, T.AnyType) else T.substitute(model.output_type, bindings)
+
+    def static_layer(self, call: A.Call, env: dict):
+        """The configured layer, `UNKNOWN` when its arguments are not static, None after an error."""
+        from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
+
+        name = call_name(call)
+        if name is None:
+            return UNKNOWN
+        cls = layer_class(name)
+        if cls is None:
+            self.add(unknown_layer_error(name, call.func.span))
+            return None
+        if any(isinstance(a, A.Starred) for a in call.args) or any(k.name is None for k in call.keywords):
+            return UNKNOWN
+        args = [self.static_argument(a, env) for a in call.args]
+        kwargs = {k.name: self.static_argument(k.value, env) for k in call.keywords}
+        if any(v is None for v in [*args, *kwargs.values()]):
+            return None
+        try:
+            if any(v is UNKNOWN for v in [*args, *kwargs.values()]):
+                bind_arguments(cls, tuple(args), kwargs, call.span)
+                return UNKNOWN
+            return create_layer(name, tuple(args), kwargs, span=call.span)
+        except MError as exc:
+            self.add(exc)
+            return None
+
+    def static_argument(self, node, env: dict):
+        if isinstance(node, A.Call) and call_name(node) is not None:
+            from mlang.models.layers.base import layer_class
+            if layer_class(call_name(node)) is not None:
+                return self.static_layer(node, env)
+        return static_value(node, env)
+
+    # ----- forward blocks ----------------------------------------------------------------------
+    def check_forward(self, model: StaticModel) -> None:
+        forward = model.decl.forward
+        if forward is None or model.open:
+            return
+        known = set(model.fields) | {p.name for p in forward.params} | self.globals | _builtin_names()
+        known |= {"layers", "self"}
+        for node in _walk_list(forward.body):
+            if isinstance(node, (A.Assign, A.For)):
+                known |= _target_names(node.target)
+            if isinstance(node, A.Comprehension):
+                known |= _target_names(node.target)
+        for node in _walk_list(forward.body):
+            if isinstance(node, A.Call) and isinstance(node.func, A.Name) and node.func.id not in known:
+                name = node.func.id
+                close = difflib.get_close_matches(name, sorted(model.fields), n=1)
+                self.error(f"forward of {model.decl.name} uses '{name}', which is not a field of the model "
+                           "nor a defined name", node.func.span,
+                           hint=f"did you mean '{close[0]}'?" if close else
+                           f"declare it as a field: {name}: Model")
+
+    # ----- instantiations and compositions -----------------------------------------------------
+    def check_instantiation(self, call: A.Call) -> "StaticModelValue | None":
+        name = call_name(call)
+        model = self.models.get(name) if name in self.decls else None
+        if model is None:
+            return None
+        ok = True
+        if call.args:
+            self.error(f"{name}(...) takes fields by name, got {len(call.args)} positional argument(s)",
+                       call.args[0].span, hint=f"write {name}(field=value, ...)")
+            ok = False
+        given = {}
+        for kw in call.keywords:
+            if kw.name is None:
+                return None
+            if kw.name not in model.fields:
+                if model.open:
+                    continue
+                close = difflib.get_close_matches(kw.name, sorted(model.fields), n=1)
+                self.error(f"{name} has no field '{kw.name}'", kw.span,
+                           hint=f"did you mean '{close[0]}'?" if close else
+                           f"its fields are: {', '.join(model.fields) or 'none'}")
+                ok = False
+                continue
+            value = static_value(kw.value, {})
+            ftype = model.fields[kw.name].type
+            if value is not UNKNOWN and not _fits(value, ftype):
+                self.error(f"field '{kw.name}' of {name} is {ftype} but is given {static_kind(value)} {value!r}",
+                           kw.value.span)
+                ok = False
+            given[kw.name] = value
+        if not model.open:
+            for fname, sf in model.fields.items():
+                if sf.value is ABSTRACT and fname not in given:
+                    self.error(f"cannot instantiate {name}: its abstract field '{fname}' is unbound", call.span,
+                               hint=f"pass {name}({fname}=...) or bind it in a model that extends {name}")
+                    ok = False
+        if not ok:
+            return None
+        env = model.env()
+        env.update({k: v for k, v in given.items() if v is not UNKNOWN})
+        bindings = _int_bindings(env)
+        output = self.outputs.get(name, T.ANY)
+        return StaticModelValue(name, T.substitute(model.input_type, bindings), T.substitute(output, bindings))
+
+    def model_value(self, node) -> "StaticModelValue | None":
+        if isinstance(node, A.Call):
+            if call_name(node) in self.decls:
+                return self.instantiations.get(id(node))
+            return self.composition_values.get(id(node))
+        if isinstance(node, A.Name):
+            return self.assigned_models.get(node.id)
+        return None
+
+    def check_composition(self, call: A.Call) -> "StaticModelValue | None":
+        from mlang.models.compose import MERGES, check_sequence, merge_type
+        from mlang.models.shapes import ShapeMismatch, stack_input
+
+        name = call_name(call)
+        if name not in ("sequentialModel", "parallelModel"):
+            return None
+        parts = [self.model_value(a) for a in call.args]
+        merge_kw = next((k for k in call.keywords if k.name == "merge"), None)
+        merge = static_value(merge_kw.value, {}) if merge_kw else "concat"
+        if name == "parallelModel" and isinstance(merge, str) and merge not in MERGES:
+            close = difflib.get_close_matches(merge, MERGES, n=1)
+            self.error(f"parallelModel: unknown merge '{merge}'", merge_kw.value.span,
+                       hint=f"did you mean '{close[0]}'?" if close else "use 'concat', 'sum' or 'stack'")
+            return None
+        if any(p is None for p in parts) or not parts:
+            return None
+        try:
+            if name == "sequentialModel":
+                check_sequence([(p.input, p.output) for p in parts], [p.name for p in parts])
+                return StaticModelValue(name, parts[0].input, parts[-1].output)
+            first = stack_input(parts[0].input)
+            for p in parts[1:]:
+                if not T.unify(stack_input(p.input), first, T.Bindings()):
+                    raise ShapeMismatch(f"parallelModel: {parts[0].name} takes {parts[0].input} but "
+                                        f"{p.name} takes {p.input}; every part must accept the same input")
+            if isinstance(merge, str):
+                return StaticModelValue(name, parts[0].input,
+                                        merge_type([p.output for p in parts], merge, [p.name for p in parts]))
+        except MError as exc:
+            for d in exc.diagnostics:
+                self.error(d.message, call.span, hint=d.hint)
+        return None
+
+    # ----- driver ------------------------------------------------------------------------------
+    def run(self) -> list[Diagnostic]:
+        self.outputs: dict[str, T.MType] = {}
+        self.instantiations: dict[int, StaticModelValue] = {}
+        self.composition_values: dict[int, StaticModelValue] = {}
+        for name in self.decls:
+            model = self.resolve(name)
+            if model is not None:
+                self.outputs[name] = self.check_stack(model)
+                self.check_forward(model)
+        for stmt in _statements(self.module.body):
+            self.check_statement(stmt)
+        return self.diagnostics
+
+    def check_statement(self, stmt) -> None:
+        calls = [n for n in _walk_list([stmt]) if isinstance(n, A.Call)]
+        for call in reversed(calls):  # innermost first: arguments before the calls using them
+            value = self.check_instantiation(call)
+            if value is not None:
+                self.instantiations[id(call)] = value
+            value = self.check_composition(call)
+            if value is not None:
+                self.composition_values[id(call)] = value
+        if isinstance(stmt, A.Assign) and isinstance(stmt.target, A.Name):
+            value = self.model_value(stmt.value)
+            if value is not None:
+                self.assigned_models[stmt.target.id] = value
+            else:
+                self.assigned_models.pop(stmt.target.id, None)
+
+
+@dataclass
+class StaticModelValue:
+    """A model value whose I/O types the checker knows (an instantiation or a composition)."""
+
+    name: str
+    input: T.MType
+    output: T.MType
+
+
+def _fits(value, expected: T.MType) -> bool:
+    from mlang.models.spec import value_matches_type
+    if isinstance(expected, T.ModelType):
+        return True  # model-valued fields are checked at instantiation (values come from calls)
+    return value_matches_type(value, expected)
+
+
+def _int_bindings(env: dict) -> T.Bindings:
+    bindings = T.Bindings()
+    for name, value in env.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            bindings[T.Sym(name)] = value
+    return bindings
+
+
+def _statements(body):
+    """Top-level statements and those nested in blocks (not inside model bodies)."""
+    for stmt in body:
+        if isinstance(stmt, A.ModelDecl):
+            continue
+        yield stmt
+
+
+def _walk_list(nodes):
+    for node in nodes:
+        yield from A.walk(node)
+
+
+def _target_names(target) -> set[str]:
+    if isinstance(target, A.Name):
+        return {target.id}
+    if isinstance(target, (A.TupleLit, A.ListLit)):
+        names = set()
+        for e in target.elts:
+            names |= _target_names(e)
+        return names
+    return set()
+
+
+def _module_names(module: A.Module) -> set[str]:
+    """Every name a module binds anywhere (so forward blocks may use module-level helpers)."""
+    names: set[str] = set()
+    for node in A.walk(module):
+        if isinstance(node, (A.FuncDecl, A.ModelDecl)):
+            names.add(node.name)
+        elif isinstance(node, (A.Assign, A.For)):
+            names |= _target_names(node.target)
+        elif isinstance(node, (A.Import, A.PythonImport)):
+            names.add(node.bound_name)
+        elif isinstance(node, A.FromImport):
+            names |= {n.bound_name for n in node.names}
+    return names
+
+
+def _builtin_names() -> set[str]:
+    from mlang.lang.registry import builtins
+    return set(builtins()) | set(dir(py_builtins))
+
+
+def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
+    """The checker plugin: model diagnostics for one parsed module."""
+    return ModelChecker(module).run()

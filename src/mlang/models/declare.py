@@ -1,0 +1,227 @@
+"""`metamodel` / `model` declarations at run time: the `declare_model` runtime hook.
+
+The compiled module calls `declare_model(decl_ast, module_globals)` for each declaration; it
+returns a `ModelClass`, bound to the declared name.  Calling it, `Name(field=value, ...)`,
+instantiates a `DeclaredModel` (an `MModel`):
+
+- fields are evaluated in declaration order, each default seeing the fields before it, so
+  `Dense(num_labels)` and `encoder: Model = TextEncoder(pretrained_model)` follow overrides;
+- `extends` copies the base's fields, layers, input/output types and forward; the body may
+  override field defaults (`num_labels = 5`), bind abstract fields, append layers, replace forward;
+- an unknown field, an unbound abstract field or a value of the wrong type is an `MError` naming
+  the model and the field's declaration line.
+"""
+from __future__ import annotations
+
+import difflib
+
+from mlang.lang import ast as A
+from mlang.lang import types as T
+from mlang.lang.diagnostics import MError, Span
+from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
+from mlang.models.check import RESERVED_FIELDS
+from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
+
+
+class Deferred:
+    """A field default: an M expression evaluated per instance, with earlier fields in scope."""
+
+    def __init__(self, evaluate, span: Span | None):
+        self.evaluate, self.span = evaluate, span
+
+    def __repr__(self) -> str:
+        return f"<default at {self.span}>"
+
+
+class ModelClass:
+    """A declared model or metamodel.  Call it with field values to get a model (an `MModel`)."""
+
+    def __init__(self, spec: ModelSpec, module_globals: dict | None = None):
+        self.spec = spec
+        self.module_globals = module_globals if module_globals is not None else {}
+
+    @property
+    def __name__(self) -> str:
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        base = f" extends {self.spec.base.name}" if self.spec.base is not None else ""
+        return f"<{self.spec.kind} {self.spec.name}{base}>"
+
+    @property
+    def fields(self) -> dict[str, FieldSpec]:
+        return self.spec.fields
+
+    def __call__(self, *args, **overrides):
+        if args:
+            raise MError(f"{self.spec.name}(...) takes fields by name, got {len(args)} positional argument(s)",
+                         hint=f"write {self.spec.name}(field=value, ...)")
+        return DeclaredModel(self.spec, self.field_values(overrides))
+
+    def field_values(self, overrides: dict) -> dict:
+        """Every field's value for one instance, checked against its declared type."""
+        spec = self.spec
+        for name in overrides:
+            if name not in spec.fields:
+                close = difflib.get_close_matches(name, list(spec.fields), n=1)
+                raise MError(f"{spec.name} has no field '{name}'",
+                             hint=f"did you mean '{close[0]}'?" if close else
+                             f"its fields are: {', '.join(spec.fields) or 'none'}")
+        values: dict = {}
+        for name, fspec in spec.fields.items():
+            if name in overrides:
+                value = overrides[name]
+            elif fspec.is_abstract:
+                raise MError(f"cannot instantiate {spec.name}: its abstract field '{name}' is unbound",
+                             hint=f"pass {spec.name}({name}=...) or bind it in a model that "
+                             f"extends {spec.name}")
+            elif isinstance(fspec.default, Deferred):
+                value = fspec.default.evaluate(values)
+            else:
+                value = fspec.default
+            if isinstance(value, ModelClass) and isinstance(fspec.type, T.ModelType):
+                value = value()
+            if not value_matches_type(value, fspec.type):
+                raise MError(f"field '{name}' of {spec.name} is {fspec.type} but is given "
+                             f"{type_of_value(value)} {value!r}"[:300])
+            values[name] = value
+        return values
+
+
+def DeclaredModel(spec: ModelSpec, values: dict):
+    """An instance of a declared model (built lazily so this module stays torch-free)."""
+    from mlang.models.instance import DeclaredModel as cls
+    return cls(spec, values)
+
+
+# ----- building a spec from the AST --------------------------------------------------------------
+
+class _Evaluator:
+    """Evaluates M expressions of one declaration with the front end's `compile_expression`."""
+
+    def __init__(self, module_globals: dict, filename: str):
+        self.globals, self.filename = module_globals, filename
+
+    def compile(self, expr: A.Expr):
+        from mlang.lang.compiler import compile_expression
+        code = compile_expression(expr, self.filename)
+
+        def evaluate(env: dict):
+            return eval(code, self.globals, dict(env))  # noqa: S307 - compiled M code
+        return evaluate
+
+
+def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
+    """The `declare_model` runtime hook: a `ModelClass` for a `model`/`metamodel` declaration."""
+    filename = decl.filename or decl.span.file
+    evaluator = _Evaluator(module_globals, filename)
+    base = _base_spec(decl, module_globals)
+    spec = ModelSpec(decl.name, kind=decl.kind, base=base, span=decl.span)
+    if base is not None:
+        spec.fields = dict(base.fields)
+        spec.layers = list(base.layers)
+        spec.input_type, spec.output_type = base.input_type, base.output_type
+        spec.forward, spec.forward_params = base.forward, base.forward_params
+    model_names = tuple(n for n, v in module_globals.items() if isinstance(v, ModelClass)) + (decl.name,)
+    for fdecl in decl.fields:
+        _declare_field(spec, fdecl, evaluator, model_names)
+    spec.layers.extend(_layer_entry(call, evaluator) for call in decl.layers)
+    if decl.forward is not None:
+        spec.forward = _compile_forward(decl, spec, module_globals, filename)
+        spec.forward_params = spec.forward.params
+    if decl.kind == "model":
+        for fspec in spec.fields.values():
+            if fspec.is_abstract:
+                raise MError(f"model {decl.name} leaves the abstract field '{fspec.name}' unbound",
+                             decl.span, hint=f"bind it in the body ({fspec.name} = ...) or declare "
+                             f"{decl.name} as a metamodel")
+    return ModelClass(spec, module_globals)
+
+
+def _base_spec(decl: A.ModelDecl, module_globals: dict) -> ModelSpec | None:
+    if decl.base is None:
+        return None
+    span = decl.base_span or decl.span
+    if decl.base == decl.name:
+        raise MError(f"cycle in extends: {decl.name} extends {decl.name}", span,
+                     hint="a model cannot inherit from itself")
+    base = module_globals.get(decl.base)
+    if base is None:
+        from mlang.lang.registry import builtins
+        entry = builtins().get(decl.base)
+        base = entry.resolve() if entry is not None else None
+    if base is None:
+        raise MError(f"{decl.name} extends '{decl.base}', which is not defined", span,
+                     hint="declare the base model first, or import the file that declares it")
+    spec = getattr(base, "spec", None)
+    if not isinstance(base, ModelClass) or not isinstance(spec, ModelSpec):
+        raise MError(f"{decl.name} extends '{decl.base}', which is not a model or metamodel", span)
+    if spec.is_subtype_of(decl.name):
+        raise MError(f"cycle in extends: {' extends '.join([decl.name, *spec.lineage()])}", span,
+                     hint="a model cannot inherit from itself, directly or through its bases")
+    return spec
+
+
+def _declare_field(spec: ModelSpec, fdecl: A.FieldDecl, evaluator: _Evaluator, model_names) -> None:
+    if fdecl.name in IO_FIELDS and fdecl.type is not None:
+        t = type_from_ast(fdecl.type, model_names)
+        if fdecl.name == "input":
+            spec.input_type = t
+        else:
+            spec.output_type = t
+        return
+    if fdecl.name in RESERVED_FIELDS:
+        raise MError(f"'{fdecl.name}' cannot be a field name of model {spec.name}: it is a model attribute",
+                     fdecl.span, hint="rename the field")
+    inherited = spec.fields.get(fdecl.name)
+    declared = type_from_ast(fdecl.type, model_names) if fdecl.type is not None else None
+    ftype = declared or (inherited.type if inherited is not None else T.ANY)
+    default = ABSTRACT
+    if fdecl.default is not None:
+        default = Deferred(evaluator.compile(fdecl.default), fdecl.default.span)
+    elif fdecl.type is None and inherited is not None:
+        default = inherited.default
+    spec.fields[fdecl.name] = FieldSpec(fdecl.name, ftype, default, fdecl.span)
+
+
+def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
+    call = layer.call
+    name = call_name(call)
+    if name is None:
+        raise MError("a layer line must call a catalogue layer by name, e.g. Dense(10)", call.span)
+    from mlang.models.layers.base import layer_class, unknown_layer_error
+    if layer_class(name) is None:
+        raise unknown_layer_error(name, call.func.span)
+    args = [evaluator.compile(a.value if isinstance(a, A.Starred) else a) for a in call.args]
+    starred = [isinstance(a, A.Starred) for a in call.args]
+    keywords = [(k.name, evaluator.compile(k.value)) for k in call.keywords]
+
+    def arguments(fields: dict):
+        values: list = []
+        for is_star, evaluate in zip(starred, args):
+            value = evaluate(fields)
+            values.extend(value) if is_star else values.append(value)
+        kwargs: dict = {}
+        for key, evaluate in keywords:
+            value = evaluate(fields)
+            kwargs.update(value) if key is None else kwargs.__setitem__(key, value)
+        return tuple(values), kwargs
+    return LayerEntry(name, arguments, call.span)
+
+
+class ForwardBlock:
+    """A compiled `forward(x) { ... }` block; `bind(values)` gives the function for one call, its
+    body seeing the model's fields, `self` and `layers` (the model's layer stack) by bare name."""
+
+    def __init__(self, make, free_names: tuple[str, ...], params: tuple[str, ...]):
+        self.make, self.free_names, self.params = make, free_names, params
+
+    def bind(self, values: dict):
+        return self.make(**{name: values.get(name) for name in self.free_names})
+
+
+def _compile_forward(decl: A.ModelDecl, spec: ModelSpec, module_globals: dict, filename: str) -> ForwardBlock:
+    from mlang.lang.compiler import compile_forward
+    free = (*spec.fields, "self", "layers")
+    make = compile_forward(decl.forward, list(free), filename, module_globals)
+    return ForwardBlock(make, free, tuple(p.name for p in decl.forward.params))

@@ -1,0 +1,80 @@
+"""`DeclaredModel`: an instance of a model declared in M (`Name(field=value, ...)`)."""
+from __future__ import annotations
+
+from torch import nn
+
+from mlang.lang import types as T
+from mlang.lang.diagnostics import MError
+from mlang.models.shapes import check_output, resolve_type
+from mlang.models.spec import ModelSpec
+from mlang.models.stack import LayerStackModel
+
+
+class DeclaredModel(LayerStackModel):
+    """A declared model: its fields are attributes (model-valued fields are submodules), its layers
+    a checked stack, and its `forward(x) { ... }` block — when it has one — the forward pass."""
+
+    def __init__(self, spec: ModelSpec, values: dict):
+        input_type = resolve_type(spec.input_type, values)
+        declared_output = resolve_type(spec.output_type, values)
+        layers = [entry.make(values) for entry in spec.layers]
+        super().__init__(layers, input_type, None if spec.forward else declared_output, spec=spec)
+        if spec.forward is not None:
+            self.output_type = declared_output
+        self.field_values = dict(values)
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def forward(self, x=None, **features):
+        if self.spec.forward is None:
+            return super().forward(x, **features)
+        return self.run_forward(features if x is None else x)
+
+    def compute(self, x=None, **features):
+        if self.spec.forward is not None:
+            return self.run_forward(features if x is None else x)
+        if not len(self.layers):
+            raise MError(f"{self.spec.name} has no layers and no forward block, so it cannot be called",
+                         hint="declare layers or a forward(x) { ... } block")
+        return super().compute(x, **features)
+
+    def run_forward(self, x):
+        """The forward block, bound to this instance's current field values."""
+        values = {name: getattr(self, name) for name in self.field_values}
+        values["self"] = self
+        values["layers"] = self.run_layers
+        return self.spec.forward.bind(values)(x)
+
+    def run_layers(self, x):
+        """The layer stack alone (`layers(x)` inside a forward block)."""
+        return LayerStackModel.forward(self, x)
+
+    def submodels(self) -> dict[str, nn.Module]:
+        return {name: value for name, value in self.field_values.items() if isinstance(value, nn.Module)}
+
+    def preprocess(self, inputs: list) -> dict:
+        if self.spec.forward is not None:
+            for model in self.submodels().values():
+                if hasattr(model, "preprocess"):
+                    return model.preprocess(inputs)
+        return super().preprocess(inputs)
+
+    def example_inputs(self, batch_size: int = 2) -> dict:
+        if self.spec.forward is not None and not isinstance(self.input_type, (T.TensorType, T.ImageType)):
+            for model in self.submodels().values():
+                if hasattr(model, "example_inputs"):
+                    return model.example_inputs(batch_size)
+        return super().example_inputs(batch_size)
+
+    def summary_rows(self):
+        rows = super().summary_rows()
+        for name, model in self.submodels().items():
+            rows.append((f"{name} ({getattr(getattr(model, 'spec', None), 'name', type(model).__name__)})",
+                         str(getattr(model, "output_type", "?")), sum(p.numel() for p in model.parameters())))
+        return rows
+
+    def config(self, files: dict, prefix: str = "") -> dict:
+        if self.spec.forward is not None or self.submodels():
+            raise MError(f"{self.spec.name} cannot be saved yet: it has a forward block or model fields",
+                         self.spec.span)
+        return super().config(files, prefix)
