@@ -22,7 +22,7 @@ _GRAMMAR = Path(__file__).with_name("grammar.lark")
 # Tokens after which a `{` opens a block (`if x {`, `f(a) {`, `else {`); after anything else it
 # opens a dict or set literal (`x = {`, `f({`, `[{`).
 _ENDS_EXPRESSION = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", "RPAR", "RSQB", "RBRACE",
-                              "TRUE", "FALSE", "NONE", "ELSE"})
+                              "TRUE", "FALSE", "NONE", "TRUE_PY", "FALSE_PY", "NONE_PY", "ELSE"})
 _STATEMENT_START = frozenset({None, "_SEP", "BLOCK_LBRACE"})
 _OPENERS = {"LPAR": "paren", "LSQB": "paren"}
 _CLOSERS = frozenset({"RPAR", "RSQB", "RBRACE"})
@@ -641,7 +641,8 @@ _TOKEN_WORDS = {
     "MODEL_KW": "'model'", "FORWARD_KW": "'forward'", "$END": "the end of the file",
     "AUGOP": "an assignment operator", "TRUE": "'true'", "FALSE": "'false'", "NONE": "'none'",
 }
-_EXPRESSION_START = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", "TRUE", "FALSE", "NONE", "LPAR",
+_EXPRESSION_START = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", "TRUE", "FALSE", "NONE", "TRUE_PY",
+                               "FALSE_PY", "NONE_PY", "LPAR",
                                "LSQB", "DICT_LBRACE", "MINUS", "PLUS", "TILDE", "NOT"})
 _STATEMENT_KEYWORDS = frozenset({"RETURN", "BREAK", "CONTINUE", "IF", "WHILE", "FOR", "FUNC", "IMPORT", "FROM",
                                  "MODEL_KW"})

@@ -1,0 +1,697 @@
+"""The checker: errors found before anything runs, all of them reported (not only the first).
+
+It reports undefined names (with "did you mean"), wrong argument counts and keyword names for M
+functions and registered builtins, `return` outside a function or inside a block, `break` and
+`continue` outside a loop, duplicate declarations, type annotations that name no type, unknown
+`extends` bases, missing imports and import cycles, and trailing blocks given to a callee that
+takes none.  Then every plugin from `registry.checks()` runs: `fn(module, ctx)` returns
+diagnostics; `ctx` is a `CheckContext` (the models stage checks fields and shapes this way).
+
+Unknowns never cause errors: a call through an attribute, a builtin whose signature cannot be
+read, a model extending a base the checker cannot see — those are left alone.
+"""
+from __future__ import annotations
+
+import ast as pyast
+import difflib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlang.lang import ast as m
+from mlang.lang import registry
+from mlang.lang.builtins import PROGRAM_NAMES
+from mlang.lang.compiler import bound_names
+from mlang.lang.diagnostics import Diagnostic, MError, Span
+from mlang.lang.types import DTYPES, TYPE_NAMES
+
+__all__ = ["CheckContext", "check_module", "Signature", "builtin_signature"]
+
+_SHAPED_TYPES = ("Tensor", "Image")  # their bracket arguments are dims, not types
+
+
+@dataclass
+class CheckContext:
+    """What a checker plugin is given besides the module.
+
+    `models`: every model/metamodel declaration visible in the module (its own and imported ones,
+    by bound name); `builtins`: the registry's builtins; `imports`: bound name → imported
+    `Module` AST; `report(message, span, hint)` adds a diagnostic.
+    """
+
+    filename: str
+    source: str
+    module: m.Module
+    models: dict[str, m.ModelDecl] = field(default_factory=dict)
+    builtins: dict = field(default_factory=dict)
+    imports: dict[str, m.Module] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def report(self, message: str, span: Span | None, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(message, span, hint=hint))
+
+
+@dataclass
+class Signature:
+    """What the checker knows of a callee's parameters."""
+
+    name: str
+    positional: list[tuple[str, bool]]  # (name, has_default), in order
+    keyword_only: list[tuple[str, bool]] = field(default_factory=list)
+    positional_only: int = 0  # how many leading positional parameters cannot be passed by keyword
+    var_positional: bool = False
+    var_keyword: bool = False
+
+    @classmethod
+    def from_params(cls, name: str, params: list[m.Param]) -> Signature:
+        positional, keyword_only, after_var = [], [], False
+        var = kwvar = False
+        for p in params:
+            if p.kind == "var":
+                var = after_var = True
+            elif p.kind == "kwvar":
+                kwvar = True
+            elif after_var:
+                keyword_only.append((p.name, p.default is not None))
+            else:
+                positional.append((p.name, p.default is not None))
+        return cls(name, positional, keyword_only, 0, var, kwvar)
+
+    @classmethod
+    def from_inspect(cls, name: str, sig: inspect.Signature) -> Signature:
+        positional, keyword_only, posonly, var, kwvar = [], [], 0, False, False
+        for p in sig.parameters.values():
+            has_default = p.default is not inspect.Parameter.empty
+            if p.kind is p.POSITIONAL_ONLY:
+                positional.append((p.name, has_default))
+                posonly += 1
+            elif p.kind is p.POSITIONAL_OR_KEYWORD:
+                positional.append((p.name, has_default))
+            elif p.kind is p.VAR_POSITIONAL:
+                var = True
+            elif p.kind is p.KEYWORD_ONLY:
+                keyword_only.append((p.name, has_default))
+            else:
+                kwvar = True
+        return cls(name, positional, keyword_only, posonly, var, kwvar)
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.positional[self.positional_only:]] + [n for n, _ in self.keyword_only]
+
+    def accepts_keyword(self, name: str) -> bool:
+        return self.var_keyword or name in self.names()
+
+
+# ------------------------------------------------------------------ builtin signatures, no imports
+
+_py_sources: dict[str, pyast.Module | None] = {}
+
+
+def _module_file(module_name: str) -> Path | None:
+    """Find a module's source file without importing it or its parent packages."""
+    parts = module_name.split(".")
+    top = sys.modules.get(parts[0])
+    if top is not None and getattr(top, "__path__", None):
+        folders = list(top.__path__)
+    else:
+        spec = importlib.util.find_spec(parts[0])
+        if spec is None:
+            return None
+        if len(parts) == 1:
+            return Path(spec.origin) if spec.origin else None
+        folders = list(spec.submodule_search_locations or [])
+    for folder in folders:
+        base = Path(folder, *parts[1:])
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _source_signature(target: str, name: str) -> Signature | None:
+    module_name, _, attr = target.partition(":")
+    if module_name not in _py_sources:
+        path = _module_file(module_name)
+        try:
+            _py_sources[module_name] = pyast.parse(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            _py_sources[module_name] = None
+    tree = _py_sources[module_name]
+    if tree is None:
+        return None
+    scope: list[pyast.stmt] = tree.body
+    node = None
+    for part in attr.split("."):
+        node = next((n for n in scope if isinstance(n, (pyast.FunctionDef, pyast.ClassDef)) and n.name == part), None)
+        if node is None:
+            return None
+        scope = node.body
+    if isinstance(node, pyast.FunctionDef):
+        if node.decorator_list:
+            return None
+        return _signature_from_args(name, node.args, skip_self="." in attr)
+    init = next((n for n in node.body if isinstance(n, pyast.FunctionDef) and n.name == "__init__"), None)
+    if init is not None and not init.decorator_list:
+        return _signature_from_args(name, init.args, skip_self=True)
+    if init is None and any(_decorator_name(d) == "dataclass" for d in node.decorator_list) and not node.bases:
+        fields = [(n.target.id, n.value is not None) for n in node.body
+                  if isinstance(n, pyast.AnnAssign) and isinstance(n.target, pyast.Name)
+                  and not _is_classvar(n.annotation)]
+        return Signature(name, fields)
+    return None
+
+
+def _decorator_name(d: pyast.expr) -> str:
+    d = d.func if isinstance(d, pyast.Call) else d
+    return d.attr if isinstance(d, pyast.Attribute) else getattr(d, "id", "")
+
+
+def _is_classvar(annotation: pyast.expr) -> bool:
+    text = pyast.unparse(annotation)
+    return text.startswith("ClassVar") or "ClassVar[" in text
+
+
+def _signature_from_args(name: str, args: pyast.arguments, skip_self: bool) -> Signature:
+    posonly = [a.arg for a in args.posonlyargs]
+    regular = [a.arg for a in args.args]
+    every = posonly + regular
+    defaults_from = len(every) - len(args.defaults)
+    positional = [(n, i >= defaults_from) for i, n in enumerate(every)]
+    if skip_self and positional:
+        positional = positional[1:]
+        posonly = posonly[1:] if posonly else posonly
+    keyword_only = [(a.arg, d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    return Signature(name, positional, keyword_only, len(posonly), args.vararg is not None, args.kwarg is not None)
+
+
+_builtin_signatures: dict[str, Signature | None] = {}
+
+
+def builtin_signature(b: registry.Builtin) -> Signature | None:
+    """The builtin's parameters, read without importing its module when it is not loaded yet."""
+    key = f"{b.name}={b.target if isinstance(b.target, str) else id(b.target)}"
+    if key in _builtin_signatures:
+        return _builtin_signatures[key]
+    sig = None
+    target = b.target
+    if isinstance(target, str) and target.partition(":")[0] in sys.modules:
+        target = b.resolve()
+    if isinstance(target, str):
+        sig = _source_signature(target, b.name)
+    else:
+        try:
+            sig = Signature.from_inspect(b.name, inspect.signature(target))
+        except (TypeError, ValueError):
+            sig = None
+    _builtin_signatures[key] = sig
+    return sig
+
+
+# ------------------------------------------------------------------ scopes
+
+class _Scope:
+    __slots__ = ("kind", "names", "parent", "open", "funcs")
+
+    def __init__(self, kind: str, names: set[str], parent: _Scope | None, open_: bool = False):
+        self.kind = kind  # module | function | block | model | comprehension
+        self.names = names
+        self.parent = parent
+        self.open = open_  # names we cannot see may be defined here (a model with an unknown base)
+        self.funcs: dict[str, m.FuncDecl] = {}
+
+    def lookup(self, name: str) -> _Scope | None:
+        scope = self
+        while scope is not None:
+            if name in scope.names:
+                return scope
+            scope = scope.parent
+        return None
+
+    def is_open(self) -> bool:
+        scope = self
+        while scope is not None:
+            if scope.open:
+                return True
+            scope = scope.parent
+        return False
+
+    def visible(self) -> set[str]:
+        names, scope = set(), self
+        while scope is not None:
+            names |= scope.names
+            scope = scope.parent
+        return names
+
+
+def _did_you_mean(name: str, candidates) -> str | None:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# ------------------------------------------------------------------ the checker
+
+class _Checker:
+    def __init__(self, ctx: CheckContext, checking: list[str], modules: dict):
+        self.ctx = ctx
+        self.builtins = ctx.builtins
+        self.checking = checking  # files being checked, outermost first (import-cycle detection)
+        self.modules = modules  # resolved path -> (Module | None) shared across one check run
+        self.scope: _Scope | None = None
+        self.in_function = False
+        self.in_block = False
+        self.loop_depth = 0
+        self.type_names = set(TYPE_NAMES)
+        self.binding_counts: dict[str, int] = {}  # top-level name -> how many statements bind it
+
+    def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
+        self.ctx.report(message, span, hint)
+
+    # -- module
+    def run(self) -> None:
+        module = self.ctx.module
+        names = bound_names(module.body) | set(PROGRAM_NAMES)
+        self.scope = _Scope("module", names, None)
+        for s in module.body:
+            for name in bound_names([s]):
+                self.binding_counts[name] = self.binding_counts.get(name, 0) + 1
+        self.collect_models(module.body)
+        self.statements(module.body)
+
+    def collect_models(self, body: list[m.Stmt]) -> None:
+        for s in body:
+            if isinstance(s, m.ModelDecl):
+                self.ctx.models.setdefault(s.name, s)
+                self.type_names.add(s.name)
+
+    def statements(self, body: list[m.Stmt]) -> None:
+        declared: dict[str, Span] = {}
+        for s in body:
+            name = None
+            if isinstance(s, (m.FuncDecl, m.ModelDecl)):
+                name = s.name
+                if isinstance(s, m.FuncDecl):
+                    self.scope.funcs.setdefault(s.name, s)
+            elif isinstance(s, (m.Import, m.PythonImport)):
+                name = s.bound_name
+            if name is not None:
+                if name in declared:
+                    self.error(f"'{name}' is already declared on line {declared[name].line}", s.span,
+                               hint="give one of them another name")
+                else:
+                    declared[name] = s.span
+            self.stmt(s)
+
+    def stmt(self, s: m.Stmt) -> None:
+        getattr(self, "stmt_" + type(s).__name__)(s)
+
+    def stmt_ExprStmt(self, s: m.ExprStmt):
+        self.expr(s.value)
+
+    def stmt_Assign(self, s: m.Assign):
+        self.expr(s.value)
+        self.target(s.target)
+
+    def stmt_AugAssign(self, s: m.AugAssign):
+        self.expr(s.value)
+        self.expr(s.target)
+
+    def target(self, t: m.Expr):
+        if isinstance(t, (m.TupleLit, m.ListLit)):
+            for elt in t.elts:
+                self.target(elt)
+        elif isinstance(t, m.Attribute):
+            self.expr(t.value)
+        elif isinstance(t, m.Index):
+            self.expr(t.value)
+            self.expr(t.index)
+
+    def stmt_Return(self, s: m.Return):
+        if self.in_block:
+            self.error("'return' cannot be used inside a block", s.span,
+                       hint="a block's values are the values of its expression statements")
+        elif not self.in_function:
+            self.error("'return' outside a function", s.span)
+        if s.value is not None:
+            self.expr(s.value)
+
+    def stmt_Break(self, s: m.Break):
+        if not self.loop_depth:
+            self.error("'break' outside a loop", s.span)
+
+    def stmt_Continue(self, s: m.Continue):
+        if not self.loop_depth:
+            self.error("'continue' outside a loop", s.span)
+
+    def stmt_If(self, s: m.If):
+        self.expr(s.test)
+        self.statements(s.body)
+        self.statements(s.orelse)
+
+    def stmt_While(self, s: m.While):
+        self.expr(s.test)
+        self.loop(s.body)
+
+    def stmt_For(self, s: m.For):
+        self.expr(s.iter)
+        self.target(s.target)
+        self.loop(s.body)
+
+    def loop(self, body):
+        self.loop_depth += 1
+        try:
+            self.statements(body)
+        finally:
+            self.loop_depth -= 1
+
+    def params(self, params: list[m.Param]) -> None:
+        seen: set[str] = set()
+        for p in params:
+            if p.name in seen:
+                self.error(f"duplicate parameter '{p.name}'", p.span)
+            seen.add(p.name)
+            if p.type is not None:
+                self.type(p.type)
+            if p.default is not None:
+                self.expr(p.default)
+
+    def function_body(self, names: set[str], body: list[m.Stmt], open_: bool = False) -> None:
+        saved = (self.scope, self.in_function, self.in_block, self.loop_depth)
+        self.scope = _Scope("function", names, self.scope, open_)
+        self.in_function, self.in_block, self.loop_depth = True, False, 0
+        try:
+            self.statements(body)
+        finally:
+            self.scope, self.in_function, self.in_block, self.loop_depth = saved
+
+    def stmt_FuncDecl(self, s: m.FuncDecl):
+        self.params(s.params)
+        if s.returns is not None:
+            self.type(s.returns)
+        self.function_body(bound_names(s.body, s.params), s.body)
+
+    # -- models
+    def model_fields(self, decl: m.ModelDecl, seen=()) -> set[str] | None:
+        """All field names of `decl` including inherited ones; None when a base is not visible."""
+        names = {f.name for f in decl.fields}
+        if decl.base is None:
+            return names
+        base = self.ctx.models.get(decl.base)
+        if base is None or base.name in seen:
+            return None
+        inherited = self.model_fields(base, (*seen, decl.name))
+        return None if inherited is None else names | inherited
+
+    def stmt_ModelDecl(self, s: m.ModelDecl):
+        if s.base is not None and s.base not in self.ctx.models:
+            where = self.scope.lookup(s.base)
+            if where is None and s.base not in self.builtins:
+                hint = _did_you_mean(s.base, list(self.ctx.models) + list(self.builtins))
+                self.error(f"unknown model '{s.base}' after extends", s.base_span or s.span,
+                           hint=hint or "declare it with `metamodel` or `model`, or import the file that does")
+        declared: dict[str, m.FieldDecl] = {}
+        bound: dict[str, m.FieldDecl] = {}
+        for f in s.fields:
+            table = declared if f.type is not None else bound
+            if f.name in table:
+                what = "declared" if f.type is not None else "bound"
+                self.error(f"field '{f.name}' is {what} twice in {s.kind} '{s.name}'", f.span)
+            table[f.name] = f
+        fields = self.model_fields(s)
+        names = set(fields) if fields is not None else {f.name for f in s.fields}
+        saved = self.scope
+        self.scope = _Scope("model", names, self.scope, open_=fields is None)
+        try:
+            for f in s.fields:
+                if f.type is not None:
+                    self.type(f.type, dims=names)
+                if f.default is not None:
+                    self.expr(f.default)
+            for layer in s.layers:
+                self.expr(layer.call)
+            if s.forward is not None:
+                self.params(s.forward.params)
+                if s.forward.returns is not None:
+                    self.type(s.forward.returns, dims=names)
+                body_names = bound_names(s.forward.body, s.forward.params) | {"self"}
+                self.function_body(body_names, s.forward.body, open_=fields is None)
+        finally:
+            self.scope = saved
+
+    # -- imports
+    def stmt_Import(self, s: m.Import):
+        module = self.imported(s.path, s.span)
+        if module is not None:
+            self.ctx.imports[s.bound_name] = module
+
+    def stmt_FromImport(self, s: m.FromImport):
+        module = self.imported(s.path, s.span)
+        if module is None:
+            return
+        names = bound_names(module.body)
+        for item in s.names:
+            if item.name not in names:
+                self.error(f'"{s.path}" defines no \'{item.name}\'', item.span,
+                           hint=_did_you_mean(item.name, names))
+                continue
+            decl = next((d for d in module.body if isinstance(d, m.ModelDecl) and d.name == item.name), None)
+            if decl is not None:
+                self.ctx.models[item.bound_name] = decl
+                self.type_names.add(item.bound_name)
+
+    def stmt_PythonImport(self, s: m.PythonImport):
+        top = s.module.split(".")[0]
+        if top not in sys.modules and importlib.util.find_spec(top) is None:
+            self.error(f"no Python module named '{top}'", s.span, hint="is it installed in this environment?")
+
+    def imported(self, path: str, span: Span) -> m.Module | None:
+        from mlang.lang import api
+        from mlang.lang.runtime import resolve_import
+
+        try:
+            resolved = str(resolve_import(path, self.ctx.filename, span))
+        except MError as err:
+            self.ctx.diagnostics.extend(err.diagnostics)
+            return None
+        if resolved in self.checking:
+            cycle = self.checking[self.checking.index(resolved):] + [resolved]
+            self.error("import cycle: " + " → ".join(Path(p).name for p in cycle), span,
+                       hint="move what both files need into a third file that imports neither")
+            return None
+        if resolved not in self.modules:
+            self.modules[resolved] = None
+            try:
+                module = api.parse_file(resolved)
+            except MError as err:
+                self.ctx.diagnostics.extend(err.diagnostics)
+                return None
+            self.ctx.diagnostics.extend(_check(module, self.checking + [resolved], self.modules))
+            self.modules[resolved] = module
+        return self.modules[resolved]
+
+    # -- types
+    def type(self, t: m.TypeExpr, dims: set[str] = frozenset()) -> None:
+        if isinstance(t, m.TypeArrow):
+            self.type(t.input, dims)
+            self.type(t.output, dims)
+            return
+        if isinstance(t, m.TypeDim):
+            self.error(f"expected a type, found the number {t.value}", t.span)
+            return
+        if t.name not in self.type_names and t.name not in self.ctx.models and t.name not in self.builtins:
+            self.error(f"'{t.name}' is not a type", t.span,
+                       hint=_did_you_mean(t.name, self.type_names | set(self.ctx.models)))
+            return
+        if t.name in _SHAPED_TYPES:
+            return  # dims: integers, symbols (B) or field names, and a dtype for Tensor
+        for arg in t.args:
+            self.type(arg, dims)
+
+    # -- expressions
+    def expr(self, e: m.Expr) -> None:
+        method = getattr(self, "expr_" + type(e).__name__, None)
+        if method is not None:
+            method(e)
+        else:
+            for child in m.iter_child_nodes(e):
+                if isinstance(child, m.Expr):
+                    self.expr(child)
+                elif isinstance(child, m.Keyword):
+                    self.expr(child.value)
+
+    def expr_Constant(self, e):
+        return None
+
+    def expr_Name(self, e: m.Name):
+        if self.scope.lookup(e.id) is None and e.id not in self.builtins and not self.scope.is_open():
+            candidates = self.scope.visible() | set(self.builtins)
+            self.error(f"undefined name '{e.id}'", e.span, hint=_did_you_mean(e.id, candidates))
+
+    def expr_Attribute(self, e: m.Attribute):
+        self.expr(e.value)
+
+    def expr_FString(self, e: m.FString):
+        for part in e.parts:
+            if isinstance(part, m.FormattedValue):
+                self.expr(part.value)
+
+    def comprehension(self, gens: list[m.Comprehension], parts: list[m.Expr]):
+        names: set[str] = set()
+        for g in gens:
+            names.update(_names_in_target(g.target))
+        self.expr(gens[0].iter)
+        saved = self.scope
+        self.scope = _Scope("comprehension", names, self.scope)
+        try:
+            for i, g in enumerate(gens):
+                if i:
+                    self.expr(g.iter)
+                for cond in g.ifs:
+                    self.expr(cond)
+            for part in parts:
+                self.expr(part)
+        finally:
+            self.scope = saved
+
+    def expr_ListComp(self, e: m.ListComp):
+        self.comprehension(e.generators, [e.elt])
+
+    def expr_DictComp(self, e: m.DictComp):
+        self.comprehension(e.generators, [e.key, e.value])
+
+    def expr_Call(self, e: m.Call):
+        self.expr(e.func)
+        for a in e.args:
+            self.expr(a)
+        seen: set[str] = set()
+        for k in e.keywords:
+            if k.name is not None:
+                if k.name in seen:
+                    self.error(f"keyword argument '{k.name}' is given twice", k.span)
+                seen.add(k.name)
+            self.expr(k.value)
+        callee = self.callee(e.func)
+        if callee is not None:
+            self.check_call(e, *callee)
+        elif e.block is not None and isinstance(e.func, m.Name):
+            pass  # a value we cannot see (a parameter, a Python object): it may take a block
+        if e.block is not None:
+            self.block(e.block)
+
+    def callee(self, func: m.Expr):
+        """(signature, takes_block, kind) for a call to a known M function, builtin or model."""
+        if not isinstance(func, m.Name):
+            return None
+        scope = self.scope.lookup(func.id)
+        if scope is not None:
+            decl = scope.funcs.get(func.id)
+            if decl is not None and scope.kind == "module" and self.binding_counts.get(func.id) == 1:
+                sig = Signature.from_params(func.id, decl.params)
+                return sig, any(p.name == "_block" for p in decl.params) or sig.var_keyword, "function"
+            model = self.ctx.models.get(func.id)
+            if model is not None and scope.kind == "module":
+                fields = self.model_fields(model)
+                if fields is None:
+                    return None
+                sig = Signature(func.id, [], [(f, True) for f in sorted(fields)])
+                return sig, False, "model"
+            return None
+        builtin = self.builtins.get(func.id)
+        if builtin is None:
+            return None
+        return builtin_signature(builtin), builtin.accepts_block, "builtin"
+
+    def check_call(self, call: m.Call, sig: Signature | None, takes_block: bool, kind: str):
+        name = call.func.id
+        if call.block is not None and not takes_block:
+            self.error(f"'{name}' does not take a block", call.span,
+                       hint="only functions with a `_block` parameter and builtins registered with "
+                            "accepts_block=True take a trailing block")
+        if sig is None:
+            return
+        starred = any(isinstance(a, m.Starred) for a in call.args)
+        double_starred = any(k.name is None for k in call.keywords)
+        given = len(call.args)
+        if not starred and not sig.var_positional and given > len(sig.positional):
+            most = len(sig.positional)
+            what = "fields by keyword only" if kind == "model" else f"at most {_plural(most, 'argument')}"
+            self.error(f"'{name}' takes {what}, but {given} were given" if kind != "model"
+                       else f"model '{name}' takes its {what}, but {given} positional arguments were given",
+                       call.args[most].span if most < given else call.span)
+            return
+        filled = {n for n, _ in sig.positional[:given]} if not starred else set()
+        for k in call.keywords:
+            if k.name is None or (kind == "builtin" and k.name == "_block" and takes_block):
+                continue
+            if not sig.accepts_keyword(k.name):
+                noun = "field" if kind == "model" else "parameter"
+                self.error(f"'{name}' has no {noun} named '{k.name}'", k.span,
+                           hint=_did_you_mean(k.name, sig.names()))
+            elif k.name in filled:
+                self.error(f"'{name}' got two values for '{k.name}'", k.span)
+            filled.add(k.name)
+        if starred or double_starred:
+            return
+        missing = [n for n, has_default in sig.positional + sig.keyword_only
+                   if not has_default and n not in filled and not (n == "_block" and call.block is not None)]
+        if missing:
+            self.error(f"'{name}' is missing {_plural(len(missing), 'argument')}: "
+                       + ", ".join(f"'{n}'" for n in missing), call.span)
+
+    def block(self, body: list[m.Stmt]) -> None:
+        saved = (self.scope, self.in_block, self.loop_depth)
+        self.scope = _Scope("block", bound_names(body), self.scope)
+        self.in_block, self.loop_depth = True, 0
+        try:
+            self.statements(body)
+        finally:
+            self.scope, self.in_block, self.loop_depth = saved
+
+
+def _names_in_target(target: m.Expr) -> list[str]:
+    if isinstance(target, m.Name):
+        return [target.id]
+    if isinstance(target, (m.TupleLit, m.ListLit)):
+        return [n for elt in target.elts for n in _names_in_target(elt)]
+    return []
+
+
+def _check(module: m.Module, checking: list[str], modules: dict) -> list[Diagnostic]:
+    ctx = CheckContext(module.filename, module.source, module, builtins=registry.builtins())
+    checker = _Checker(ctx, checking, modules)
+    try:
+        checker.run()
+    except RecursionError:
+        ctx.report("the program is nested too deeply to check", Span(module.filename, 1, 1))
+        return ctx.diagnostics
+    for plugin in registry.checks():
+        try:
+            found = plugin(module, ctx)
+        except MError as err:
+            found = err.diagnostics
+        except Exception as err:  # a plugin's bug must not hide the program's diagnostics
+            name = getattr(plugin, "__qualname__", repr(plugin))
+            found = [Diagnostic(f"internal error in the checker plugin {name}: {type(err).__name__}: {err}",
+                                Span(module.filename, 1, 1))]
+        ctx.diagnostics.extend(found or [])
+    return ctx.diagnostics
+
+
+def check_module(module: m.Module) -> list[Diagnostic]:
+    """All diagnostics for `module` and the M files it imports, sorted by position."""
+    from mlang.lang import builtins as core
+
+    core.register_core()
+    origin = str(Path(module.filename).resolve()) if not module.filename.startswith("<") else module.filename
+    diagnostics = _check(module, [origin], {})
+    unique = {}
+    for d in diagnostics:
+        key = (d.span.file if d.span else "", d.span.line if d.span else 0, d.span.column if d.span else 0,
+               d.message)
+        unique.setdefault(key, d)
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[0] != module.filename, k))]
