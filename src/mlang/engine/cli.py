@@ -1,0 +1,40 @@
+"""`m export REF --format onnx|torchscript|safetensors` (mounted on the `m` command by mlang.cli).
+
+Mount the command function: `app.command("export")(mlang.engine.cli.export_command)`; `app` here
+is the same command as a standalone Typer app (tests run it with typer's CliRunner).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mlang.lang.diagnostics import MError
+
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
+
+
+def export_command(
+    ref: str = typer.Argument(..., help="model to export: a registry reference name[:version] or a model file"),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript | safetensors"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="file to write (default: NAME.SUFFIX)"),
+    no_verify: bool = typer.Option(False, "--no-verify", help="skip comparing the export with torch"),
+) -> None:
+    """Export a model for other runtimes; ONNX and TorchScript are checked against torch."""
+    from mlang.engine.exporter import FORMATS, export
+
+    try:
+        if format not in FORMATS:
+            raise MError(f"unknown export format {format!r}", field="--format",
+                         hint=f"use one of: {', '.join(FORMATS)}")
+        stem = Path(ref).stem if Path(ref).is_file() else ref.replace(":", "-")
+        path = export(ref, output or Path(stem + SUFFIXES[format]), format=format, verify=not no_verify)
+    except MError as error:
+        typer.echo(error.format(), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {path}" + ("" if no_verify or format == "safetensors" else " (verified against torch)"))
+
+
+app = typer.Typer(help="Export a model to ONNX, TorchScript or safetensors.", add_completion=False)
+app.command()(export_command)

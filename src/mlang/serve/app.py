@@ -1,0 +1,154 @@
+"""The FastAPI application: prediction endpoint, health, metrics, OpenAPI docs.
+
+    POST /v1/models/{name}/predict   {"inputs": [...]}  →  {"model", "outputs", "labels"?}
+    GET  /healthz                    liveness and the model being served
+    GET  /metrics                    Prometheus text
+    GET  /docs                       OpenAPI (Swagger UI); schema at /openapi.json
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from mlang.lang.diagnostics import MError
+from mlang.serve.batcher import DynamicBatcher
+from mlang.serve.metrics import ServerMetrics
+from mlang.serve.schema import RequestError, example_schema, parse_inputs
+
+OPTIONS_ENV = "M_SERVE_OPTIONS"
+
+
+@dataclass
+class ServeOptions:
+    """Everything that configures one served model (also passed to worker processes as JSON)."""
+
+    name: str | None = None
+    max_batch_size: int = 32
+    max_latency_ms: float = 5.0
+    batching: bool = True
+    token: str | None = None
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_inputs: int = 1024
+    device: str = "auto"
+    backend: str = "eager"
+    num_threads: int | None = None
+
+
+def create_app(model, options: ServeOptions | None = None):
+    """A FastAPI app serving `model` (an M model, torch module, model file or registry ref)."""
+    from mlang.engine.engine import Engine
+
+    options = options or ServeOptions()
+    engine = Engine(device=options.device, backend=options.backend, batch_size=options.max_batch_size,
+                    num_threads=options.num_threads, progress=False)
+    engine.load_model(model, name=options.name)
+    runnable = engine.runnable
+    name = options.name or runnable.name
+    metrics = ServerMetrics(name)
+    batcher = DynamicBatcher(engine.predict, max_batch_size=options.max_batch_size,
+                             max_latency_ms=options.max_latency_ms, batching=options.batching,
+                             on_batch=metrics.record_batch)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        engine.backend  # build (and for 'auto', choose) the backend before the first request
+        await batcher.start()
+        yield
+        await batcher.stop()  # uvicorn has already let in-flight requests finish
+
+    app = FastAPI(title=f"M model server: {name}", lifespan=lifespan,
+                  description=f"Predictions from the M model `{name}` (input type {runnable.input_type}).")
+    app.state.engine, app.state.batcher, app.state.metrics = engine, batcher, metrics
+
+    request_schema = {"type": "object", "required": ["inputs"], "properties": {
+        "inputs": {"type": "array", "minItems": 1, "maxItems": options.max_inputs,
+                   "items": example_schema(runnable.input_type)}}}
+
+    @app.post(f"/v1/models/{{model_name}}/predict", summary="Predict a batch of examples",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": request_schema}}}})
+    async def predict(model_name: str, request: Request):
+        start = time.perf_counter()
+        try:
+            _authorize(request, options.token)
+            if model_name != name:
+                raise RequestError(404, f"no model named {model_name!r} here; this server serves {name!r}",
+                                   field="name")
+            payload = _parse_json(await _read_body(request, options.max_body_bytes))
+            inputs = parse_inputs(payload, runnable.input_type, options.max_inputs)
+            try:
+                outputs = await batcher.submit(inputs)
+            except MError as error:  # the model's own preprocessing rejected an example
+                raise RequestError(422, str(error).splitlines()[0], field="inputs") from None
+            except Exception as error:  # noqa: BLE001 - a model failure is reported, not a crash
+                raise RequestError(500, f"the model failed on this request: {error}") from None
+        except RequestError as error:
+            metrics.record_request(error.status, time.perf_counter() - start)
+            headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+            return JSONResponse(error.body(), status_code=error.status, headers=headers)
+        body = {"model": name, "outputs": outputs.tolist()}
+        if runnable.task == "classification" and runnable.labels and outputs.dim() == 2:
+            body["labels"] = [runnable.labels[i] for i in outputs.argmax(dim=1).tolist()]
+        metrics.record_request(200, time.perf_counter() - start)
+        return body
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz():
+        return {"status": "ok", "model": name, "backend": engine.backend.name}
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prometheus_metrics():
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _authorize(request, token: str | None) -> None:
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), token.encode()):
+        raise RequestError(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+                           field="authorization")
+
+
+async def _read_body(request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes",
+                           field="body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"request body exceeds the limit of {limit} bytes", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_json(body: bytes):
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise RequestError(422, "the body is not UTF-8 text", field="body") from None
+    except json.JSONDecodeError as error:
+        raise RequestError(422, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}",
+                           field="body") from None
+
+
+def create_app_from_env():
+    """The app factory uvicorn calls in each worker process (`m serve --workers N`)."""
+    config = json.loads(os.environ[OPTIONS_ENV])
+    return create_app(config.pop("model"), ServeOptions(**config))
+
+
+def options_env(model_ref: str, options: ServeOptions) -> str:
+    return json.dumps({"model": model_ref, **asdict(options)})

@@ -1,0 +1,128 @@
+"""Validate prediction requests against the model's M input type, with precise messages.
+
+A request body is `{"inputs": [example, ...]}`.  What an example must be follows the model's
+input type: a string for `Text`, a base64-encoded image (PNG, JPEG, ...) for `Image[...]`, and a
+nested list of numbers of the declared shape (without the batch dim) for `Tensor[...]`.  Errors
+name the example (`inputs[3]`) and say what was expected and what came.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import Any
+
+from mlang.lang import types as T
+
+
+class RequestError(Exception):
+    """A request the server rejects; `status` is the HTTP code, `field` the offending part."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict:
+        return {"error": self.message, **({"field": self.field} if self.field else {})}
+
+
+def parse_inputs(payload: Any, input_type, max_inputs: int) -> list:
+    """The request's examples, converted to what the model's `preprocess` takes."""
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise RequestError(422, 'the body must be a JSON object with an "inputs" list, '
+                                'e.g. {"inputs": [...]}', field="inputs")
+    inputs = payload["inputs"]
+    if not isinstance(inputs, list) or not inputs:
+        raise RequestError(422, f'"inputs" must be a non-empty list of examples, got {_kind(inputs)}',
+                           field="inputs")
+    if len(inputs) > max_inputs:
+        raise RequestError(413, f'"inputs" has {len(inputs)} examples; at most {max_inputs} per request',
+                           field="inputs")
+    convert = _converter(input_type)
+    return [convert(item, f"inputs[{i}]") for i, item in enumerate(inputs)]
+
+
+def example_schema(input_type) -> dict:
+    """The JSON schema of one example (shown in the OpenAPI docs at /docs)."""
+    if isinstance(input_type, T.TextType):
+        return {"type": "string", "example": "a short review: great food, slow service"}
+    if isinstance(input_type, T.ImageType):
+        return {"type": "string", "format": "base64", "description": f"a base64-encoded {input_type}"}
+    if isinstance(input_type, T.TensorType) and input_type.dims is not None:
+        schema: dict = {"type": "number"}
+        for dim in reversed(input_type.dims[1:]):
+            schema = {"type": "array", "items": schema,
+                      **({"minItems": dim, "maxItems": dim} if isinstance(dim, int) else {})}
+        return schema
+    return {}
+
+
+def _converter(input_type):
+    if isinstance(input_type, T.TextType):
+        return _text
+    if isinstance(input_type, T.ImageType):
+        return lambda item, where: _image(item, where, input_type)
+    if isinstance(input_type, T.TensorType):
+        return lambda item, where: _tensor(item, where, input_type)
+    return lambda item, where: item
+
+
+def _text(item, where: str) -> str:
+    if not isinstance(item, str):
+        raise RequestError(422, f"{where}: expected a string (the model's input type is Text), "
+                                f"got {_kind(item)}", field=where)
+    return item
+
+
+def _image(item, where: str, image_type: T.ImageType):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    if not isinstance(item, str):
+        raise RequestError(422, f"{where}: expected a base64-encoded image string, got {_kind(item)}",
+                           field=where)
+    try:
+        data = base64.b64decode(item.split(",", 1)[-1] if item.startswith("data:") else item,
+                                validate=True)
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (binascii.Error, ValueError):
+        raise RequestError(422, f"{where}: not valid base64", field=where) from None
+    except (UnidentifiedImageError, OSError):
+        raise RequestError(422, f"{where}: the decoded bytes are not an image (PNG, JPEG, ...)",
+                           field=where) from None
+    mode = "L" if image_type.channels == 1 else "RGB"
+    return np.asarray(image.convert(mode))
+
+
+def _tensor(item, where: str, tensor_type: T.TensorType):
+    import numpy as np
+
+    if not isinstance(item, (list, int, float)) or isinstance(item, bool):
+        raise RequestError(422, f"{where}: expected a nested list of numbers, got {_kind(item)}",
+                           field=where)
+    integer = tensor_type.dtype.startswith(("int", "uint"))
+    try:
+        array = np.asarray(item, dtype=np.int64 if integer else np.float32)
+    except (ValueError, TypeError):
+        raise RequestError(422, f"{where}: expected a rectangular nested list of numbers "
+                                f"(ragged lists or non-numbers found)", field=where) from None
+    if tensor_type.dims is not None:
+        expected = list(tensor_type.dims[1:])
+        got = list(array.shape)
+        fits = len(got) == len(expected) and all(
+            not isinstance(e, int) or e == g for e, g in zip(expected, got))
+        if not fits:
+            shown = "[" + ", ".join(str(d) if isinstance(d, int) else str(d or "?") for d in expected) + "]"
+            raise RequestError(422, f"{where}: expected shape {shown} (the model's input type is "
+                                    f"{tensor_type}, one example per item), got shape {got}", field=where)
+    return array
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
