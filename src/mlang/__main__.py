@@ -1,3 +1,6 @@
+"""`python -m mlang` is the `m` command."""
+import sys
+
 from mlang.cli import main
 
-main()
+sys.exit(main())
