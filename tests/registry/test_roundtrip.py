@@ -28,17 +28,24 @@ def test_load_by_name_version_and_alias(repo):
     assert torch.equal(outputs(repo.load("registry:clf:2"), x), outputs(second, x))
 
 
-def test_pretrained_encoder_round_trip_keeps_tokenizer_and_weights(repo):
-    from mlang.models.zoo import load_pretrained
+def test_fine_tuned_pretrained_encoder_classifier_round_trip(repo):
+    """A MiniLM encoder + Dense head whose encoder weights changed after loading (as
+    fine-tuning changes them): the restored model has the changed weights, not the zoo's."""
+    from mlang.lang import types as T
+    from mlang.models.layers import create_layer
+    from mlang.models.stack import LayerStackModel
 
-    encoder = load_pretrained("minilm-l6").eval()
-    ref = repo.save(encoder, "encoder")
+    classifier = LayerStackModel([create_layer("TextEncoder", ("minilm-l6",), {}),
+                                  create_layer("Dense", (2,), {})], T.TEXT).eval()
+    tuned = next(p for name, p in classifier.named_parameters() if "embeddings" in name)
+    with torch.no_grad():
+        tuned.mul_(1.01)
+    ref = repo.save(classifier, "sentiment", metrics={"accuracy": 0.8})
     restored = repo.load(ref).eval()
     texts = ["the model is the unit of programming", "short"]
     with torch.no_grad():
-        assert torch.equal(encoder(texts), restored(texts))
-    paths = {f["path"] for f in repo.describe(ref)["files"]}
-    assert any(p.startswith("files/tokenizer/") for p in paths)
+        assert torch.equal(classifier(texts), restored(texts))
+    assert repo.resolve(ref).parameter_count == sum(p.numel() for p in classifier.parameters())
 
 
 def test_identical_weights_are_stored_once(repo, stack):
@@ -67,3 +74,42 @@ def test_repository_is_rooted_at_m_home(m_home, stack):
     m.save(stack, "where")
     assert (m_home / "registry.db").is_file()
     assert Repository().home == m_home
+
+
+def _head(width_in: int, width_out: int):
+    from mlang.lang import types as T
+    from mlang.models.layers import create_layer
+    from mlang.models.stack import LayerStackModel
+
+    return LayerStackModel([create_layer("Dense", (width_out,), {})],
+                           T.TensorType("float32", (T.Sym("B"), width_in))).eval()
+
+
+def test_composed_models_round_trip(repo):
+    x = torch.rand(4, 5)
+    sequential = m.sequentialModel(make_stack(seed=1), _head(3, 2))
+    parallel = m.parallelModel(make_stack(seed=2), make_stack(seed=3), merge="concat")
+    for name, model in (("sequential", sequential), ("parallel", parallel)):
+        restored = repo.load(repo.save(model, name))
+        assert type(restored) is type(model)
+        assert torch.equal(outputs(model, x), outputs(restored, x))
+
+
+def test_pruned_and_quantized_model_round_trips(repo):
+    from mlang.optimize import ModelOptimizer, Pruning, Quantization
+
+    original = make_stack(seed=4, width=64)
+    optimizer = ModelOptimizer()
+    optimizer.add(Pruning(strategy="magnitude", percentage=0.5, scope="global", target="weights"))
+    optimizer.add(Quantization(bits=8, scope="global", method="linear"))
+    small = optimizer.optimize(original, goal="speed", show=False, measure_figures=False)
+    base = repo.save(original, "net")
+    ref = repo.save(small, "net", parent=base, alias="prod")
+    restored = repo.load("net@prod")
+    x = torch.rand(4, 5)
+    assert type(restored.layers[0]) is type(small.layers[0])   # the int8 layer, not Linear
+    assert torch.equal(outputs(small, x), outputs(restored, x))
+    diff = {row["key"]: row for row in repo.diff(base, ref)["model"]}
+    assert diff["parameter_count"]["a"] == diff["parameter_count"]["b"]
+    assert diff["size"]["b"] < diff["size"]["a"]
+

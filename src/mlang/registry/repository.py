@@ -434,10 +434,19 @@ def _safetensors_bytes(tensors: dict) -> bytes:
 
 
 def _parameter_count(model, artifact) -> int:
-    parameters = getattr(model, "parameters", None)
-    if callable(parameters):
-        return sum(int(p.numel()) for p in parameters())
-    return sum(int(t.numel()) for t in artifact.tensors.values())
+    """Trainable parameters plus the weights an optimization pass turned into buffers (int8
+    weights and their float biases), so a quantized version counts like its original."""
+    named = getattr(model, "named_parameters", None)
+    if not callable(named):
+        return sum(int(t.numel()) for t in artifact.tensors.values())
+    parameter_names = {name for name, _ in named(remove_duplicate=False)}
+    count = sum(int(p.numel()) for p in model.parameters())
+    for name, tensor in artifact.tensors.items():
+        if name in parameter_names:
+            continue
+        if str(tensor.dtype) == "torch.int8" or name.rsplit(".", 1)[-1] in ("weight", "bias"):
+            count += int(tensor.numel())
+    return count
 
 
 def _model_class(model) -> str:
