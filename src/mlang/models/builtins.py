@@ -9,6 +9,10 @@ _register_builtin("saveModelFile", "mlang.models.url:save_model_file",
                   doc="write a model as one self-describing .safetensors file (shareable by URL)")
 _register_builtin("pretrainedModels", "mlang.models.zoo:zoo_names",
                   doc="the names of the offline model zoo")
+# The standard metamodels, written in M (src/mlang/models/stdlib/*.m): `extends TextClassifier`.
+for _name in ("TextEmbedder", "TextClassifier", "QuestionAnswerer", "ImageClassifier", "Regressor",
+              "SequenceForecaster"):
+    _register_builtin(_name, f"mlang.models.stdlib:{_name}", doc=f"the standard {_name} metamodel")
 
 # Models as values: declarations, the layer catalogue, composition, checks (docs/models.md).
 from mlang.lang.registry import register_check as _register_check, register_hook as _register_hook

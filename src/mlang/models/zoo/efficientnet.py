@@ -2,7 +2,8 @@
 
 Image[3, 224, 224] → ImageNet logits [B, 1000] (class indices 0–999), or the pooled 1280-d
 features with `features=true` (the usual start of a fine-tuned image classifier).  Preprocessing
-resizes the shorter side to 256, centre-crops 224 and normalizes with ImageNet statistics.
+resizes the shorter side to 256 and centre-crops 224; tensor inputs are 0–1 images [B, 3, H, W],
+normalized with ImageNet statistics inside the network.
 The package ships a state dict only; the architecture is `efficientnet_net`, and the weights are
 read with `torch.load(weights_only=True)` (no code is unpickled).
 """
@@ -19,7 +20,7 @@ from mlang.models.module import MModel
 from mlang.models.spec import ModelSpec
 from mlang.models.zoo import zoo_entry
 from mlang.models.zoo.efficientnet_net import FEATURES, IMAGENET_CLASSES, EfficientNetLite0Net
-from mlang.models.zoo.imaging import image_features, image_batch
+from mlang.models.zoo.imaging import Normalize, image_batch, image_features
 
 ENTRY = zoo_entry("efficientnet-lite0")
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
@@ -38,6 +39,7 @@ class EfficientNetLite0(MModel):
                          output_type=T.TensorType("float32", (B, width)))
         super().__init__(spec, task="embedding" if features else "classification")
         self.features_only = features
+        self.normalize = Normalize()
         self.net = EfficientNetLite0Net(num_classes=0 if features else IMAGENET_CLASSES)
 
     def features(self, x, features: dict) -> dict:
@@ -49,13 +51,13 @@ class EfficientNetLite0(MModel):
         return {"x": image_batch(inputs, IMAGE_SIZE, RESIZE)}
 
     def example_inputs(self, batch_size: int = 2) -> dict:
-        return {"x": torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE)}
+        return {"x": torch.rand(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE)}
 
     def compute(self, x: torch.Tensor, **_unused) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:
             raise MError(f"efficientnet-lite0 expects images [B, 3, H, W], got a tensor of shape "
                          f"{tuple(x.shape)}", field="inputs")
-        return self.net(x)
+        return self.net(self.normalize(x))
 
     def config(self, files: dict, prefix: str = "") -> dict:
         return {"source": ENTRY.name, "features": self.features_only}

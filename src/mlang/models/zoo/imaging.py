@@ -1,4 +1,4 @@
-"""Image preprocessing shared by the vision sources: any image value → a normalized CHW tensor.
+"""Image preprocessing shared by the vision sources: any image value → a 0–1 CHW tensor.
 
 Accepted image values: a PIL image, a path to an image file, a numpy array (H×W grey, H×W×C or
 C×H×W; uint8 0–255 or float 0–1), or a torch tensor (C×H×W or H×W).  Grey images are repeated to
@@ -64,13 +64,23 @@ def resize_center_crop(array: np.ndarray, size: int, resize: int) -> np.ndarray:
     return np.asarray(image.crop((left, top, left + size, top + size)))
 
 
-def image_batch(images, size: int, resize: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
-    """A float32 [B, 3, size, size] batch, normalized by `mean`/`std` (per channel, 0–1 scale)."""
+def image_batch(images, size: int, resize: int) -> torch.Tensor:
+    """A float32 [B, 3, size, size] batch with values in 0–1 (models normalize inside)."""
     arrays = [resize_center_crop(to_rgb_array(image), size, resize) for image in images]
-    batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
-    std_t = torch.tensor(std).view(1, 3, 1, 1)
-    return (batch - mean_t) / std_t
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+class Normalize(torch.nn.Module):
+    """Per-channel `(x - mean) / std` as the first step of a network, so its tensor inputs are
+    plain 0–1 images (what any M image pipeline produces) and exports include the step."""
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
 
 
 def image_features(model, x, features: dict) -> dict:

@@ -71,15 +71,18 @@ class TextEncoderModel(MModel):
             raise MError("mix of single texts and (question, context) pairs in one batch", field="inputs")
         encoded = self.tokenizer(first, second if paired else None, padding="longest",
                                  truncation="only_second" if paired else True,
-                                 max_length=self.max_length, return_tensors="pt")
+                                 max_length=self.max_length, return_tensors="pt",
+                                 return_offsets_mapping=paired)
+        # Pairs are for span extraction: the character offsets map answer tokens back to text.
         return {key: value for key, value in encoded.items()
-                if key in ("input_ids", "attention_mask", "token_type_ids")}
+                if key in ("input_ids", "attention_mask", "token_type_ids", "offset_mapping")}
 
     def example_inputs(self, batch_size: int = 2) -> dict:
         return self.preprocess(["M makes a pretrained model a value."] * batch_size)
 
     # ----- computation -------------------------------------------------------------------------
     def compute(self, input_ids, attention_mask=None, token_type_ids=None, **_unused) -> torch.Tensor:
+        """Pooled states; `_unused` absorbs what preprocess adds for others (offset_mapping)."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}

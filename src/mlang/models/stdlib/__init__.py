@@ -1,0 +1,38 @@
+"""M's standard library of metamodels, written in M and shipped with the package.
+
+`TextClassifier`, `TextEmbedder`, `QuestionAnswerer` (text.m), `ImageClassifier` (vision.m),
+`Regressor`, `SequenceForecaster` (numeric.m) are M builtins: an M program names them without an
+import (`model C extends TextClassifier { num_labels = 5 }`), and Python gets them here
+(`from mlang.models.stdlib import TextClassifier`).  Each `.m` file is compiled and run once per
+process, the first time one of its metamodels is used, so `m check` never loads them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+STDLIB_DIR = Path(__file__).resolve().parent
+# metamodel name → the file (in this folder) that declares it
+METAMODELS = {
+    "TextEmbedder": "text.m",
+    "TextClassifier": "text.m",
+    "QuestionAnswerer": "text.m",
+    "ImageClassifier": "vision.m",
+    "Regressor": "numeric.m",
+    "SequenceForecaster": "numeric.m",
+}
+
+__all__ = list(METAMODELS)
+
+
+def metamodel(name: str):
+    """The declared metamodel `name` (a `ModelClass`), loading its M file on first use."""
+    from mlang.lang.runtime import import_m_module
+
+    module = import_m_module(str(STDLIB_DIR / METAMODELS[name]), str(STDLIB_DIR / "__init__.m"))
+    return getattr(module, name)
+
+
+def __getattr__(name: str):
+    if name in METAMODELS:
+        return metamodel(name)
+    raise AttributeError(f"module 'mlang.models.stdlib' has no attribute {name!r}")

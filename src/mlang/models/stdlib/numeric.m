@@ -1,0 +1,29 @@
+// M's standard numeric metamodels.
+
+// Tabular regression: a feature vector per example → num_outputs values.
+metamodel Regressor {
+    input: Tensor[float32, B, num_features]
+    output: Tensor[float32, B, num_outputs]
+    num_features: int                      // abstract: bind it (the number of input columns)
+    num_outputs: int = 1
+    hidden: int = 64
+    dropout: float = 0.1
+    Dense(hidden, activation="relu")
+    Dropout(dropout)
+    Dense(hidden, activation="relu")
+    Dense(num_outputs)
+}
+
+// Sequence forecasting: a window of past steps → the next `horizon` values (an LSTM encoder).
+metamodel SequenceForecaster {
+    input: Tensor[float32, B, window, num_features]
+    output: Tensor[float32, B, horizon]
+    window: int = 30
+    num_features: int = 1
+    horizon: int = 1
+    hidden_size: int = 64
+    num_layers: int = 1
+    dropout: float = 0.0
+    LSTM(hidden_size, num_layers=num_layers, dropout=dropout)
+    Dense(horizon)
+}
