@@ -51,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "TextEncoderModel": "mlang.models.zoo.text_encoder:TextEncoderModel",
     "EfficientNetLite0": "mlang.models.zoo.efficientnet:EfficientNetLite0",
     "DlibFaceEmbedder": "mlang.models.zoo.dlib_face:DlibFaceEmbedder",
+    # the standard metamodels, written in M: stdlib_metamodel("TextClassifier")(num_labels=5)
+    "stdlib_metamodel": "mlang.models.stdlib:metamodel",
 }
 
 # Every catalogue layer, by its name and aliases (m.Dense, m.Conv2D, m.MaxPooling2D, ...).

@@ -3,7 +3,7 @@
 `TextClassifier`, `TextEmbedder`, `QuestionAnswerer` (text.m), `ImageClassifier` (vision.m),
 `Regressor`, `SequenceForecaster` (numeric.m) are M builtins: an M program names them without an
 import (`model C extends TextClassifier { num_labels = 5 }`), and Python gets them here
-(`from mlang.models.stdlib import TextClassifier`).  Each `.m` file is compiled and run once per
+(`from mlang.models.stdlib import TextClassifier`, or `m.stdlib_metamodel("TextClassifier")`).  Each `.m` file is compiled and run once per
 process, the first time one of its metamodels is used, so `m check` never loads them.
 """
 from __future__ import annotations
@@ -26,7 +26,12 @@ __all__ = list(METAMODELS)
 
 def metamodel(name: str):
     """The declared metamodel `name` (a `ModelClass`), loading its M file on first use."""
+    from mlang.lang.diagnostics import MError
     from mlang.lang.runtime import import_m_module
+
+    if name not in METAMODELS:
+        raise MError(f"there is no standard metamodel {name!r}", field="metamodel",
+                     hint=f"the standard metamodels: {', '.join(METAMODELS)}")
 
     module = import_m_module(str(STDLIB_DIR / METAMODELS[name]), str(STDLIB_DIR / "__init__.m"))
     return getattr(module, name)
