@@ -3,31 +3,30 @@ from __future__ import annotations
 
 import textwrap
 
-from mlang.lang.diagnostics import MError
-
 
 def run_m(source: str, filename: str = "test.m") -> dict:
-    """Compile and run M source; returns the module's globals.  Errors come back as `MError`s."""
-    from mlang.lang import runtime
-    from mlang.lang.compiler import compile_module
-    from mlang.lang.parser import parse
+    """Check, compile and run M source as `m run` does; returns the module's globals."""
+    from mlang.lang.api import run_source
 
-    source = textwrap.dedent(source)
-    module = parse(source, filename)
-    compiled = compile_module(module)
-    runtime.register_source(filename, source)
-    globals_ = runtime.new_globals(filename, decls=compiled.decls)
-    try:
-        runtime.run_main(compiled, globals_)
-    except MError as exc:
-        raise runtime.runtime_error(exc) from None
-    except Exception as exc:  # noqa: BLE001 - turned into an M error with its M traceback
-        raise runtime.runtime_error(exc) from exc
-    return globals_
+    return run_source(textwrap.dedent(source), filename)
+
+
+def run_unchecked(source: str, filename: str = "test.m") -> dict:
+    """Run M source without `m check` first, to test the errors raised at run time."""
+    from mlang.lang.api import run_source
+
+    return run_source(textwrap.dedent(source), filename, check=False)
 
 
 def check_m(source: str, filename: str = "test.m") -> list:
-    """The models checker's diagnostics for M source (nothing runs)."""
+    """What `m check` reports for M source (the front end's checks and the models plugin)."""
+    from mlang.lang.api import check_source
+
+    return check_source(textwrap.dedent(source), filename)
+
+
+def plugin_only(source: str, filename: str = "test.m") -> list:
+    """The models checker plugin's own diagnostics (without the front end's checks)."""
     from mlang.lang.parser import parse
     from mlang.models.check import check_models
 

@@ -35,6 +35,7 @@ RESERVED_FIELDS = frozenset({
     "double", "float", "type", "register_buffer", "add_module", "requires_grad_",
 })
 ABSTRACT = object()
+FAILED = object()  # a layer whose error is already reported
 
 
 @dataclass
@@ -162,10 +163,7 @@ class ModelChecker:
         failed = False
         for call in model.layers:
             layer = self.static_layer(call.call, env)
-            if layer is None:
-                current = T.ANY
-                continue
-            if layer is UNKNOWN:
+            if layer is FAILED or layer is UNKNOWN:
                 current = T.ANY
                 continue
             try:
@@ -186,7 +184,7 @@ class ModelChecker:
         return current if isinstance(model.output_type, T.AnyType) else T.substitute(model.output_type, bindings)
 
     def static_layer(self, call: A.Call, env: dict):
-        """The configured layer, `UNKNOWN` when its arguments are not static, None after an error."""
+        """The configured layer, `UNKNOWN` when its arguments are not static, `FAILED` after an error."""
         from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
 
         name = call_name(call)
@@ -195,13 +193,13 @@ class ModelChecker:
         cls = layer_class(name)
         if cls is None:
             self.add(unknown_layer_error(name, call.func.span))
-            return None
+            return FAILED
         if any(isinstance(a, A.Starred) for a in call.args) or any(k.name is None for k in call.keywords):
             return UNKNOWN
         args = [self.static_argument(a, env) for a in call.args]
         kwargs = {k.name: self.static_argument(k.value, env) for k in call.keywords}
-        if any(v is None for v in [*args, *kwargs.values()]):
-            return None
+        if any(v is FAILED for v in [*args, *kwargs.values()]):
+            return FAILED
         try:
             if any(v is UNKNOWN for v in [*args, *kwargs.values()]):
                 bind_arguments(cls, tuple(args), kwargs, call.span)
@@ -209,7 +207,7 @@ class ModelChecker:
             return create_layer(name, tuple(args), kwargs, span=call.span)
         except MError as exc:
             self.add(exc)
-            return None
+            return FAILED
 
     def static_argument(self, node, env: dict):
         if isinstance(node, A.Call) and call_name(node) is not None:
@@ -224,7 +222,7 @@ class ModelChecker:
         if forward is None or model.open:
             return
         known = set(model.fields) | {p.name for p in forward.params} | self.globals | _builtin_names()
-        known |= {"layers", "self"}
+        known |= {"self"}
         for node in _walk_list(forward.body):
             if isinstance(node, (A.Assign, A.For)):
                 known |= _target_names(node.target)
@@ -427,5 +425,27 @@ def _builtin_names() -> set[str]:
 
 
 def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
-    """The checker plugin: model diagnostics for one parsed module."""
-    return ModelChecker(module).run()
+    """The checker plugin: model diagnostics for one parsed module.
+
+    Where the front end's checker already reported a problem at the same place (an undefined
+    layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
+    """
+    found = ModelChecker(module).run()
+    earlier = getattr(ctx, "diagnostics", None) or []
+    kept = []
+    for ours in found:
+        same = [e for e in earlier if _same_place(ours, e)]
+        for theirs in same:
+            if theirs.hint is None and ours.hint is not None:
+                theirs.hint = ours.hint  # e.g. a layer name mistyped in case: "did you mean 'ReLU'?"
+        if not same:
+            kept.append(ours)
+    return kept
+
+
+def _same_place(ours: Diagnostic, theirs: Diagnostic) -> bool:
+    a, b = ours.span, theirs.span
+    if a is None or b is None or a.file != b.file or a.line != b.line:
+        return False
+    end = a.end_column if a.end_line == a.line and a.end_column else a.column + 1
+    return a.column <= b.column < max(end, a.column + 1)

@@ -211,7 +211,7 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
 
 class ForwardBlock:
     """A compiled `forward(x) { ... }` block; `bind(values)` gives the function for one call, its
-    body seeing the model's fields, `self` and `layers` (the model's layer stack) by bare name."""
+    body seeing the model's fields and `self` by bare name (`self.layers(x)` runs the layer stack)."""
 
     def __init__(self, make, free_names: tuple[str, ...], params: tuple[str, ...]):
         self.make, self.free_names, self.params = make, free_names, params
@@ -222,6 +222,6 @@ class ForwardBlock:
 
 def _compile_forward(decl: A.ModelDecl, spec: ModelSpec, module_globals: dict, filename: str) -> ForwardBlock:
     from mlang.lang.compiler import compile_forward
-    free = (*spec.fields, "self", "layers")
+    free = (*spec.fields, "self")
     make = compile_forward(decl.forward, list(free), filename, module_globals)
     return ForwardBlock(make, free, tuple(p.name for p in decl.forward.params))

@@ -1,13 +1,14 @@
 """`DeclaredModel`: an instance of a model declared in M (`Name(field=value, ...)`)."""
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.shapes import check_output, resolve_type
 from mlang.models.spec import ModelSpec
-from mlang.models.stack import LayerStackModel
+from mlang.models.stack import LayerStackModel, LazyLayerList
 
 
 class DeclaredModel(LayerStackModel):
@@ -18,12 +19,32 @@ class DeclaredModel(LayerStackModel):
         input_type = resolve_type(spec.input_type, values)
         declared_output = resolve_type(spec.output_type, values)
         layers = [entry.make(values) for entry in spec.layers]
-        super().__init__(layers, input_type, None if spec.forward else declared_output, spec=spec)
-        if spec.forward is not None:
+        if spec.forward is None:
+            super().__init__(layers, input_type, declared_output, spec=spec)
+        else:
+            # The forward block decides what the layers receive: build them on first use.
+            super().__init__([], input_type, None, spec=spec)
             self.output_type = declared_output
+            self.layer_specs = layers
+            self.layers = LazyLayerList(layers)
         self.field_values = dict(values)
         for name, value in values.items():
             setattr(self, name, value)
+        if not getattr(self.layers, "built", True):
+            self.materialize()
+
+    def materialize(self) -> None:
+        """Run one dummy batch so a lazily built stack has its parameters before training."""
+        try:
+            example = self.example_inputs(1)
+        except MError:
+            return  # no known input: the stack is built on the first real call
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            self(**example)
+        self.train(was_training)
+        self.layer_types = self.layers.types
 
     def forward(self, x=None, **features):
         if self.spec.forward is None:
@@ -42,12 +63,7 @@ class DeclaredModel(LayerStackModel):
         """The forward block, bound to this instance's current field values."""
         values = {name: getattr(self, name) for name in self.field_values}
         values["self"] = self
-        values["layers"] = self.run_layers
         return self.spec.forward.bind(values)(x)
-
-    def run_layers(self, x):
-        """The layer stack alone (`layers(x)` inside a forward block)."""
-        return LayerStackModel.forward(self, x)
 
     def submodels(self) -> dict[str, nn.Module]:
         return {name: value for name, value in self.field_values.items() if isinstance(value, nn.Module)}

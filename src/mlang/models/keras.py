@@ -28,7 +28,8 @@ from mlang.lang.diagnostics import MError
 from mlang.models.layers.base import Layer, layer_from_config
 from mlang.models.module import MModel
 from mlang.models.shapes import format_shape, propagate
-from mlang.models.spec import ModelSpec, type_from_json, type_to_json
+from mlang.models.spec import ModelSpec
+from mlang.models.stack import LayerList
 
 B = T.Sym("B")
 _SPATIAL_FIRST_LAYERS = ("Conv1D", "MaxPool1D", "AvgPool1D")
@@ -173,7 +174,7 @@ class Model(MModel):
 
     def __init__(self, layers: list | None = None, name: str = "Model"):
         super().__init__(ModelSpec(name))
-        self.layers = nn.ModuleList()
+        self.layers = LayerList()
         self.layer_specs: list[Layer] = []
         self.layer_types: list[T.MType] = []
         self.channels_last = False

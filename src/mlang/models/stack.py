@@ -10,6 +10,39 @@ from mlang.models.shapes import build_modules, check_output, format_shape, propa
 from mlang.models.spec import LayerEntry, ModelSpec, type_from_json, type_to_json
 
 
+class LayerList(nn.ModuleList):
+    """The built layers; calling it runs them in order (`self.layers(x)` in a forward block)."""
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+
+class LazyLayerList(LayerList):
+    """Layers whose input is only known when first called (the stack of a model with a forward
+    block, fed by its submodels): built, shape-checked, on the first call — as Keras does."""
+
+    def __init__(self, specs: list):
+        super().__init__()
+        self.specs = list(specs)
+        self.types: list[T.MType] = []
+        self.built = not self.specs
+
+    def forward(self, x):
+        if not self.built:
+            self.build_for(T.TensorType("float32", (T.Sym("B"), *x.shape[1:])))
+        return super().forward(x)
+
+    def build_for(self, input_type: T.MType) -> None:
+        self.types = propagate(input_type, self.specs)
+        modules = build_modules(input_type, self.specs)
+        device = next((p.device for p in self.parameters()), None)
+        for module in modules:
+            self.append(module if device is None else module.to(device))
+        self.built = True
+
+
 class LayerStackModel(MModel):
     """Runs its layers in order.  Shapes are checked when it is built, before it ever runs."""
 
@@ -29,7 +62,7 @@ class LayerStackModel(MModel):
         super().__init__(spec, input_type=input_type, output_type=out, task=task, labels=labels)
         self.layer_specs = list(layers)
         self.layer_types = types
-        self.layers = nn.ModuleList(build_modules(stack_input(input_type), layers))
+        self.layers = LayerList(build_modules(stack_input(input_type), layers))
 
     def compute(self, x=None, **features):
         """Runs the layers; a first layer that preprocesses raw inputs itself (a pretrained encoder

@@ -243,7 +243,8 @@ def layer_class(name: str):
 
 
 def unknown_layer_error(name: str, span: Span | None) -> MError:
-    close = difflib.get_close_matches(name, layer_names(), n=1, cutoff=0.6)
+    by_lower = {n.lower(): n for n in layer_names()}
+    close = [by_lower[c] for c in difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)]
     hint = f"did you mean '{close[0]}'?" if close else "see docs/models.md for the layer catalogue"
     return MError(f"unknown layer '{name}'", span, hint=hint)
 
