@@ -4,6 +4,7 @@ import json
 import pytest
 import torch
 
+import mlang as m
 from mlang.data import Dataset
 from mlang.lang.diagnostics import MError
 from mlang.registry.blobs import sha256_of
@@ -119,3 +120,9 @@ def test_gc_removes_stale_temporary_files_only(repo, stack):
     assert repo.gc(temp_grace_s=3600).removed_temp_files == 0   # might be a save in progress
     assert repo.gc(temp_grace_s=0).removed_temp_files == 1
     assert not stale.exists()
+
+
+def test_an_evaluation_report_is_recorded_as_its_metrics(repo, stack):
+    report = m.EvaluationReport({"accuracy": 0.8, "f1": 0.75}, task="classification", count=40)
+    ref = repo.save(stack, "m", metrics=report)
+    assert repo.resolve(ref).metrics == {"accuracy": 0.8, "f1": 0.75}

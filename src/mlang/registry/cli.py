@@ -68,7 +68,9 @@ def _when(timestamp: str) -> str:
 
 
 def _metrics_text(metrics: dict) -> str:
-    return ", ".join(f"{k}={_value(v)}" for k, v in sorted(metrics.items())) or "—"
+    """The scalar metrics in one cell (a confusion matrix belongs in `show`, not in a list)."""
+    return ", ".join(f"{k}={_value(v)}" for k, v in sorted(metrics.items())
+                     if not isinstance(v, (dict, list))) or "—"
 
 
 @app.command("ls")

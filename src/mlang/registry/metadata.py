@@ -46,14 +46,16 @@ def to_json(value, what: str):
 
 
 def metrics_dict(metrics) -> dict:
-    """A metrics mapping, or an evaluation report that offers `to_dict()` / `as_dict()`."""
+    """A metrics mapping, or an evaluation report: its `metrics` mapping, else `to_dict()`."""
     if metrics is None:
         return {}
-    for method in ("to_dict", "as_dict"):
-        convert = getattr(metrics, method, None)
-        if callable(convert):
+    if not isinstance(metrics, Mapping):
+        inner = getattr(metrics, "metrics", None)
+        convert = getattr(metrics, "to_dict", None)
+        if isinstance(inner, Mapping):
+            metrics = inner
+        elif callable(convert):
             metrics = convert()
-            break
     if not isinstance(metrics, Mapping):
         raise MError(f"metrics must be a dict of name → value, not {type(metrics).__name__}",
                      field="metrics", hint='for example metrics={"accuracy": 0.91}')
