@@ -61,9 +61,8 @@ def prepare(data) -> PreparedData:
         return PreparedData(examples=data)
     if isinstance(data, str):
         return PreparedData(examples=[data])
-    column = getattr(data, "input_column", None)
-    if column is not None and hasattr(data, "__iter__"):   # an M Dataset of example dicts
-        return PreparedData(examples=[example[column] for example in data])
+    if hasattr(data, "input_column") and callable(getattr(data, "inputs", None)):  # an M Dataset
+        return PreparedData(examples=list(data.inputs()))
     if isinstance(data, (list, tuple)):
         return PreparedData(examples=list(data))
     raise MError(f"cannot run a model on data of type {type(data).__name__}", field="data",

@@ -103,13 +103,15 @@ def export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ver
     runnable.model.to("cpu")
     args = tuple(t.cpu() for t in features.values())
     axes = dynamic_axes(features)
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # the exporter's deprecation chatter is not the user's concern
+    try:
+        _onnx_export(module, args, path, names, axes, dynamo=False)
+    except Exception:  # noqa: BLE001 - retried with the other exporter, whose error is reported
+        # The TorchScript-based exporter is 3-4x faster (MiniLM: 3 s vs 11 s) but rejects or
+        # miscompiles some graphs (e.g. a Transpose with negative axes); the dynamo exporter is
+        # the fallback for those.
         try:
-            torch.onnx.export(module, args, str(path), input_names=names, output_names=["output"],
-                              dynamic_axes={**axes, "output": {0: "batch"}}, opset_version=OPSET,
-                              dynamo=False)
-        except Exception as error:  # noqa: BLE001 - the exporter raises many types; report them alike
+            _onnx_export(module, args, path, names, axes, dynamo=True)
+        except Exception as error:  # noqa: BLE001 - the exporters raise many types; report them alike
             raise MError(f"ONNX export of {runnable.name} failed: {error}", field="model",
                          hint="export needs a model whose forward is traceable (no Python-side "
                               "data-dependent control flow)") from error
@@ -117,6 +119,26 @@ def export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ver
     if verify:
         verify_onnx(runnable, path, features, atol=atol)
     return path
+
+
+def _onnx_export(module, args, path: Path, names: list[str], axes: dict, *, dynamo: bool) -> None:
+    """Export with one of torch's two exporters; the graph must then load in ONNX Runtime."""
+    import onnxruntime as ort
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporters' deprecation chatter is not the user's concern
+        if dynamo:
+            # forward(*tensors): the varargs are one tuple argument to torch.export
+            dims = {name: {axis: torch.export.Dim.AUTO for axis in dyn} for name, dyn in axes.items()}
+            torch.onnx.export(module, args, str(path), input_names=names, output_names=["output"],
+                              dynamic_shapes=(tuple(dims[name] for name in names),), dynamo=True,
+                              external_data=False, verbose=False, opset_version=OPSET)
+        else:
+            torch.onnx.export(module, args, str(path), input_names=names, output_names=["output"],
+                              dynamic_axes={**axes, "output": {0: "batch"}}, opset_version=OPSET,
+                              dynamo=False)
+    ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # type-checks the graph
 
 
 def _write_sidecar(runnable: Runnable, path: Path, features, axes) -> None:

@@ -1,0 +1,118 @@
+"""Export (ONNX, TorchScript, safetensors) through `export`, the `m export` command and model files."""
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import mlang as m
+from mlang.engine import Engine, export
+from mlang.engine.cli import app as export_app
+from mlang.lang.diagnostics import MError
+
+
+@pytest.fixture
+def layer_stack():
+    torch.manual_seed(0)
+    model = m.Model()
+    model.add(m.Conv2D(8, kernel=(3, 3), padding="same", input_shape=(16, 16, 3)))
+    model.add(m.Activation("relu"))
+    model.add(m.MaxPooling2D(pool_size=(2, 2)))
+    model.add(m.Flatten())
+    model.add(m.Dense(4))
+    return model.eval()
+
+
+def onnx_outputs(path, features):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {name: t.numpy() for name, t in features.items()})[0]
+
+
+def test_layer_stack_onnx_matches_torch_with_a_dynamic_batch(layer_stack, tmp_path):
+    path = export(layer_stack, tmp_path / "stack.onnx")
+    for batch_size in (1, 7):
+        features = layer_stack.example_inputs(batch_size)
+        with torch.inference_mode():
+            expected = layer_stack(**features).numpy()
+        got = onnx_outputs(path, features)
+        assert got.shape == (batch_size, 4)
+        assert np.abs(got - expected).max() <= 1e-4
+    sidecar = json.loads((tmp_path / "stack.onnx.json").read_text())
+    assert sidecar["inputs"][0]["name"] == "x" and sidecar["inputs"][0]["shape"][0] == "batch"
+
+
+def test_minilm_classifier_onnx_matches_torch_with_dynamic_batch_and_length(minilm_classifier, tmp_path):
+    path = export(minilm_classifier, tmp_path / "minilm.onnx")
+    texts = ["short", "a noticeably longer review that talks about the food, the staff and the prices",
+             "medium sized sentence here", "fine"]
+    features = minilm_classifier.preprocess(texts)
+    with torch.inference_mode():
+        expected = minilm_classifier(**features).numpy()
+    assert np.abs(onnx_outputs(path, features) - expected).max() <= 1e-4
+    inputs = {i.name: i.shape for i in ort.InferenceSession(str(path)).get_inputs()}
+    assert inputs == {"input_ids": ["batch", "sequence"], "attention_mask": ["batch", "sequence"]}
+
+
+def test_torchscript_export_matches_torch(layer_stack, tmp_path):
+    path = export(layer_stack, tmp_path / "stack.pt", format="torchscript")
+    features = layer_stack.example_inputs(3)
+    with torch.inference_mode():
+        assert torch.allclose(torch.jit.load(str(path))(features["x"]), layer_stack(**features), atol=1e-5)
+
+
+def test_export_refuses_a_graph_that_differs_from_the_model(tmp_path):
+    class CountsCalls(torch.nn.Module):
+        """Python state changes the result on every call: tracing freezes one call's value."""
+
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return x * self.calls
+
+    with pytest.raises(MError, match=r"ONNX export of CountsCalls differs from torch by"):
+        export(CountsCalls(), tmp_path / "bad.onnx", example=torch.ones(2, 3))
+
+
+def test_unknown_format_is_an_error(layer_stack, tmp_path):
+    with pytest.raises(MError, match="unknown export format 'tflite'") as error:
+        export(layer_stack, tmp_path / "x.tflite", format="tflite")
+    assert "onnx, torchscript, safetensors" in error.value.format()
+
+
+def test_save_model_writes_one_file_that_load_model_reads_back(layer_stack, tmp_path):
+    x = torch.rand(3, 16, 16, 3)
+    engine = Engine(device="cpu").load_model(layer_stack)
+    expected = engine.run(x)
+    path = engine.save_model(tmp_path / "model.bin")
+    assert list(tmp_path.iterdir()) == [path]
+    again = Engine(device="cpu").load_model(str(path))
+    assert torch.allclose(again.run(x), expected, atol=1e-6)
+
+
+def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.bin"
+    path.write_bytes(b"not a model")
+    with pytest.raises(MError, match="notes.bin is not a model file"):
+        Engine(device="cpu").load_model(path)
+
+
+def test_m_export_command_writes_a_verified_onnx_file(layer_stack, tmp_path):
+    source = export(layer_stack, tmp_path / "stack.safetensors")
+    target = tmp_path / "out" / "stack.onnx"
+    result = CliRunner().invoke(export_app, [str(source), "--format", "onnx", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "verified against torch" in result.output
+    features = layer_stack.example_inputs(2)
+    with torch.inference_mode():
+        assert np.abs(onnx_outputs(target, features) - layer_stack(**features).numpy()).max() <= 1e-4
+
+
+def test_m_export_reports_errors_as_diagnostics(tmp_path):
+    result = CliRunner().invoke(export_app, [str(tmp_path / "missing"), "--format", "onnx"])
+    assert result.exit_code == 1
+    assert "error:" in result.output and "Traceback" not in result.output
