@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mlang.lang.diagnostics import MError
+from mlang.registry import Repository
 from mlang.registry.blobs import sha256_of
 
 from registry_models import outputs
@@ -62,3 +63,20 @@ def test_stored_files_are_read_only(repo, stack):
     for entry in repo.resolve(ref).files:
         assert not os.access(repo.blobs.path(entry.sha256), os.W_OK) or os.geteuid() == 0
         assert repo.blobs.path(entry.sha256).stat().st_mode & 0o222 == 0
+
+
+def test_a_damaged_metadata_database_is_a_clear_error(m_home, stack):
+    m_home.mkdir(parents=True)
+    (m_home / "registry.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(MError, match="cannot be used"):
+        Repository(m_home).save(stack, "m")
+
+
+def test_an_unusable_home_is_a_clear_error(tmp_path, stack):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(MError, match="Not a directory") as caught:
+        Repository(blocker / "home").save(stack, "m")
+    assert caught.value.field == "repository"
+    with pytest.raises(MError, match="cannot create the model repository"):
+        Repository(blocker / "home").list_models()

@@ -52,7 +52,9 @@ class BlobStore:
         if target.is_file() and self.verify(sha256):
             os.utime(target)  # fresh mtime: garbage collection's grace period counts from now
             return sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_directory(target.parent.parent)  # the new folder's entry survives a crash
         fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as out:

@@ -115,8 +115,13 @@ class Repository:
         metrics_json, params_json, tags_json = metrics_dict(metrics), params_dict(params), tags_dict(tags)
         parent_ref, fingerprint = self._parent_ref(parent), dataset_fingerprint(dataset)
         contents = _artifact_files(artifact, metrics_json, params_json, source)
-        files = tuple(FileRecord(path, self.blobs.put(data), len(data))
-                      for path, data in contents.items())
+        try:
+            files = tuple(FileRecord(path, self.blobs.put(data), len(data))
+                          for path, data in contents.items())
+        except OSError as error:
+            raise MError(f"cannot write the artifacts of {name!r} to {self.blobs.root}: "
+                         f"{error.strerror or error}", field="repository",
+                         hint="check free disk space and that M_HOME is writable") from None
         record = VersionRecord(
             name=name, files=files, parent=parent_ref, dataset=fingerprint, params=params_json,
             metrics=metrics_json, tags=tags_json,
@@ -155,23 +160,21 @@ class Repository:
         except MError as error:
             raise MError(error.args[0], field="reference",
                          hint=f"{error.diagnostics[0].hint}; {self._names_hint(None)}") from None
+        aliases = self.store.aliases(parsed.name) if parsed.alias is not None else {}
+        wanted = aliases.get(parsed.alias, parsed.version)
+        if wanted is not None:  # the common case: one indexed lookup
+            record = self.store.get_version(parsed.name, wanted)
+            if record is not None:
+                return record
         versions = self.store.versions(parsed.name)
         if not versions:
             raise MError(f"no model named {parsed.name!r} in the repository {self.home}",
                          field="reference", hint=self._names_hint(parsed.name))
-        if parsed.alias is not None:
-            aliases = self.store.aliases(parsed.name)
-            if parsed.alias not in aliases:
-                raise MError(f"{parsed} does not exist", field="reference",
-                             hint=_aliases_hint(parsed.name, aliases, versions))
-            wanted = aliases[parsed.alias]
-        elif parsed.version is not None:
-            wanted = parsed.version
-        else:
+        if parsed.alias is not None and parsed.alias not in aliases:
+            raise MError(f"{parsed} does not exist", field="reference",
+                         hint=_aliases_hint(parsed.name, aliases, versions))
+        if wanted is None:
             return versions[-1]
-        for record in versions:
-            if record.version == wanted:
-                return record
         raise MError(f"{parsed.name}:{wanted} does not exist", field="reference",
                      hint=_versions_hint(parsed.name, versions))
 

@@ -95,7 +95,12 @@ class SQLiteStore(Store):
     # ----- connections and transactions ---------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MError(f"cannot create the model repository {self.path.parent}: "
+                         f"{error.strerror}", field="repository",
+                         hint="set M_HOME to a writable folder") from None
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
@@ -109,9 +114,11 @@ class SQLiteStore(Store):
         while True:
             try:
                 return operation()
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
+            except sqlite3.DatabaseError as error:
+                if not (isinstance(error, sqlite3.OperationalError) and _is_busy(error)):
+                    raise MError(f"the model repository {self.location} cannot be used: {error}",
+                                 field="repository", hint="check that the file is M's registry "
+                                 "database and that its folder is writable") from error
                 if time.monotonic() >= deadline:
                     raise MError(f"the model repository {self.location} stayed locked for "
                                  f"{self.lock_timeout_s:.0f} s", field="repository",
@@ -166,12 +173,15 @@ class SQLiteStore(Store):
     # ----- rows <-> records ----------------------------------------------------------------
 
     @staticmethod
-    def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> VersionRecord:
-        files = tuple(FileRecord(f["path"], f["sha256"], f["size"]) for f in conn.execute(
-            "SELECT path, sha256, size FROM version_files WHERE name = ? AND version = ? "
-            "ORDER BY path", (row["name"], row["version"])))
+    def _record(conn: sqlite3.Connection, row: sqlite3.Row,
+                files: list[FileRecord] | None = None) -> VersionRecord:
+        if files is None:
+            files = [FileRecord(f["path"], f["sha256"], f["size"]) for f in conn.execute(
+                "SELECT path, sha256, size FROM version_files WHERE name = ? AND version = ? "
+                "ORDER BY path", (row["name"], row["version"]))]
         return VersionRecord(
-            name=row["name"], version=row["version"], created_at=row["created_at"], files=files,
+            name=row["name"], version=row["version"], created_at=row["created_at"],
+            files=tuple(files),
             parent=row["parent"], dataset=json.loads(row["dataset"]) if row["dataset"] else None,
             params=json.loads(row["params"]), metrics=json.loads(row["metrics"]),
             tags=json.loads(row["tags"]), source_sha256=row["source_sha256"],
@@ -240,9 +250,12 @@ class SQLiteStore(Store):
 
     def versions(self, name: str) -> list[VersionRecord]:
         def body(conn):
-            rows = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version",
-                                (name,)).fetchall()
-            return [self._record(conn, row) for row in rows]
+            files: dict[int, list[FileRecord]] = {}
+            for f in conn.execute("SELECT version, path, sha256, size FROM version_files "
+                                  "WHERE name = ? ORDER BY version, path", (name,)):
+                files.setdefault(f["version"], []).append(FileRecord(f["path"], f["sha256"], f["size"]))
+            rows = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,))
+            return [self._record(conn, row, files.get(row["version"], [])) for row in rows]
         return self._transaction(body, write=False)
 
     def names(self) -> list[str]:
