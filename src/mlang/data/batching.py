@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any, Iterator
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 # Shuffled text is sorted by length within windows of this many batches, then the batches shuffled.
 BUCKET_WINDOW = 50
@@ -69,7 +69,7 @@ def iterate_batches(dataset, batch_size: int, *, model=None, shuffle: bool = Fal
                     bucket: bool | None = None, drop_last: bool = False) -> Iterator[Batch]:
     """The dataset's batches, in an order fixed by `seed` when shuffling."""
     if batch_size < 1:
-        raise MError(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
+        raise data_error(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
     for indices in batch_order(dataset, batch_size, shuffle=shuffle, seed=seed, bucket=bucket,
                                drop_last=drop_last):
         yield make_batch(dataset, indices, model)
@@ -162,7 +162,7 @@ def _collate(values: list):
     if hasattr(first, "convert") and hasattr(first, "size"):  # PIL images
         sizes = {image.size for image in values}
         if len(sizes) > 1:
-            raise MError(f"images in one batch differ in size ({sorted(sizes)[:3]} ...)",
+            raise data_error(f"images in one batch differ in size ({sorted(sizes)[:3]} ...)",
                          field="image", hint="load them with Dataset.images(path, size=(H, W))")
         array = np.stack([np.asarray(image, dtype=np.float32) / 255.0 for image in values])
         return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
@@ -179,7 +179,7 @@ def answer_token_targets(features: dict, offsets, examples: list[dict]):
 
     segment = features.get("token_type_ids")
     if segment is None:
-        raise MError("the model's preprocess must return token_type_ids with offset_mapping "
+        raise data_error("the model's preprocess must return token_type_ids with offset_mapping "
                      "for question answering", field="preprocess")
     offsets = offsets.tolist()
     segment = segment.tolist()

@@ -11,6 +11,7 @@ import math
 from typing import Any, Callable, Sequence
 
 from mlang.data.dataset import Dataset
+from mlang.data.errors import data_error
 from mlang.lang.diagnostics import MError
 
 # Role → the kind of value it holds.  Roles not listed here are copied unchecked.
@@ -44,7 +45,7 @@ def table_to_dataset(frame, roles: dict[str, Any], *, source: str,
             values[role] = _numbers(frame, names, columns, source, where)
         else:
             if len(names) != 1:
-                raise MError(f"role {role!r} takes one column, got {len(names)}: {names}",
+                raise data_error(f"role {role!r} takes one column, got {len(names)}: {names}",
                              field=role)
             column = list(frame[columns[str(names[0])]])
             values[role] = _check_column(column, kind, str(names[0]), source, where)
@@ -70,7 +71,7 @@ def encode_labels(values: list, labels: Sequence | None, source: str, column: st
     ids = []
     for i, value in enumerate(values):
         if value not in index:
-            raise MError(f"{source}: {where(i)}, column {column!r}: label {value!r} is not one of "
+            raise data_error(f"{source}: {where(i)}, column {column!r}: label {value!r} is not one of "
                          f"{list(labels)}", field=column)
         ids.append(index[value])
     return ids, list(labels)
@@ -87,9 +88,9 @@ def _check_column(column: list, kind: str | None, name: str, source: str,
             if kind == "text":
                 checked.append("")
                 continue
-            raise MError(f"{source}: {where(i)}, column {name!r}: missing value", field=name)
+            raise data_error(f"{source}: {where(i)}, column {name!r}: missing value", field=name)
         if kind == "text" and not isinstance(value, str):
-            raise MError(f"{source}: {where(i)}, column {name!r}: expected text, got "
+            raise data_error(f"{source}: {where(i)}, column {name!r}: expected text, got "
                          f"{type(value).__name__} {value!r}", field=name)
         if kind == "number":
             value = _to_float(value, source, where(i), name)
@@ -106,7 +107,7 @@ def _numbers(frame, names: list, columns: dict, source: str, where) -> list:
         for i, value in enumerate(frame[columns[str(name)]]):
             value = _plain(value)
             if _is_missing(value):
-                raise MError(f"{source}: {where(i)}, column {name!r}: missing value", field=str(name))
+                raise data_error(f"{source}: {where(i)}, column {name!r}: missing value", field=str(name))
             rows[i].append(_to_float(value, source, where(i), str(name)))
     return rows
 
@@ -117,10 +118,10 @@ def _to_float(value, source: str, position: str, name: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise MError(f"{source}: {position}, column {name!r}: expected a number, got {value!r}",
+        raise data_error(f"{source}: {position}, column {name!r}: expected a number, got {value!r}",
                      field=name) from None
     if math.isnan(number):
-        raise MError(f"{source}: {position}, column {name!r}: missing value", field=name)
+        raise data_error(f"{source}: {position}, column {name!r}: missing value", field=name)
     return number
 
 
@@ -136,5 +137,5 @@ def _is_missing(value) -> bool:
 def _missing_column(name, columns: dict, source: str, role: str) -> MError:
     close = difflib.get_close_matches(str(name), list(columns), n=1)
     hint = f"did you mean {close[0]!r}?" if close else None
-    return MError(f"{source}: no column {str(name)!r} for role {role!r} "
+    return data_error(f"{source}: no column {str(name)!r} for role {role!r} "
                   f"(columns: {', '.join(columns)})", field=str(name), hint=hint)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 # Roles a model reads, in the order `input_column` is chosen when several are present.
 INPUT_ROLES = ("text", "image", "features", "x", "question")
@@ -141,7 +141,7 @@ class Dataset:
         for i, example in enumerate(self):
             result = fn(example)
             if not isinstance(result, dict):
-                raise MError(f"map function returned {type(result).__name__} for example {i}, "
+                raise data_error(f"map function returned {type(result).__name__} for example {i}, "
                              "expected a dict of columns", field="map")
             mapped.append(dict(result))
         # Mapped values are already decoded.
@@ -154,7 +154,7 @@ class Dataset:
     def take(self, count: int) -> "Dataset":
         """The first `count` examples."""
         if count < 0:
-            raise MError(f"take({count}): count must be >= 0", field="count")
+            raise data_error(f"take({count}): count must be >= 0", field="count")
         return self._derive(self.examples[:count])
 
     def shuffle(self, seed: int = 0) -> "Dataset":
@@ -166,7 +166,7 @@ class Dataset:
     def column(self, name: str) -> list:
         """Every example's value of one column (decoded)."""
         if self.examples and name not in self.examples[0]:
-            raise MError(f"dataset has no column {name!r} (columns: {', '.join(self.columns)})",
+            raise data_error(f"dataset has no column {name!r} (columns: {', '.join(self.columns)})",
                          field=name)
         decode = self.decoders.get(name)
         return [decode(raw[name]) if decode else raw[name] for raw in self.examples]
@@ -189,7 +189,7 @@ class Dataset:
         value = getattr(self, attribute)
         if value is None:
             role = "input" if attribute == "input_column" else "target"
-            raise MError(f"the dataset has no {role} column (columns: {', '.join(self.columns)})",
+            raise data_error(f"the dataset has no {role} column (columns: {', '.join(self.columns)})",
                          field=attribute,
                          hint=f"name it when loading, e.g. Dataset.csv(path, text=..., label=...)")
         return value
@@ -215,15 +215,15 @@ def split(dataset: Dataset, fraction: float = 0.8, seed: int = 0, stratify: bool
     series windows) is split chronologically: the first part is the past.
     """
     if not isinstance(dataset, Dataset):
-        raise MError(f"split expects a Dataset, got {type(dataset).__name__}", field="dataset")
+        raise data_error(f"split expects a Dataset, got {type(dataset).__name__}", field="dataset")
     if not 0.0 < fraction < 1.0:
-        raise MError(f"split fraction must be between 0 and 1, got {fraction}", field="fraction")
+        raise data_error(f"split fraction must be between 0 and 1, got {fraction}", field="fraction")
     total = len(dataset)
     if total < 2:
-        raise MError(f"cannot split a dataset of {total} example(s)", field="dataset")
+        raise data_error(f"cannot split a dataset of {total} example(s)", field="dataset")
     if dataset.ordered:
         if stratify:
-            raise MError("an ordered (time series) dataset is split chronologically and cannot "
+            raise data_error("an ordered (time series) dataset is split chronologically and cannot "
                          "be stratified", field="stratify")
         cut = _cut(total, fraction)
         return dataset[:cut], dataset[cut:]
@@ -247,7 +247,7 @@ def _cut(total: int, fraction: float) -> int:
 
 def _stratified_indices(dataset: Dataset, fraction: float, rng: random.Random):
     if dataset.target_column != "label":
-        raise MError("stratify=true needs a dataset with a `label` column", field="stratify",
+        raise data_error("stratify=true needs a dataset with a `label` column", field="stratify",
                      hint="load it with label=... or split with stratify=false")
     by_label: dict[Any, list[int]] = {}
     for index, raw in enumerate(dataset.examples):
@@ -263,6 +263,6 @@ def _stratified_indices(dataset: Dataset, fraction: float, rng: random.Random):
     rng.shuffle(first)
     rng.shuffle(second)
     if not first or not second:
-        raise MError(f"a stratified split of {len(dataset)} examples at {fraction} leaves one part "
+        raise data_error(f"a stratified split of {len(dataset)} examples at {fraction} leaves one part "
                      "empty", field="fraction")
     return first, second

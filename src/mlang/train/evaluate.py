@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 from mlang.train import tasks
 from mlang.train.metrics import DEFAULT_METRICS, resolve_metric, task_kind
 from mlang.train.report import EvaluationReport
@@ -37,7 +37,7 @@ def evaluate(model, data, metrics: Sequence[str] | None = None, batch_size: int 
         names = [metrics]
     resolved = [resolve_metric(name, task) for name in names]
     if dataset.target_column is None:
-        raise MError("evaluate needs data with targets (a label=, target= or answers column)",
+        raise data_error("evaluate needs data with targets (a label=, target= or answers column)",
                      field="data")
     outputs = run_model(model, dataset, batch_size, task, with_loss="loss" in names)
     predictions = _in_data_label_order(model, dataset, outputs.predictions, task)
@@ -72,7 +72,7 @@ def predict(model, data, batch_size: int = 32, output: str = "labels") -> list:
             names = getattr(model, "labels", None) or dataset.labels
             result = [names[i] if names else i for i in outputs.predictions]
         else:
-            raise MError(f"unknown output {output!r} (use \"labels\", \"ids\" or \"probabilities\")",
+            raise data_error(f"unknown output {output!r} (use \"labels\", \"ids\" or \"probabilities\")",
                          field="output")
     else:
         result = list(outputs.predictions)
@@ -136,7 +136,7 @@ def _in_data_label_order(model, dataset, predictions: list, task: str) -> list:
     if model_labels == data_labels:
         return predictions
     if {str(x) for x in model_labels} != {str(x) for x in data_labels}:
-        raise MError(f"the model's labels {model_labels} differ from the data's {data_labels}",
+        raise data_error(f"the model's labels {model_labels} differ from the data's {data_labels}",
                      field="labels", hint="load the data with labels=model.labels")
     position = {str(name): i for i, name in enumerate(data_labels)}
     return [position[str(model_labels[p])] for p in predictions]
@@ -166,4 +166,4 @@ def _as_dataset(data):
             examples = [{"question": q, "context": c} for q, c in data]
             return Dataset(examples, input_column="question")
         return Dataset([{"input": value} for value in data], input_column="input")
-    raise MError(f"expected a Dataset or a list of inputs, got {type(data).__name__}", field="data")
+    raise data_error(f"expected a Dataset or a list of inputs, got {type(data).__name__}", field="data")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 from mlang.train import tasks
 from mlang.train.history import TrainingHistory
 from mlang.train.metrics import resolve_metric
@@ -154,18 +154,18 @@ def _check_arguments(train, valid, epochs, lr, batch_size, accumulation, log_eve
     from mlang.data import Dataset
 
     if not isinstance(train, Dataset):
-        raise MError(f"fineTuneModel expects a Dataset to train on, got {type(train).__name__}",
+        raise data_error(f"fineTuneModel expects a Dataset to train on, got {type(train).__name__}",
                      field="train")
     if valid is not None and not isinstance(valid, Dataset):
-        raise MError(f"valid must be a Dataset, got {type(valid).__name__}", field="valid")
+        raise data_error(f"valid must be a Dataset, got {type(valid).__name__}", field="valid")
     if len(train) == 0:
-        raise MError("the training data is empty", field="train")
+        raise data_error("the training data is empty", field="train")
     for name, value in (("epochs", epochs), ("batch_size", batch_size),
                         ("gradient_accumulation", accumulation), ("log_every", log_every)):
         if not isinstance(value, int) or value < 1:
-            raise MError(f"{name} must be a positive integer, got {value!r}", field=name)
+            raise data_error(f"{name} must be a positive integer, got {value!r}", field=name)
     if not lr > 0:
-        raise MError(f"lr must be positive, got {lr!r}", field="lr")
+        raise data_error(f"lr must be positive, got {lr!r}", field="lr")
 
 
 def _adopt_labels(model, train, task: str) -> None:
@@ -179,7 +179,7 @@ def _adopt_labels(model, train, task: str) -> None:
         except (AttributeError, TypeError):
             pass  # a module that does not take attributes keeps predicting ids
     elif [str(x) for x in known] != [str(x) for x in train.labels]:
-        raise MError(f"the model's labels {list(known)} differ from the data's {train.labels}",
+        raise data_error(f"the model's labels {list(known)} differ from the data's {train.labels}",
                      field="labels", hint="load the data with labels=model.labels")
 
 
@@ -191,13 +191,13 @@ def _apply_freezing(model, freeze, freeze_encoder: bool) -> list:
     for pattern in patterns:
         matched = {name for name in named if fnmatch.fnmatchcase(name, pattern)}
         if not matched:
-            raise MError(f"freeze pattern {pattern!r} matches no parameter", field="freeze",
+            raise data_error(f"freeze pattern {pattern!r} matches no parameter", field="freeze",
                          hint="parameter names look like " + ", ".join(list(named)[:3]))
         frozen |= matched
     if freeze_encoder:
         encoder = {name for name in named if name.startswith("encoder.") or ".encoder." in name}
         if not encoder:
-            raise MError("freeze_encoder=true but the model has no encoder", field="freeze_encoder",
+            raise data_error("freeze_encoder=true but the model has no encoder", field="freeze_encoder",
                          hint="freeze parameters by name with freeze=\"pattern*\"")
         frozen |= encoder
     for name, parameter in named.items():
@@ -205,7 +205,7 @@ def _apply_freezing(model, freeze, freeze_encoder: bool) -> list:
             parameter.requires_grad_(False)
     trainable = [p for p in named.values() if p.requires_grad]
     if not trainable:
-        raise MError("every parameter is frozen: nothing to train", field="freeze")
+        raise data_error("every parameter is frozen: nothing to train", field="freeze")
     return trainable
 
 

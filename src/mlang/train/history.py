@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 class TrainingHistory:
@@ -52,7 +52,7 @@ class TrainingHistory:
         import matplotlib.pyplot as plt
 
         if not self.epochs and not self.steps:
-            raise MError("the training history is empty: nothing to plot", field="history")
+            raise data_error("the training history is empty: nothing to plot", field="history")
         validation = sorted({k for r in self.epochs for k in r if k.startswith("valid_")})
         figure, axes = plt.subplots(1, 2 if validation else 1, figsize=(11 if validation else 6, 4),
                                     squeeze=False)
@@ -83,5 +83,5 @@ def plot_history(history, path: str = "history.png") -> str:
     """Save a model's (or a history's) training curves as a PNG; returns the path."""
     record = getattr(history, "history", history)
     if not isinstance(record, TrainingHistory):
-        raise MError("plotHistory expects a fine-tuned model or its history", field="history")
+        raise data_error("plotHistory expects a fine-tuned model or its history", field="history")
     return record.plot(path)

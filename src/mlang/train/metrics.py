@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass
 from typing import Callable
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _averaged(score: str, average: str) -> Callable:
             tp, predicted, actual = tp.sum(keepdims=True), predicted.sum(keepdims=True), actual.sum(keepdims=True)
         elif average == "binary":
             if num_classes > 2:
-                raise MError(f"{score}_binary needs two classes, the data has {num_classes}",
+                raise data_error(f"{score}_binary needs two classes, the data has {num_classes}",
                              field="metrics", hint=f"use {score} (macro) or {score}_micro")
             positive = slice(1, 2)
             tp, predicted, actual = tp[positive], predicted[positive], actual[positive]
@@ -203,10 +203,10 @@ def resolve_metric(name: str, task: str | None) -> Metric:
         import difflib
 
         close = difflib.get_close_matches(name, list(METRICS), n=1)
-        raise MError(f"unknown metric {name!r}", field="metrics",
+        raise data_error(f"unknown metric {name!r}", field="metrics",
                      hint=f"did you mean {close[0]!r}?" if close else
                      "known: " + ", ".join(sorted(METRICS)))
     if metric.kind != kind:
-        raise MError(f"metric {name!r} scores {metric.kind}, but the model does {task or kind}",
+        raise data_error(f"metric {name!r} scores {metric.kind}, but the model does {task or kind}",
                      field="metrics", hint="use one of " + ", ".join(DEFAULT_METRICS.get(task or kind, [])))
     return metric

@@ -4,7 +4,7 @@ Each returns the torch optimizer itself, so `zero_grad()` / `step()` are torch's
 """
 from __future__ import annotations
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def _parameters(parameters) -> list:
@@ -13,14 +13,14 @@ def _parameters(parameters) -> list:
         parameters = parameters.parameters()
     parameters = list(parameters)
     if not parameters:
-        raise MError("the optimizer was given no parameters", field="parameters",
+        raise data_error("the optimizer was given no parameters", field="parameters",
                      hint="pass model.parameters()")
     return parameters
 
 
 def _check_lr(lr: float) -> None:
     if not lr > 0:
-        raise MError(f"lr must be positive, got {lr!r}", field="lr")
+        raise data_error(f"lr must be positive, got {lr!r}", field="lr")
 
 
 def Adam(parameters, lr: float = 1e-3, weight_decay: float = 0.0, betas=(0.9, 0.999), eps: float = 1e-8):

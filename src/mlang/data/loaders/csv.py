@@ -7,7 +7,7 @@ from typing import Sequence
 from mlang.data.columns import table_to_dataset
 from mlang.data.dataset import Dataset
 from mlang.data.loaders.files import existing_file
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load(path: str, *, labels: Sequence | None = None, delimiter: str = ",",
@@ -21,11 +21,11 @@ def load(path: str, *, labels: Sequence | None = None, delimiter: str = ",",
     except pd.errors.ParserError as error:
         # pandas words it "Expected 3 fields in line 5, saw 4": keep its line number.
         detail = str(error).split("C error: ")[-1].strip()
-        raise MError(f"{file}: malformed CSV: {detail}", field=str(file)) from None
+        raise data_error(f"{file}: malformed CSV: {detail}", field=str(file)) from None
     except pd.errors.EmptyDataError:
-        raise MError(f"{file}: the file is empty (expected a header row)", field=str(file)) from None
+        raise data_error(f"{file}: the file is empty (expected a header row)", field=str(file)) from None
     except UnicodeDecodeError as error:
-        raise MError(f"{file}: not {encoding} text (byte {error.start})", field=str(file),
+        raise data_error(f"{file}: not {encoding} text (byte {error.start})", field=str(file),
                      hint="pass encoding=... (for example \"latin-1\")") from None
     # Data row i is line i + 2 of the file (line 1 is the header) when no field spans lines.
     return table_to_dataset(frame, roles, source=str(file), labels=labels,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def existing_file(path) -> Path:
@@ -11,7 +11,7 @@ def existing_file(path) -> Path:
     file = Path(path).expanduser()
     if not file.is_file():
         what = "a directory, not a file" if file.is_dir() else "no such file"
-        raise MError(f"{file}: {what}", field=str(path))
+        raise data_error(f"{file}: {what}", field=str(path))
     return file
 
 
@@ -19,5 +19,5 @@ def existing_dir(path) -> Path:
     """The path, which must name an existing directory."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise MError(f"{folder}: no such directory", field=str(path))
+        raise data_error(f"{folder}: no such directory", field=str(path))
     return folder

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from mlang.data.dataset import Dataset
 from mlang.data.loaders.files import existing_dir
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -25,12 +25,12 @@ def load(root: str, *, size: Sequence[int] | int | None = None, labels: Sequence
     folder = existing_dir(root)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise MError(f"{folder}: no class folders (expected {folder}/<class>/<image files>)",
+        raise data_error(f"{folder}: no class folders (expected {folder}/<class>/<image files>)",
                      field=str(root))
     if labels is not None:
         unknown = sorted(set(classes) - set(labels))
         if unknown:
-            raise MError(f"{folder}: class folders {unknown} are not among labels {list(labels)}",
+            raise data_error(f"{folder}: class folders {unknown} are not among labels {list(labels)}",
                          field="labels")
         classes = list(labels)
     suffixes = {s.lower() for s in extensions}
@@ -40,7 +40,7 @@ def load(root: str, *, size: Sequence[int] | int | None = None, labels: Sequence
         files = sorted(p for p in class_dir.iterdir() if p.is_file() and p.suffix.lower() in suffixes) \
             if class_dir.is_dir() else []
         if not files and labels is None:
-            raise MError(f"{class_dir}: no image files (looked for {', '.join(sorted(suffixes))})",
+            raise data_error(f"{class_dir}: no image files (looked for {', '.join(sorted(suffixes))})",
                          field=str(class_dir))
         examples.extend({"image": str(path), "label": label_id} for path in files)
     if isinstance(size, int):
@@ -57,7 +57,7 @@ def open_image(path: str, size: tuple[int, int] | None = None):
         with Image.open(path) as image:
             image = image.convert("RGB")
     except (UnidentifiedImageError, OSError) as error:
-        raise MError(f"{path}: not a readable image ({error.__class__.__name__})",
+        raise data_error(f"{path}: not a readable image ({error.__class__.__name__})",
                      field=path) from None
     if size is not None:
         image = image.resize((size[1], size[0]))

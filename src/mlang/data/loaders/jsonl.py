@@ -7,7 +7,7 @@ from typing import Sequence
 from mlang.data.columns import table_to_dataset
 from mlang.data.dataset import Dataset
 from mlang.data.loaders.files import existing_file
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load(path: str, *, labels: Sequence | None = None, encoding: str = "utf-8", **roles) -> Dataset:
@@ -23,15 +23,15 @@ def load(path: str, *, labels: Sequence | None = None, encoding: str = "utf-8", 
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
-                raise MError(f"{file}:{number}:{error.colno}: invalid JSON: {error.msg}",
+                raise data_error(f"{file}:{number}:{error.colno}: invalid JSON: {error.msg}",
                              field=str(file)) from None
             if not isinstance(record, dict):
-                raise MError(f"{file}: line {number}: expected a JSON object, got "
+                raise data_error(f"{file}: line {number}: expected a JSON object, got "
                              f"{type(record).__name__}", field=str(file))
             records.append(record)
             lines.append(number)
     if not records:
-        raise MError(f"{file}: no records (the file is empty)", field=str(file))
+        raise data_error(f"{file}: no records (the file is empty)", field=str(file))
     frame = pd.DataFrame.from_records(records)
     return table_to_dataset(frame, roles, source=str(file), labels=labels,
                             where=lambda i: f"line {lines[i]}")

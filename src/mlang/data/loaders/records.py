@@ -5,7 +5,7 @@ from typing import Sequence
 
 from mlang.data.columns import table_to_dataset
 from mlang.data.dataset import Dataset
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load(records: list, *, labels: Sequence | None = None, name: str = "records", **roles) -> Dataset:
@@ -13,6 +13,6 @@ def load(records: list, *, labels: Sequence | None = None, name: str = "records"
     import pandas as pd
 
     if not isinstance(records, (list, tuple)) or not all(isinstance(r, dict) for r in records):
-        raise MError("Dataset.records expects a list of dicts", field="records")
+        raise data_error("Dataset.records expects a list of dicts", field="records")
     return table_to_dataset(pd.DataFrame.from_records(list(records)), roles, source=name,
                             labels=labels)

@@ -6,7 +6,7 @@ Tabular sets give `features` (a list of floats per row) and `label` (classificat
 from __future__ import annotations
 
 from mlang.data.dataset import Dataset
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 CLASSIFICATION = ("iris", "wine", "breast_cancer", "digits")
 REGRESSION = ("diabetes",)
@@ -17,7 +17,7 @@ def load(name: str) -> Dataset:
     from sklearn import datasets
 
     if name not in CLASSIFICATION + REGRESSION:
-        raise MError(f"unknown scikit-learn dataset {name!r}", field="name",
+        raise data_error(f"unknown scikit-learn dataset {name!r}", field="name",
                      hint="known: " + ", ".join(CLASSIFICATION + REGRESSION))
     bunch = getattr(datasets, f"load_{name}")()
     features = bunch.data.astype("float32").tolist()

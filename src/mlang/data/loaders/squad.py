@@ -10,7 +10,7 @@ import json
 
 from mlang.data.dataset import Dataset
 from mlang.data.loaders.files import existing_file
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 def load(path: str, *, check_offsets: bool = True) -> Dataset:
@@ -19,11 +19,11 @@ def load(path: str, *, check_offsets: bool = True) -> Dataset:
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise MError(f"{file}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}",
+        raise data_error(f"{file}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}",
                      field=str(file)) from None
     articles = document.get("data") if isinstance(document, dict) else None
     if not isinstance(articles, list):
-        raise MError(f"{file}: expected a SQuAD document {{\"data\": [articles]}}", field="data")
+        raise data_error(f"{file}: expected a SQuAD document {{\"data\": [articles]}}", field="data")
     examples = []
     for a, article in enumerate(articles):
         for p, paragraph in enumerate(_field(article, "paragraphs", list, file, f"data[{a}]")):
@@ -32,7 +32,7 @@ def load(path: str, *, check_offsets: bool = True) -> Dataset:
             for q, qa in enumerate(_field(paragraph, "qas", list, file, where)):
                 examples.append(_question(qa, context, file, f"{where}.qas[{q}]", check_offsets))
     if not examples:
-        raise MError(f"{file}: no questions", field="data")
+        raise data_error(f"{file}: no questions", field="data")
     return Dataset(examples, input_column="question", target_column="answers", source=str(file))
 
 
@@ -41,20 +41,20 @@ def _question(qa, context: str, file, where: str, check_offsets: bool) -> dict:
     impossible = bool(qa.get("is_impossible", False))
     answers = qa.get("answers", [])
     if not isinstance(answers, list):
-        raise MError(f"{file}: {where}.answers: expected a list", field="answers")
+        raise data_error(f"{file}: {where}.answers: expected a list", field="answers")
     texts, starts = [], []
     for n, answer in enumerate(answers):
         at = f"{where}.answers[{n}]"
         text = _field(answer, "text", str, file, at)
         start = _field(answer, "answer_start", int, file, at)
         if check_offsets and context[start:start + len(text)] != text:
-            raise MError(f"{file}: {at}.answer_start: {start} does not point at {text!r} in the "
+            raise data_error(f"{file}: {at}.answer_start: {start} does not point at {text!r} in the "
                          f"context (found {context[start:start + len(text)]!r})",
                          field="answer_start")
         texts.append(text)
         starts.append(start)
     if not texts and not impossible:
-        raise MError(f"{file}: {where}: no answers and not marked is_impossible", field="answers")
+        raise data_error(f"{file}: {where}: no answers and not marked is_impossible", field="answers")
     return {"id": str(qa.get("id", where)), "question": question, "context": context,
             "answers": {"text": texts if not impossible else [],
                         "answer_start": starts if not impossible else []},
@@ -63,9 +63,9 @@ def _question(qa, context: str, file, where: str, check_offsets: bool) -> dict:
 
 def _field(record, name: str, kind: type, file, where: str):
     if not isinstance(record, dict) or name not in record:
-        raise MError(f"{file}: {where}: missing field {name!r}", field=name)
+        raise data_error(f"{file}: {where}: missing field {name!r}", field=name)
     value = record[name]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise MError(f"{file}: {where}.{name}: expected {kind.__name__}, got "
+        raise data_error(f"{file}: {where}.{name}: expected {kind.__name__}, got "
                      f"{type(value).__name__}", field=name)
     return value

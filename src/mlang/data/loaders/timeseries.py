@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from mlang.data.dataset import Dataset
-from mlang.lang.diagnostics import MError
+from mlang.data.errors import data_error
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Normalizer:
         elif method == "minmax":
             shift, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
         else:
-            raise MError(f"unknown normalization {method!r} (use \"zscore\", \"minmax\" or none)",
+            raise data_error(f"unknown normalization {method!r} (use \"zscore\", \"minmax\" or none)",
                          field="normalize")
         scale = np.where(scale == 0, 1.0, scale)
         return cls(method or "none", columns, [float(s) for s in shift], [float(s) for s in scale])
@@ -66,20 +66,20 @@ def load(source, *, column: str | Sequence[str] = "value", target: str | None = 
     columns = [column] if isinstance(column, str) else list(column)
     target = target or columns[0]
     if target not in columns:
-        raise MError(f"target {target!r} must be one of the window columns {columns}", field="target")
+        raise data_error(f"target {target!r} must be one of the window columns {columns}", field="target")
     if window < 1 or horizon < 1:
-        raise MError(f"window and horizon must be >= 1 (got {window}, {horizon})", field="window")
+        raise data_error(f"window and horizon must be >= 1 (got {window}, {horizon})", field="window")
     if not 0.0 < train_fraction <= 1.0:
-        raise MError(f"train_fraction must be in (0, 1], got {train_fraction}", field="train_fraction")
+        raise data_error(f"train_fraction must be in (0, 1], got {train_fraction}", field="train_fraction")
     frame, name = _frame(source, columns)
     if order_by is not None:
         if order_by not in frame.columns:
-            raise MError(f"{name}: no column {order_by!r} to order by", field=order_by)
+            raise data_error(f"{name}: no column {order_by!r} to order by", field=order_by)
         frame = frame.sort_values(order_by, kind="stable").reset_index(drop=True)
     values = _numeric(frame, columns, name)
     count = len(values) - window - horizon + 1
     if count < 2:
-        raise MError(f"{name}: {len(values)} values are too few for window={window}, "
+        raise data_error(f"{name}: {len(values)} values are too few for window={window}, "
                      f"horizon={horizon}", field="window")
     fitted = max(int(len(values) * train_fraction), 1)
     normalizer = Normalizer.fit(values[:fitted], columns, normalize)
@@ -109,11 +109,11 @@ def _frame(source, columns: list[str]):
         try:
             return reader(file), str(file)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise MError(f"{file}: malformed file: {error}", field=str(file)) from None
+            raise data_error(f"{file}: malformed file: {error}", field=str(file)) from None
     array = np.asarray(source, dtype=object)
     if array.ndim == 1 and len(columns) == 1:
         return pd.DataFrame({columns[0]: list(array)}), "series"
-    raise MError(f"Dataset.timeseries: cannot read a series from {type(source).__name__}",
+    raise data_error(f"Dataset.timeseries: cannot read a series from {type(source).__name__}",
                  field="source", hint="pass a file path, a DataFrame, a Dataset or a list of numbers")
 
 
@@ -124,7 +124,7 @@ def _numeric(frame, columns: list[str], name: str):
 
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise MError(f"{name}: no column {missing[0]!r} (columns: "
+        raise data_error(f"{name}: no column {missing[0]!r} (columns: "
                      f"{', '.join(map(str, frame.columns))})", field=missing[0])
     rows = np.empty((len(frame), len(columns)), dtype=np.float64)
     for j, column in enumerate(columns):
