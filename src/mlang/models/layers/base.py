@@ -45,6 +45,9 @@ class Layer:
     span: Span | None = field(default=None, kw_only=True, compare=False, repr=False)
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):  # M lists and Python tuples are the same sizes
+            if "tuple" in str(f.type) and isinstance(getattr(self, f.name), list):
+                setattr(self, f.name, tuple(getattr(self, f.name)))
         check_arguments(self)
         self.validate()
 

@@ -1,0 +1,116 @@
+"""The paper's model-description API (DESIGN §3): `m.Model()`, `.add`, `.compile`, `fit`, `evaluate`, `predict`."""
+import numpy as np
+import pytest
+import torch
+
+import mlang as m
+from mlang.lang.diagnostics import MError
+from mrun import run_m
+
+
+def paper_model(optimizer):
+    model = m.Model()
+    model.add(m.Conv2D(32, kernel=(3, 3), stride=(1, 1), padding='same', input_shape=(64, 64, 3)))
+    model.add(m.Activation('relu'))
+    model.add(m.MaxPooling2D(pool_size=(2, 2), stride=(2, 2), padding='valid'))
+    model.compile(optimizer=optimizer, loss=m.Loss('binary_crossentropy'), metrics=[m.Metric('accuracy')])
+    return model
+
+
+def random_data(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 64, 64, 3), dtype=np.float32)
+    y = (rng.random((n, 32, 32, 32)) > 0.5).astype(np.float32)
+    return x, y
+
+
+@pytest.mark.skipif(not hasattr(m, "Optimizer"), reason="m.Optimizer is defined by mlang.api (the lead's stage)")
+def test_the_paper_snippet_runs_as_written_and_trains():
+    torch.manual_seed(0)
+    model = paper_model(m.Optimizer('adam', learning_rate=0.001))
+    x, y = random_data()
+    history = model.fit(x, y, epochs=3, batch_size=4)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_fit_evaluate_predict_on_random_data():
+    torch.manual_seed(0)
+    model = paper_model(m.TrainingOptimizer('adam', learning_rate=0.001))
+    x, y = random_data()
+    history = model.fit(x, y, epochs=3, batch_size=4, seed=1)
+    assert set(history.history) == {"loss", "accuracy"} and history.epoch == [0, 1, 2]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    loss, accuracy = model.evaluate(x, y)
+    assert 0.0 < loss and 0.0 <= accuracy <= 1.0
+    out = model.predict(x[:5])
+    assert isinstance(out, np.ndarray) and out.shape == (5, 32, 32, 32)  # channels-last, as in Keras
+    assert model.evaluate(x, y, return_dict=True).keys() == {"loss", "accuracy"}
+
+
+def test_parameter_count_and_summary():
+    model = paper_model("adam")
+    assert model.count_params() == 3 * 3 * 3 * 32 + 32
+    text = model.summary(print_fn=None)
+    assert "(None, 32, 64, 64)" in text and "(None, 32, 32, 32)" in text
+    assert "Total params: 896" in text and "Trainable params: 896" in text
+
+
+def test_the_same_model_declared_in_m_has_the_same_parameters_and_outputs():
+    keras_model = paper_model("adam")
+    g = run_m("""\
+model PaperCNN {
+    input: Image[3, 64, 64]
+    Conv2D(32, kernel=(3, 3), stride=(1, 1), padding="same")
+    Activation("relu")
+    MaxPooling2D(pool_size=(2, 2), stride=(2, 2), padding="valid")
+}
+net = PaperCNN()
+""")
+    declared = g["net"]
+    assert declared.count_params() == keras_model.count_params()
+    declared.load_state_dict(keras_model.state_dict())  # same layer names: layers.0.weight, ...
+    x = torch.rand(2, 64, 64, 3)
+    keras_out = keras_model(x)                              # channels-last in and out
+    m_out = declared(x.permute(0, 3, 1, 2))                 # M is channels-first
+    assert torch.allclose(keras_out, m_out.permute(0, 2, 3, 1), atol=1e-6)
+
+
+def test_a_small_classifier_learns_separable_data():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    model = m.Model([m.Dense(16, input_shape=(4,)), m.ReLU(), m.Dense(2), m.Softmax()])
+    model.compile(optimizer=m.TrainingOptimizer("adam", learning_rate=0.05),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=15, batch_size=32, validation_data=(x[:50], y[:50]), seed=0)
+    assert history.history["accuracy"][-1] > 0.9
+    assert "val_accuracy" in history.history
+    assert model.predict(x[:3]).shape == (3, 2)
+
+
+def test_input_shape_is_taken_from_the_first_data_when_not_given():
+    model = m.Model()
+    model.add(m.Dense(3))
+    model.compile(loss=m.Loss("mse"), optimizer="sgd")
+    history = model.fit(torch.rand(8, 5), torch.rand(8, 3), epochs=1)
+    assert len(history.history["loss"]) == 1
+    assert model.count_params() == 5 * 3 + 3
+
+
+def test_errors_a_keras_user_can_make():
+    model = m.Model([m.Dense(2, input_shape=(4,))])
+    with pytest.raises(MError, match="needs a compiled model"):
+        model.fit(np.zeros((2, 4)), np.zeros((2, 2)))
+    with pytest.raises(MError, match="unknown loss 'binary_crossentropi'") as err:
+        m.Loss("binary_crossentropi")
+    assert err.value.diagnostics[0].hint == "did you mean 'binary_crossentropy'?"
+    with pytest.raises(MError, match="unknown optimizer 'adamm'"):
+        m.TrainingOptimizer("adamm")
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(MError, match="x has 3 examples but y has 2"):
+        model.fit(np.zeros((3, 4)), np.zeros((2, 2)))
+    with pytest.raises(MError, match="only the first layer may give input_shape"):
+        model.add(m.Dense(2, input_shape=(2,)))
+    with pytest.raises(MError, match="shape mismatch at Conv2D"):
+        model.add(m.Conv2D(3))
