@@ -22,6 +22,15 @@ def iris_classifier(hidden: int = 8, dropout: float = 0.0, activation: str = "Re
     return LayerStackModel(layers, T.TensorType("float32", (T.Sym("B"), 4)))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models train ~10x faster on one thread than on threads fighting for 2 busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def iris():
     return split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=True)
@@ -202,10 +211,11 @@ def test_an_interrupted_study_resumes_where_it_stopped(iris, tmp_path):
     # Two trials were done before; only three more ran, numbered after the interrupted one.
     assert resumed.finished == 5
     assert [t.number for t in resumed.trials if t.state != "fail"] == [0, 1, 3, 4, 5]
-    assert len(built) == 3 + 3
+    # (the best model is rebuilt when its trial ran before the interruption)
+    assert len(built) == 3 + 3 + (resumed.best_trial < 2)
     # Re-running a finished study trains nothing new, only the best model.
     done = auto_tune_model(interrupted_on_third_trial, space, train, valid, **options).tuning
-    assert len(done.trials) == 6 and len(built) == 6 + 1
+    assert len(done.trials) == 6 and len(built) == 6 + (resumed.best_trial < 2) + 1
 
 
 def test_grid_search_visits_every_combination_once(iris):

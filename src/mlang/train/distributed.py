@@ -188,10 +188,7 @@ def train_in_group(train_fn: Callable, model, train, *args, batch_size: int, **k
     """
     global _in_group
     world = world_size()
-    if batch_size % world:
-        raise MError(f"batch_size={batch_size} does not split evenly over {world} processes",
-                     field="batch_size",
-                     hint=f"use a multiple of {world}, e.g. {batch_size - batch_size % world or world}")
+    per_rank = _per_rank_batch(batch_size, world)
     shard = shard_dataset(train, seed=kwargs.get("seed") or 0)
     if not is_main_process():
         kwargs.pop("checkpoint_dir", None)
@@ -199,12 +196,20 @@ def train_in_group(train_fn: Callable, model, train, *args, batch_size: int, **k
     _in_group = True
     try:
         with _quiet_unless_main():
-            trained = train_fn(model, shard, *args, batch_size=batch_size // world, **kwargs)
+            trained = train_fn(model, shard, *args, batch_size=per_rank, **kwargs)
     finally:
         _in_group = False
         remove_hooks()
     sync_buffers(trained)
     return trained
+
+
+def _per_rank_batch(batch_size: int, world: int) -> int:
+    if batch_size % world:
+        raise MError(f"batch_size={batch_size} does not split evenly over {world} processes",
+                     field="batch_size",
+                     hint=f"use a multiple of {world}, e.g. {batch_size - batch_size % world or world}")
+    return batch_size // world
 
 
 def data_parallel(train_fn: Callable) -> Callable:
@@ -261,6 +266,7 @@ def fine_tune_distributed(train_fn: Callable, model, train, *args, devices: int,
     if devices == 1:
         return train_fn(model, train, *args, batch_size=batch_size, **kwargs)
     _check_devices(devices)
+    _per_rank_batch(batch_size, devices)
     with tempfile.TemporaryDirectory(prefix="mlang-ddp-") as workdir:
         _spawn(devices, _forked_worker, (Path(workdir), train_fn, model, train, args,
                                          dict(kwargs, batch_size=batch_size)))
@@ -284,6 +290,7 @@ def _spawn(nproc: int, worker: Callable, args: tuple) -> None:
     import torch.multiprocessing as mp
 
     port = _free_port()
+    preload_training_modules()
     try:
         mp.start_processes(worker, args=(nproc, port, *args), nprocs=nproc, join=True,
                            start_method="fork")
@@ -292,6 +299,17 @@ def _spawn(nproc: int, worker: Callable, args: tuple) -> None:
         if error_file.exists():
             raise MError(**json.loads(error_file.read_text())) from None
         raise MError(f"a training process failed:\n{failure}") from None
+
+
+def preload_training_modules() -> None:
+    """Import, once in this process, what training imports lazily on first use.
+
+    Creating the first optimizer imports torch._dynamo (seconds); done before forking, every
+    worker inherits it instead of importing it again.
+    """
+    import torch
+
+    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
 
 
 def _free_port() -> int:

@@ -17,11 +17,14 @@ import socket
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from mlang.lang.diagnostics import MError
+from mlang.train.distributed import preload_training_modules
+from mlang.train.hpo.progress import TrialBoard
 from mlang.train.hpo.space import HyperparamSpace, _did_you_mean, define_hyperparam_space
 
 # Metrics where smaller is better; anything else is maximized unless `direction` says otherwise.
@@ -311,12 +314,14 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
             raise MError(f"study {study_name!r} already exists and is "
                          f"{study.direction.name.lower()}d, not {direction}d", field="direction",
                          hint="use another study_name, or the study's own direction")
+        if study.get_trials(deepcopy=False):
+            # A resumed study: a sampler seeded as in the first run would propose its first
+            # trials again.
+            study.sampler = make_sampler(sampler, space, base_seed + len(study.trials))
         for params in enqueue or []:
             study.enqueue_trial(dict(params), skip_if_exists=True)
         objective = _Objective(target, space, train, valid, metric, settings, base_seed)
         show = sys.stdout.isatty() if progress is None else progress
-        from mlang.train.hpo.progress import TrialBoard
-
         with TrialBoard(metric=metric, target=trials, enabled=show) as board:
             objective.board, objective.study = board, study
             if workers == 1:
@@ -325,8 +330,8 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
                 _optimize_in_workers(study, objective, storage, sampler, trials, timeout,
                                      workers, board, Path(scratch))
             board.refresh(study)
-    summary = _summarize(study, metric, direction, storage)
-    model = objective.best_model(summary)
+        summary = _summarize(study, metric, direction, storage)
+        model = objective.best_model(summary)
     if save_as:
         name = study_name if save_as is True else save_as
         summary.saved_as = _save_best(model, name, summary, train)
@@ -376,8 +381,10 @@ def open_storage(storage):
     try:
         # The heartbeat marks trials of a crashed process as failed, so a resumed study
         # does not wait on them forever.
-        return optuna.storages.RDBStorage(storage, engine_kwargs=engine, heartbeat_interval=30,
-                                          grace_period=120)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(storage, engine_kwargs=engine,
+                                              heartbeat_interval=30, grace_period=120)
     except ImportError as missing:
         raise MError(f"the database driver for {storage.split(':')[0]!r} is not installed: "
                      f"{missing}", field="storage",
@@ -443,8 +450,7 @@ class _Objective:
 
         def report(epoch: int, score: float) -> None:
             trial.report(score, epoch)
-            if self.board is not None:
-                self.board.refresh(self.study)
+            self.board.refresh(self.study)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"{self.metric}={score:.4f} after epoch {epoch + 1}")
 
@@ -469,15 +475,19 @@ class _Objective:
         return model
 
 
-def _optimize(study, objective: _Objective, trials: int, timeout: float | None) -> None:
+def _optimize(study, objective: _Objective, trials: int, timeout: float | None,
+              mine: int | None = None) -> None:
+    """Run trials until the study has `trials` finished ones, at most `mine` of them here
+    (processes on other machines may finish the study sooner)."""
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    remaining = trials - _finished(study)
-    if remaining <= 0:
+    if mine is None:
+        mine = trials - _finished(study)
+    if mine <= 0:
         return
     refresh = lambda study, _trial: objective.board.refresh(study)  # noqa: E731
-    study.optimize(objective, n_trials=remaining, timeout=timeout,
+    study.optimize(objective, n_trials=mine, timeout=timeout,
                    callbacks=[MaxTrialsCallback(trials, states=(TrialState.COMPLETE,
                                                                 TrialState.PRUNED)), refresh])
 
@@ -492,11 +502,14 @@ def _optimize_in_workers(study, objective: _Objective, storage, sampler, trials:
     """Run the study in `workers` forked processes that share it through `storage`."""
     import multiprocessing
 
+    preload_training_modules()
     context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_worker, args=(index, study.study_name, storage, sampler,
-                                                       objective, trials, timeout, workers,
-                                                       scratch))
-                 for index in range(workers)]
+    remaining = trials - _finished(study)
+    shares = [remaining // workers + (index < remaining % workers) for index in range(workers)]
+    processes = [context.Process(target=_worker, args=(index, shares[index], study.study_name,
+                                                       storage, sampler, objective, trials,
+                                                       timeout, workers, scratch))
+                 for index in range(workers) if shares[index] > 0]
     for process in processes:
         process.start()
     try:
@@ -514,13 +527,14 @@ def _optimize_in_workers(study, objective: _Objective, storage, sampler, trials:
         raise MError(f"a tuning worker process died (exit codes {codes})", field="workers")
 
 
-def _worker(index: int, study_name: str, storage, sampler, objective: _Objective, trials: int,
-            timeout: float | None, workers: int, scratch: Path) -> None:
+def _worker(index: int, mine: int, study_name: str, storage, sampler, objective: _Objective,
+            trials: int, timeout: float | None, workers: int, scratch: Path) -> None:
     import optuna
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
-    objective.board = None  # only the parent draws the table
+    # Only the parent draws the table.
+    objective.board = TrialBoard(metric=objective.metric, target=trials, enabled=False)
     # A fresh storage connection: database connections must not cross a fork.
     # Each worker samples with its own seed, or all of them would propose the same values.
     worker_sampler = make_sampler(sampler, objective.space, objective.base_seed + 7919 * (index + 1))
@@ -528,7 +542,7 @@ def _worker(index: int, study_name: str, storage, sampler, objective: _Objective
                               sampler=worker_sampler, pruner=objective.study.pruner)
     objective.study = study
     try:
-        _optimize(study, objective, trials, timeout)
+        _optimize(study, objective, trials, timeout, mine)
     except MError as error:
         (scratch / f"worker-{index}.error.json").write_text(json.dumps(
             {"message": error.diagnostics[0].message, "hint": error.diagnostics[0].hint,

@@ -1,0 +1,124 @@
+"""Data-parallel training over torch.distributed (gloo, 2 CPU processes) with tiny models."""
+import copy
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from mlang.data import Dataset, split
+from mlang.lang.diagnostics import MError
+from mlang.train import distributed, fine_tune_model
+from mlang.train.distributed import data_parallel
+
+# fine_tune_model with the `devices=N` argument data_parallel gives it.
+fine_tune = data_parallel(fine_tune_model)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=True)
+    return train.take(104), valid  # 104 examples split evenly over 2 ranks
+
+
+def mlp(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+
+
+def recording(folder):
+    """fine_tune_model, then each rank writes the weights it ended with."""
+    def train_and_record(model, train, *args, **kwargs):
+        trained = fine_tune_model(model, train, *args, **kwargs)
+        save_file({k: v.contiguous() for k, v in trained.state_dict().items()},
+                  str(folder / f"rank{distributed.rank()}.safetensors"))
+        return trained
+    return train_and_record
+
+
+def test_two_processes_end_with_identical_weights_equal_to_single_process_training(iris, tmp_path):
+    train, valid = iris
+    settings = dict(epochs=4, lr=0.05, batch_size=len(train), progress=False, seed=0)
+    parallel = distributed.fine_tune_distributed(recording(tmp_path), mlp(), train, valid,
+                                                 devices=2, **settings)
+    ranks = [load_file(str(tmp_path / f"rank{r}.safetensors")) for r in (0, 1)]
+    for name in ranks[0]:
+        assert torch.equal(ranks[0][name], ranks[1][name]), name
+    # The parent's model holds rank 0's weights and history.
+    for name, value in parallel.state_dict().items():
+        assert torch.equal(value, ranks[0][name]), name
+    assert len(parallel.history) == 4 and parallel.history.metric == "f1"
+
+    # Each step averages the two half-batch gradients: the full-batch gradient of one process.
+    single = fine_tune_model(mlp(), train, valid, **settings)
+    for name, value in single.state_dict().items():
+        torch.testing.assert_close(parallel.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_devices_argument_trains_with_shuffled_minibatches_and_learns(iris):
+    train, valid = iris
+    model = fine_tune(mlp(), train, valid, epochs=6, lr=0.05, batch_size=8, progress=False,
+                      devices=2)
+    # 104 examples in global batches of 8 (4 per rank): 13 optimizer steps an epoch.
+    assert model.history.epochs[-1]["step"] == 6 * 13
+    assert model.history.best_metric > 0.8
+
+
+def test_each_epoch_splits_a_fresh_permutation_between_the_ranks():
+    data = Dataset([{"x": float(i), "y": float(i)} for i in range(10)])
+    shards = [distributed._shard_class()(data, rank, 2, shuffle=True, seed=3) for rank in (0, 1)]
+    epochs = []
+    for _ in range(2):
+        drawn = [[b.x.tolist() for b in shard.batches(5)] for shard in shards]
+        values = [v for rank in drawn for batch in rank for v in batch]
+        assert sorted(values) == [float(i) for i in range(10)]  # a partition of the data
+        epochs.append(drawn)
+    assert epochs[0] != epochs[1]
+
+
+def test_bad_device_counts_and_uneven_batches_are_errors(iris):
+    train, valid = iris
+    with pytest.raises(MError, match="devices must be a positive int"):
+        fine_tune(mlp(), train, devices=0)
+    with pytest.raises(MError, match="batch_size=7 does not split evenly over 2 processes") as caught:
+        fine_tune(mlp(), train, epochs=1, batch_size=7, progress=False, devices=2)
+    assert caught.value.field == "batch_size"
+
+
+def test_the_torchrun_command_runs_m_with_only_rank_0_on_the_console():
+    command = distributed.relaunch_command(2, ["train.m", "--", "fast"])
+    assert command[:3] == [sys.executable, "-m", "torch.distributed.run"]
+    assert "--nproc-per-node=2" in command and "--local-ranks-filter=0" in command
+    assert command[-5:] == ["mlang", "run", "train.m", "--", "fast"]
+    with pytest.raises(MError, match="--nproc must be a positive integer"):
+        distributed.relaunch_command(0, ["train.m"])
+
+
+@pytest.mark.slow
+def test_under_torchrun_each_rank_joins_the_group_and_only_rank_0_prints(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(f"""
+        import torch
+        from mlang.data import Dataset, split
+        from mlang.train import fine_tune_model, distributed
+        from mlang.train.distributed import data_parallel
+        train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=True)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+        model = data_parallel(fine_tune_model)(model, train.take(104), valid, epochs=2,
+                                               batch_size=8, lr=0.05, progress=False)
+        total = sum(p.sum().item() for p in model.parameters())
+        print(f"rank {{distributed.rank()}} of {{distributed.world_size()}}: {{total:.6f}}")
+        with open(r"{tmp_path}/rank" + str(distributed.rank()), "w") as out:
+            out.write(f"{{total:.6f}}")
+    """))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node=2", "--local-ranks-filter=0", "--tee=3", str(script)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rank 0 of 2" in done.stdout and "rank 1 of 2" not in done.stdout
+    assert (tmp_path / "rank0").read_text() == (tmp_path / "rank1").read_text()
