@@ -17,3 +17,17 @@ for _name in ("CrossEntropyLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss"):
     register_builtin(_name, f"mlang.train.losses:{_name}")
 for _name in ("Adam", "AdamW", "SGD"):
     register_builtin(_name, f"mlang.train.optimizers:{_name}")
+
+# Hyperparameter search (docs/hpo.md).
+register_builtin("defineHyperparamSpace", "mlang.train.hpo.space:define_hyperparam_space",
+                 doc="defineHyperparamSpace({lr: logUniform(1e-5, 1e-3), dropout: choice(0.1, 0.3)})")
+register_builtin("uniform", "mlang.train.hpo.space:uniform", doc="uniform(low, high, step=none)")
+register_builtin("logUniform", "mlang.train.hpo.space:log_uniform", doc="logUniform(low, high)")
+register_builtin("intRange", "mlang.train.hpo.space:int_range",
+                 doc="intRange(low, high, step=1, log=false)")
+register_builtin("choice", "mlang.train.hpo.space:choice", doc="choice(a, b, ...)")
+register_builtin("autoTuneModel", "mlang.train.hpo.tune:auto_tune_model",
+                 doc="autoTuneModel(Model, space, train, valid, trials=20, metric=\"f1\", "
+                     "sampler=\"tpe\", pruner=\"median\", workers=1, storage=none) -> best model")
+register_builtin("trainTrial", "mlang.train.hpo.tune:train_trial",
+                 doc="trainTrial(Model, params, train, valid, metric=\"f1\", seed=0) -> (model, score)")
