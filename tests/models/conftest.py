@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # the `mrun` helper
+sys.path.insert(0, str(Path(__file__).parent))  # the `models_m` helper
 
 
 @pytest.fixture(autouse=True, scope="session")

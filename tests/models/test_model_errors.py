@@ -1,7 +1,7 @@
 """Model errors `m check` reports before anything runs: each at its exact line with its message."""
 import pytest
 
-from mrun import check_m, plugin_only
+from models_m import check_m, plugin_only
 
 CLASSIFIER = """\
 metamodel Classifier {

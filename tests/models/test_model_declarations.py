@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mlang.lang.diagnostics import MError
-from mrun import run_m
+from models_m import run_m
 
 BASE = """\
 metamodel Classifier {
@@ -153,7 +153,7 @@ h = Head()
 def test_instantiation_errors_at_run_time_name_the_m_line(call, message):
     source = BASE + f"x = 1\nc = {call}\n"
     with pytest.raises(MError) as err:
-        from mrun import run_unchecked
+        from models_m import run_unchecked
         run_unchecked(source)
     diagnostic = err.value.diagnostics[0]
     assert diagnostic.message == message
@@ -161,7 +161,7 @@ def test_instantiation_errors_at_run_time_name_the_m_line(call, message):
 
 
 def test_layer_errors_at_run_time_point_at_the_layer():
-    from mrun import run_unchecked
+    from models_m import run_unchecked
     with pytest.raises(MError) as err:
         run_unchecked("n = -1\nmodel Net {\n    input: Tensor[float32, B, 4]\n    Dense(n)\n}\nx = Net()\n")
     d = err.value.diagnostics[0]
@@ -169,7 +169,7 @@ def test_layer_errors_at_run_time_point_at_the_layer():
 
 
 def test_cycle_and_unknown_base_at_run_time():
-    from mrun import run_unchecked
+    from models_m import run_unchecked
     with pytest.raises(MError) as err:
         run_unchecked("metamodel A extends A {\n    x: int = 1\n}\n")
     assert err.value.diagnostics[0].message == "cycle in extends: A extends A"

@@ -5,7 +5,7 @@ import torch
 
 import mlang as m
 from mlang.lang.diagnostics import MError
-from mrun import run_m
+from models_m import run_m
 
 
 def paper_model(optimizer):
