@@ -265,7 +265,7 @@ class _Compiler:
         self.decls.append(s)
         decl = self.at(py.Subscript(self.name("__m_decls__", s.span), self.at(py.Constant(index), s.span),
                                     py.Load()), s.span)
-        call = self.call_helper("__m_declare_model__", [decl, self.call_helper("globals", [], s.span)], s.span)
+        call = self.call_helper("__m_declare_model__", [decl, self.call_helper("__m_globals__", [], s.span)], s.span)
         return [self.at(py.Assign([self.at(py.Name(s.name, py.Store()), s.span)], call), s.span)]
 
     def stmt_Import(self, s: m.Import):

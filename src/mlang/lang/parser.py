@@ -6,11 +6,15 @@ what was expected where ("expected an expression, found ')'").
 from __future__ import annotations
 
 import ast as pyast
+import gc
+import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Transformer
+from lark.lexer import Lexer
+from lark.parsers.lalr_analysis import Shift
 
 from mlang.lang import ast as m
 from mlang.lang.diagnostics import MSyntaxError, Span
@@ -28,6 +32,107 @@ _OPENERS = {"LPAR": "paren", "LSQB": "paren"}
 _CLOSERS = frozenset({"RPAR", "RSQB", "RBRACE"})
 
 
+class Token:
+    """A token: its terminal `type`, text `value` and 1-based start and end positions."""
+
+    __slots__ = ("type", "value", "line", "column", "end_line", "end_column")
+
+    def __init__(self, type_: str, value: str, line: int, column: int, end_line: int, end_column: int):
+        self.type, self.value = type_, value
+        self.line, self.column, self.end_line, self.end_column = line, column, end_line, end_column
+
+    def retyped(self, type_: str, value: str | None = None) -> Token:
+        return Token(type_, self.value if value is None else value, self.line, self.column, self.end_line,
+                     self.end_column)
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r})"
+
+
+class _UnexpectedToken(Exception):
+    def __init__(self, token: Token, expected: set[str]):
+        super().__init__(token.type)
+        self.token, self.expected = token, expected
+
+
+class _LexError(Exception):
+    def __init__(self, message: str, line: int, column: int, hint: str | None = None):
+        super().__init__(message)
+        self.line, self.column, self.hint = line, column, hint
+
+
+class _Lexer(Lexer):
+    """One master regular expression over the grammar's terminals (several times faster than Lark's
+    general lexer); keywords are names looked up in a table.  Lark's LALR parser consumes the tokens.
+    """
+
+    __future_interface__ = 0
+    _SKIP = ("WS", "CONTINUATION", "LINE_COMMENT", "BLOCK_COMMENT")
+
+    def __init__(self, lexer_conf):
+        regexps, self.keywords, operators = {}, {}, {}
+        for term in lexer_conf.terminals:
+            if term.pattern.type == "re":
+                regexps[term.name] = term.pattern.to_regexp()
+            elif re.fullmatch(r"[^\W\d]\w*", term.pattern.value):
+                self.keywords[term.pattern.value] = term.name
+            else:
+                operators[term.pattern.value] = term.name
+        operators["{"] = "LBRACE"  # the post-lexer decides: BLOCK_LBRACE or DICT_LBRACE
+        self.operators = operators
+        ordered_ops = sorted(operators, key=len, reverse=True)
+        parts = [
+            ("_NL", regexps["_NL"]),
+            ("WS", r"[\t \f]+"),
+            ("CONTINUATION", r"\\[\t \f]*\r?\n"),
+            ("BLOCK_COMMENT", regexps["BLOCK_COMMENT"]),
+            ("UNCLOSED_COMMENT", r"/\*"),
+            ("LINE_COMMENT", regexps["LINE_COMMENT"]),
+            ("FSTRING", regexps["FSTRING"]),
+            ("STRING", regexps["STRING"]),
+            ("NUMBER", regexps["NUMBER"]),
+            ("NAME", regexps["NAME"]),
+            ("AUGOP", regexps["AUGOP"]),
+            ("OP", "|".join(re.escape(op) for op in ordered_ops)),
+        ]
+        self.pattern = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in parts))
+
+    def lex(self, text: str):
+        match, keywords, operators, skip = self.pattern.match, self.keywords, self.operators, self._SKIP
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        while pos < end:
+            found = match(text, pos)
+            if found is None:
+                char = text[pos]
+                column = pos - line_start + 1
+                if char in "\"'":
+                    raise _LexError("this string is never closed", line, column,
+                                    "close it with the same quote on the same line, or use triple quotes")
+                raise _LexError(f"unexpected character {char!r}", line, column)
+            kind = found.lastgroup
+            value = found.group()
+            newlines = value.count("\n") if kind in ("_NL", "STRING", "FSTRING", "BLOCK_COMMENT", "CONTINUATION",
+                                                     "UNCLOSED_COMMENT") else 0
+            if kind == "UNCLOSED_COMMENT":
+                raise _LexError("this block comment is never closed", line, pos - line_start + 1, "end it with */")
+            if kind not in skip:
+                if kind == "NAME":
+                    kind = keywords.get(value, "NAME")
+                elif kind == "OP":
+                    kind = operators[value]
+                column = pos - line_start + 1
+                if newlines:
+                    end_line = line + newlines
+                    end_column = len(value) - value.rfind("\n")
+                else:
+                    end_line, end_column = line, column + len(value)
+                yield Token(kind, value, line, column, end_line, end_column)
+            if newlines:
+                line += newlines
+                line_start = pos + value.rfind("\n") + 1
+            pos = found.end()
+
+
 class _Layout:
     """Post-lexer: statement separators, what each `{` opens, and the soft keywords.
 
@@ -36,8 +141,6 @@ class _Layout:
     the start or end of the file is dropped.  `model`/`metamodel` followed by a name at the start of
     a statement is a declaration keyword; so is `forward(` at the start of a model-body statement.
     """
-
-    always_accept = ("_NL", "SEMI", "LBRACE", "UNCLOSED_COMMENT")
 
     def __init__(self):
         self.filename = "<input>"
@@ -53,37 +156,34 @@ class _Layout:
             if kind == "_NL" or kind == "SEMI":
                 if stack and stack[-1] in ("paren", "dict"):
                     if kind == "SEMI":
-                        yield Token.new_borrow_pos("_SEP", ";", tok)
+                        yield tok.retyped("_SEP", ";")
                     continue
                 if pending is None or kind == "SEMI":
                     pending = tok
                 continue
-            if kind == "UNCLOSED_COMMENT":
-                raise MSyntaxError("this block comment is never closed", _token_span(tok, self.filename),
-                                   hint="end it with */")
             if pending is not None:
                 closes_block = kind == "RBRACE" and stack and stack[-1] in ("block", "model")
                 if not (prev in _STATEMENT_START or closes_block or kind == "ELSE"):
-                    yield Token.new_borrow_pos("_SEP", "\n" if pending.type == "_NL" else ";", pending)
+                    yield pending.retyped("_SEP", "\n" if pending.type == "_NL" else ";")
                     prev = "_SEP"
                 pending = None
             if kind == "NAME" and prev in _STATEMENT_START:
                 following = tokens[i + 1].type if i + 1 < len(tokens) else None
                 if tok.value in ("model", "metamodel") and following == "NAME":
-                    tok = Token.new_borrow_pos("MODEL_KW", tok.value, tok)
+                    tok = tok.retyped("MODEL_KW")
                     model_header = True
                 elif tok.value == "forward" and following == "LPAR" and stack and stack[-1] == "model":
-                    tok = Token.new_borrow_pos("FORWARD_KW", tok.value, tok)
+                    tok = tok.retyped("FORWARD_KW")
             elif kind == "LBRACE":
                 if model_header:
                     stack.append("model")
-                    tok = Token.new_borrow_pos("BLOCK_LBRACE", "{", tok)
+                    tok = tok.retyped("BLOCK_LBRACE", "{")
                 elif prev in _ENDS_EXPRESSION:
                     stack.append("block")
-                    tok = Token.new_borrow_pos("BLOCK_LBRACE", "{", tok)
+                    tok = tok.retyped("BLOCK_LBRACE", "{")
                 else:
                     stack.append("dict")
-                    tok = Token.new_borrow_pos("DICT_LBRACE", "{", tok)
+                    tok = tok.retyped("DICT_LBRACE", "{")
                 model_header = False
             elif kind in _OPENERS:
                 stack.append("paren")
@@ -123,9 +223,70 @@ class _Block(list):
     span: Span
 
 
-_BINARY_OPS = {"add_op": "+", "sub_op": "-", "mul_op": "*", "div_op": "/", "mod_op": "%",
-               "matmul_op": "@", "pow_op": "**", "lshift_op": "<<", "rshift_op": ">>",
-               "bitor_op": "|", "bitxor_op": "^", "bitand_op": "&"}
+_PRECEDENCE = {"or": 1, "and": 2, "<": 4, ">": 4, "==": 4, ">=": 4, "<=": 4, "!=": 4, "in": 4, "not in": 4,
+               "is": 4, "is not": 4, "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10,
+               "/": 10, "%": 10, "@": 10}
+_NOT_BINDS = 4  # `not x == y` is `not (x == y)`: `not` takes comparisons and tighter operators
+
+
+class _Prefixed:
+    """An operand with prefix operators (`-x`, `not x`), grouped once the whole chain is known."""
+
+    __slots__ = ("ops", "first", "operand")
+
+    def __init__(self, ops, first, operand):
+        self.ops, self.first, self.operand = ops, first, operand
+
+
+class _Precedence:
+    """Groups a flat `operand op operand ...` chain by Python's operator precedence."""
+
+    def __init__(self, builder, items):
+        self.builder, self.items, self.pos = builder, items, 0
+
+    def parse(self):
+        return self.expression(0)
+
+    def expression(self, min_prec):
+        return self.operators(self.operand(), min_prec)
+
+    def operand(self):
+        item = self.items[self.pos]
+        self.pos += 1
+        if isinstance(item, _Prefixed):
+            return self.prefixed(item.ops, item)
+        return item
+
+    def prefixed(self, ops, item):
+        inner = self.prefixed(ops[1:], item) if len(ops) > 1 else item.operand
+        if ops[0] == "not":
+            inner = self.operators(inner, _NOT_BINDS)
+        return m.UnaryOp(ops[0], inner, self.builder._span(item.first, inner))
+
+    def operators(self, left, min_prec):
+        items, span = self.items, self.builder._span
+        while self.pos < len(items):
+            op = items[self.pos]
+            prec = _PRECEDENCE[op]
+            if prec < min_prec:
+                break
+            self.pos += 1
+            if prec == 4:
+                ops, comparators = [op], [self.expression(5)]
+                while self.pos < len(items) and _PRECEDENCE[items[self.pos]] == 4:
+                    ops.append(items[self.pos])
+                    self.pos += 1
+                    comparators.append(self.expression(5))
+                left = m.Compare(left, ops, comparators, span(left, comparators[-1]))
+            elif prec <= 2:
+                right = self.expression(prec + 1)
+                values = left.values + [right] if isinstance(left, m.BoolOp) and left.op == op else [left, right]
+                left = m.BoolOp(op, values, span(left, right))
+            else:
+                right = self.expression(prec + 1)
+                left = m.BinOp(left, op, right, span(left, right))
+        return left
+
 
 
 def _describe_target(node: m.Expr) -> str:
@@ -365,33 +526,32 @@ class _Builder(Transformer):
         body, _, test, orelse = c
         return m.IfExp(test, body, orelse, self._span(body, orelse))
 
-    def _boolop(self, op, c):
-        left, right = c
-        values = left.values + [right] if isinstance(left, m.BoolOp) and left.op == op else [left, right]
-        return m.BoolOp(op, values, self._span(left, right))
+    def chain(self, c):
+        if len(c) == 1:
+            return self._plain(c[0])
+        return _Precedence(self, c).parse()
 
-    def or_op(self, c):
-        return self._boolop("or", c)
+    def binop(self, c):
+        return " ".join(t.value for t in c)
 
-    def and_op(self, c):
-        return self._boolop("and", c)
+    def prefix_op(self, c):
+        return c[0]
 
-    def not_op(self, c):
-        return m.UnaryOp("not", c[1], self._span(c[0], c[1]))
+    def prefixed(self, c):
+        return _Prefixed([t.value for t in c[:-1]], c[0], c[-1])
 
-    def compare(self, c):
-        left = c[0]
-        ops = [" ".join(t.value for t in op.children) for op in c[1::2]]
-        return m.Compare(left, ops, list(c[2::2]), self._span(left, c[-1]))
+    def _plain(self, item):
+        """An operand as an expression node (prefix operators applied)."""
+        if isinstance(item, _Prefixed):
+            node = item.operand
+            for op in reversed(item.ops):
+                node = m.UnaryOp(op, node, self._span(item.first, node))
+            return node
+        return item
 
-    def neg_op(self, c):
-        return m.UnaryOp("-", c[1], self._span(c[0], c[1]))
-
-    def pos_op(self, c):
-        return m.UnaryOp("+", c[1], self._span(c[0], c[1]))
-
-    def invert_op(self, c):
-        return m.UnaryOp("~", c[1], self._span(c[0], c[1]))
+    def pow_op(self, c):
+        right = self._plain(c[1])
+        return m.BinOp(c[0], "**", right, self._span(c[0], right))
 
     def call(self, c):
         func, arguments = c
@@ -523,16 +683,6 @@ class _Builder(Transformer):
         return m.DictComp(c[1], c[2], c[3], self._span(c[0]))
 
 
-def _binary_method(op: str):
-    def method(self, c):
-        return m.BinOp(c[0], op, c[1], self._span(c[0], c[1]))
-    return method
-
-
-for _alias, _op in _BINARY_OPS.items():
-    setattr(_Builder, _alias, _binary_method(_op))
-
-
 def _last_kwvar(params) -> str:
     return next(p.name for p in params if p.kind == "kwvar")
 
@@ -654,10 +804,12 @@ class _Parser:
     def __init__(self):
         self.layout = _Layout()
         self.builder = _Builder()
-        self.lark = Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="basic",
-                         postlex=self.layout, transformer=self.builder, start=["start", "test"],
+        self.lark = Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer=_Lexer,
+                         transformer=self.builder, start=["start", "test"],
                          maybe_placeholders=True, cache=True)
         self.lock = threading.RLock()
+        self.lexer = _Lexer(self.lark.lexer_conf)
+        self._build_tables()
 
     def words(self, name: str) -> str:
         if name in _TOKEN_WORDS:
@@ -710,41 +862,87 @@ class _Parser:
             return "a string"
         return f"'{tok.value}'"
 
+    def _build_tables(self):
+        """Lark's LALR table, re-keyed for a tight driver loop (no per-reduction rule hashing)."""
+        inner = self.lark.parser.parser.parser
+        table, callbacks = inner.parse_table, inner.callbacks
+        rules = {}
+        self.actions = {}
+        for state, actions in table.states.items():
+            row = {}
+            for symbol, (action, arg) in actions.items():
+                if action is Shift:
+                    row[symbol] = (True, arg)
+                else:
+                    if arg not in rules:
+                        rules[arg] = (len(arg.expansion), callbacks[arg], arg.origin.name)
+                    row[symbol] = (False, rules[arg])
+            self.actions[state] = row
+        self.start_states, self.end_states = table.start_states, table.end_states
+
+    def _drive(self, source: str, start: str):
+        """The LALR loop: shift tokens, reduce with the builder's callbacks."""
+        actions = self.actions
+        states, values = [self.start_states[start]], []
+        tokens = self.layout.process(self.lexer.lex(source))
+        end_token = None
+        while True:
+            tok = next(tokens, None)
+            if tok is None:
+                end_token = tok = Token("$END", "", *(_end_position(source) * 2))
+            kind = tok.type
+            while True:
+                act = actions[states[-1]].get(kind)
+                if act is None:
+                    raise _UnexpectedToken(tok, {k for k in actions[states[-1]] if k.isupper() or k == "$END"})
+                shift, arg = act
+                if shift:
+                    states.append(arg)
+                    values.append(tok)
+                    break
+                size, callback, origin = arg
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                else:
+                    children = []
+                values.append(callback(children))
+                states.append(actions[states[-1]][origin][1])
+                if end_token is not None and states[-1] == self.end_states[start]:
+                    return values[-1]
+
     def parse(self, source: str, filename: str, start: str):
-        with self.lock:
+        with self.lock, _no_gc():
             self.layout.filename = self.builder.filename = filename
             try:
-                return self.lark.parse(source, start=start)
-            except UnexpectedInput as err:
+                return self._drive(source, start)
+            except _UnexpectedToken as err:
                 raise self.syntax_error(err, source, filename) from None
-            except VisitError as err:
-                if isinstance(err.orig_exc, MSyntaxError):
-                    raise err.orig_exc from None
-                raise
+            except _LexError as err:
+                raise MSyntaxError(str(err), Span(filename, err.line, err.column), hint=err.hint) from None
 
-    def syntax_error(self, err: UnexpectedInput, source: str, filename: str) -> MSyntaxError:
-        if isinstance(err, UnexpectedCharacters):
-            char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-            span = Span(filename, err.line, err.column)
-            if char in "\"'":
-                return MSyntaxError("this string is never closed", span,
-                                    hint="close it with the same quote on the same line, or use triple quotes")
-            return MSyntaxError(f"unexpected character {char!r}", span)
-        if isinstance(err, UnexpectedToken):
-            tok = err.token
-            expected = getattr(err, "accepts", None) or err.expected
-            if tok.type == "$END":
-                line, column = _end_position(source)
-                span = Span(filename, line, column)
-            else:
-                span = _token_span(tok, filename)
-            return MSyntaxError(f"expected {self.expected_words(expected)}, found {self.found_words(tok)}",
-                                span)
-        if isinstance(err, UnexpectedEOF):
+    def syntax_error(self, err: _UnexpectedToken, source: str, filename: str) -> MSyntaxError:
+        tok = err.token
+        if tok.type == "$END":
             line, column = _end_position(source)
-            return MSyntaxError(f"expected {self.expected_words(err.expected)}, found the end of the file",
-                                Span(filename, line, column))
-        return MSyntaxError(str(err), Span(filename, getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1))
+            span = Span(filename, line, column)
+        else:
+            span = _token_span(tok, filename)
+        return MSyntaxError(f"expected {self.expected_words(err.expected)}, found {self.found_words(tok)}", span)
+
+
+@contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while building a tree: the many new nodes would
+    otherwise trigger repeated full collections (a third of parse time), and trees have no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _end_position(source: str) -> tuple[int, int]:
