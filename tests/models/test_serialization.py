@@ -87,3 +87,37 @@ def test_unknown_kinds_transforms_and_formats_are_clear_errors():
     tensors.pop(next(iter(tensors)))
     with pytest.raises(MError, match="saved tensors do not match"):
         restore(Artifact(artifact.config, tensors))
+
+
+def test_models_with_forward_blocks_and_submodels_round_trip():
+    g = run_m("""\
+model Encoder {
+    input: Tensor[float32, B, 4]
+    Dense(6)
+    Tanh()
+}
+func mix(a, b) {
+    return a * 0.5 + b
+}
+model Head {
+    input: Tensor[float32, B, 4]
+    output: Tensor[float32, B, num_out]
+    encoder: Model = Encoder()
+    num_out: int = 3
+    forward(x) {
+        h = encoder(x)
+        return self.layers(mix(h, h))
+    }
+    Dense(num_out)
+}
+h = Head(num_out=2)
+print("not re-run on restore")
+""")
+    model = g["h"]
+    artifact = dump(model)
+    assert artifact.config["model"]["kind"] == "declared"
+    again = restore(artifact)
+    x = torch.rand(3, 4)
+    assert again.num_out == 2 and again(x).shape == (3, 2)
+    assert torch.allclose(again(x), model(x))
+    assert set(again.state_dict()) == set(model.state_dict())

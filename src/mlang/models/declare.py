@@ -58,6 +58,11 @@ class ModelClass:
                          hint=f"write {self.spec.name}(field=value, ...)")
         return DeclaredModel(self.spec, self.field_values(overrides))
 
+    def restore(self, values: dict, layers: list):
+        """An instance with saved field values and layers (nothing re-evaluated)."""
+        from mlang.models.instance import DeclaredModel as cls
+        return cls(self.spec, values, layers=layers)
+
     def field_values(self, overrides: dict) -> dict:
         """Every field's value for one instance, checked against its declared type."""
         spec = self.spec
@@ -129,6 +134,9 @@ def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
     if decl.forward is not None:
         spec.forward = _compile_forward(decl, spec, module_globals, filename)
         spec.forward_params = spec.forward.params
+        spec.source = _source_text(filename)
+    elif base is not None:
+        spec.source = base.source
     if decl.kind == "model":
         for fspec in spec.fields.values():
             if fspec.is_abstract:
@@ -209,6 +217,12 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
     return LayerEntry(name, arguments, call.span)
 
 
+def _source_text(filename: str) -> str | None:
+    import linecache
+    lines = linecache.getlines(filename)
+    return "".join(lines) if lines else None
+
+
 class ForwardBlock:
     """A compiled `forward(x) { ... }` block; `bind(values)` gives the function for one call, its
     body seeing the model's fields and `self` by bare name (`self.layers(x)` runs the layer stack)."""
@@ -225,3 +239,23 @@ def _compile_forward(decl: A.ModelDecl, spec: ModelSpec, module_globals: dict, f
     free = (*spec.fields, "self")
     make = compile_forward(decl.forward, list(free), filename, module_globals)
     return ForwardBlock(make, free, tuple(p.name for p in decl.forward.params))
+
+
+def redeclare(source: str, filename: str, name: str) -> ModelClass:
+    """The model class `name` from a saved M file: its declarations and functions are compiled and
+    run again (its other statements — training, printing, saving — are not)."""
+    from mlang.lang import runtime
+    from mlang.lang.compiler import compile_module
+    from mlang.lang.parser import parse
+
+    runtime.register_source(filename, source)
+    module = parse(source, filename)
+    module.body = [s for s in module.body if isinstance(s, (A.ModelDecl, A.FuncDecl, A.PythonImport))]
+    compiled = compile_module(module)
+    module_globals = runtime.new_globals(filename, "__restored__", compiled.decls)
+    runtime.prepare_builtins(compiled.names_read)
+    exec(compiled.code, module_globals)  # noqa: S102 - declarations compiled from M source
+    model_class = module_globals.get(name)
+    if not isinstance(model_class, ModelClass):
+        raise MError(f"the saved source does not declare the model '{name}'", field="source")
+    return model_class

@@ -15,10 +15,13 @@ class DeclaredModel(LayerStackModel):
     """A declared model: its fields are attributes (model-valued fields are submodules), its layers
     a checked stack, and its `forward(x) { ... }` block — when it has one — the forward pass."""
 
-    def __init__(self, spec: ModelSpec, values: dict):
+    kind = "declared"
+
+    def __init__(self, spec: ModelSpec, values: dict, layers: list | None = None):
         input_type = resolve_type(spec.input_type, values)
         declared_output = resolve_type(spec.output_type, values)
-        layers = [entry.make(values) for entry in spec.layers]
+        if layers is None:
+            layers = [entry.make(values) for entry in spec.layers]
         if spec.forward is None:
             super().__init__(layers, input_type, declared_output, spec=spec)
         else:
@@ -90,7 +93,45 @@ class DeclaredModel(LayerStackModel):
         return rows
 
     def config(self, files: dict, prefix: str = "") -> dict:
-        if self.spec.forward is not None or self.submodels():
-            raise MError(f"{self.spec.name} cannot be saved yet: it has a forward block or model fields",
-                         self.spec.span)
-        return super().config(files, prefix)
+        """A model without a forward block saves as its layer stack; with one, the declaring file's
+        declarations (models and functions) are saved too and re-declared on restore."""
+        if self.spec.forward is None and not self.submodels():
+            return {"stack": super().config(files, prefix)}
+        from mlang.models.serialize import model_config
+
+        if self.spec.source is None:
+            raise MError(f"{self.spec.name} cannot be saved: the source of its forward block is not available")
+        fields = {}
+        for name, value in self.field_values.items():
+            if isinstance(value, nn.Module):
+                fields[name] = {"model": model_config(value, files, f"{prefix}{name}/")}
+            elif _is_json(value):
+                fields[name] = {"value": value}
+            else:
+                raise MError(f"{self.spec.name} cannot be saved: field '{name}' holds a "
+                             f"{type(value).__name__}, which is neither a model nor JSON data")
+        return {"name": self.spec.name, "source": self.spec.source, "filename": self.spec.span.file,
+                "fields": fields, "layers": [layer.to_config() for layer in self.layer_specs]}
+
+    @classmethod
+    def from_config(cls, config: dict, files: dict, prefix: str = ""):
+        if "stack" in config:
+            return LayerStackModel.from_config(config["stack"], files, prefix)
+        from mlang.models.declare import redeclare
+        from mlang.models.layers.base import layer_from_config
+        from mlang.models.serialize import model_from_config
+
+        model_class = redeclare(config["source"], config["filename"], config["name"])
+        values = {name: model_from_config(f["model"], files, f"{prefix}{name}/") if "model" in f else f["value"]
+                  for name, f in config["fields"].items()}
+        return model_class.restore(values, [layer_from_config(c) for c in config["layers"]])
+
+
+def _is_json(value) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False

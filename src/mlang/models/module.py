@@ -181,7 +181,7 @@ def _image_tensor(item, image_type: T.ImageType) -> torch.Tensor:
     if array.ndim != 3:
         raise MError(f"an image must have 2 or 3 dims, got an array of shape {array.shape}")
     channels_last = array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3, 4)
-    tensor = torch.as_tensor(array)
+    tensor = torch.as_tensor(np.array(array))  # a copy: PIL arrays are read-only
     if channels_last:
         tensor = tensor.permute(2, 0, 1)
     tensor = tensor.float() / 255.0 if tensor.dtype == torch.uint8 else tensor.float()

@@ -29,6 +29,7 @@ _KINDS: dict[str, object] = {
     "parallel": "mlang.models.compose:ParallelModel",
     "custom": "mlang.models.compose:CustomModel",
     "keras": "mlang.models.keras:Model",
+    "declared": "mlang.models.instance:DeclaredModel",
 }
 _TRANSFORMS: dict[str, object] = {}
 

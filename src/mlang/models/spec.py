@@ -88,7 +88,7 @@ class ModelSpec:
     output_type: T.MType = T.ANY
     base: "ModelSpec | None" = None
     span: Span | None = None
-    submodel_names: tuple[str, ...] = ()
+    source: str | None = None  # the declaring M file's text, so a forward block can be saved
 
     def lineage(self) -> list[str]:
         """This spec's name, then its base's, up to the root."""
