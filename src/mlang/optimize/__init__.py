@@ -1,3 +1,23 @@
-"""The optimize stage of M's pipeline (see docs/architecture.md)."""
+"""The optimize stage of M's pipeline (see docs/architecture.md and docs/optimize.md).
 
-__all__: list[str] = []
+Passes (`Pruning`, `Quantization`, `Fusion`, `Distillation`: configure → `apply(model)` →
+`describe()`), the `ModelOptimizer` pipeline (`m.Optimizer()` with no algorithm named) and its
+before/after `OptimizationReport`.  Importing this package does not import torch.
+"""
+from mlang.models.serialize import register_transform
+from mlang.optimize.distillation import Distillation, distill
+from mlang.optimize.fusion import Fusion
+from mlang.optimize.passes import Pass
+from mlang.optimize.pipeline import ModelOptimizer, default_passes, optimization_report
+from mlang.optimize.pruning import Pruning
+from mlang.optimize.quantization import Quantization
+from mlang.optimize.report import OptimizationReport, measure
+
+# Saved optimized models restore in any process that imports mlang (see transforms.py).
+register_transform("prune_structured", "mlang.optimize.transforms:replay_prune")
+register_transform("quantize", "mlang.optimize.transforms:replay_quantize")
+register_transform("fuse", "mlang.optimize.transforms:replay_fuse")
+register_transform("optimization_report", "mlang.optimize.transforms:replay_report")
+
+__all__ = ["ModelOptimizer", "Pass", "Pruning", "Quantization", "Fusion", "Distillation",
+           "OptimizationReport", "optimization_report", "default_passes", "measure", "distill"]
