@@ -277,15 +277,18 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
                     direction: str | None = None, sampler: Any = "tpe",
                     pruner: Any = "median", workers: int = 1, storage: Any = None,
                     study_name: str | None = None, seed: int | None = None,
-                    save_as: str | bool = True, enqueue: list[dict] | None = None,
-                    progress: bool | None = None, **settings):
+                    same_seed: bool = False, save_as: str | bool = True,
+                    enqueue: list[dict] | None = None, progress: bool | None = None,
+                    **settings):
     """Search `space` for the `model_type` configuration with the best validation `metric`.
 
     Returns the best trial's trained model with the study's `TuningSummary` on `model.tuning`.
     `trials` counts finished (complete or pruned) trials in the study, so re-running with the
     same `storage` and `study_name` continues an interrupted study.  `settings` are training
     settings fixed for every trial (e.g. `epochs=3`).  `save_as` names the repository entry of
-    the best model (`True`: the study's name, `False`: do not save).
+    the best model (`True`: the study's name, `False`: do not save).  Trial `n` trains with
+    seed `seed + n`; with `same_seed=True` every trial trains with `seed`, so a score depends
+    only on the parameters (a fair comparison of configurations, free of seed luck).
     """
     import optuna
 
@@ -320,7 +323,8 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
             study.sampler = make_sampler(sampler, space, base_seed + len(study.trials))
         for params in enqueue or []:
             study.enqueue_trial(dict(params), skip_if_exists=True)
-        objective = _Objective(target, space, train, valid, metric, settings, base_seed)
+        objective = _Objective(target, space, train, valid, metric, settings, base_seed,
+                               same_seed)
         show = sys.stdout.isatty() if progress is None else progress
         with TrialBoard(metric=metric, target=trials, enabled=show) as board:
             objective.board, objective.study = board, study
@@ -433,10 +437,11 @@ class _Objective:
     """Optuna's objective: sample, train with per-epoch reports, keep the best model in memory."""
 
     def __init__(self, target: TuneTarget, space: HyperparamSpace, train, valid, metric: str,
-                 settings: dict, base_seed: int):
+                 settings: dict, base_seed: int, same_seed: bool = False):
         self.target, self.space = target, space
         self.train, self.valid = train, valid
         self.metric, self.settings, self.base_seed = metric, settings, base_seed
+        self.same_seed = same_seed
         self.kept: tuple[int, float, Any] | None = None  # (trial number, score, model)
         self.board = self.study = None
 
@@ -444,7 +449,7 @@ class _Objective:
         import optuna
 
         params = self.space.sample(trial)
-        seed = self.base_seed + trial.number
+        seed = self.base_seed if self.same_seed else self.base_seed + trial.number
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
