@@ -245,8 +245,15 @@ class Model(MModel):
         return {"x": x.movedim(1, -1) if self.channels_last else x}
 
     def summary_rows(self):
-        return [(f"{i}: {layer.describe()}", format_shape(t), sum(p.numel() for p in module.parameters()))
+        return [(f"{i}: {layer.describe()}", format_shape(self._user_layout(t)),
+                 sum(p.numel() for p in module.parameters()))
                 for i, (layer, t, module) in enumerate(zip(self.layer_specs, self.layer_types, self.layers))]
+
+    def _user_layout(self, t: T.MType) -> T.MType:
+        """Shapes as a Keras user sees them: channels last while the spatial dims remain."""
+        if self.channels_last and isinstance(t, T.TensorType) and t.dims and len(t.dims) == len(self.stack_input.dims):
+            return T.TensorType(t.dtype, (t.dims[0], *t.dims[2:], t.dims[1]))
+        return t
 
     # ----- training --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
