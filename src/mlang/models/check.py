@@ -292,8 +292,7 @@ class ModelChecker:
         return None
 
     def check_composition(self, call: A.Call) -> "StaticModelValue | None":
-        from mlang.models.compose import MERGES, check_sequence, merge_type
-        from mlang.models.shapes import ShapeMismatch, stack_input
+        from mlang.models.shapes import MERGES, ShapeMismatch, check_sequence, merge_type, stack_input
 
         name = call_name(call)
         if name not in ("sequentialModel", "parallelModel"):

@@ -6,7 +6,6 @@ types (plain torch modules from Python) are accepted.
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 
@@ -16,11 +15,8 @@ from torch import nn
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.module import MModel
-from mlang.models.shapes import ShapeMismatch, stack_input
+from mlang.models.shapes import MERGES, ShapeMismatch, check_sequence, merge_type, stack_input
 from mlang.models.spec import ModelSpec
-
-MERGES = ("concat", "sum", "stack")
-
 
 def type_of(part) -> tuple[T.MType, T.MType]:
     """(input, output) M types of a part; plain torch modules are `Any -> Any`."""
@@ -40,45 +36,6 @@ def _check_parts(parts, what: str) -> list:
             raise MError(f"{what}: argument {i} is a {type(part).__name__}, not a model",
                          hint="pass models (declared, loaded or built with the layer catalogue)")
     return list(parts)
-
-
-def check_sequence(types: list[tuple[T.MType, T.MType]], names: list[str]) -> None:
-    """Each part's output must fit the next part's input (shared by the checker)."""
-    for i in range(len(types) - 1):
-        produced, expected = stack_input(types[i][1]), stack_input(types[i + 1][0])
-        if not T.unify(produced, expected, T.Bindings()):
-            raise ShapeMismatch(
-                f"shape mismatch in sequentialModel: part {i + 1} ({names[i]}) outputs {types[i][1]} "
-                f"but part {i + 2} ({names[i + 1]}) expects {types[i + 1][0]}")
-
-
-def merge_type(outputs: list[T.MType], merge: str, names: list[str]) -> T.MType:
-    """The merged output type, or `ShapeMismatch` when the parts' outputs cannot be merged."""
-    if merge not in MERGES:
-        close = difflib.get_close_matches(str(merge), MERGES, n=1)
-        raise MError(f"parallelModel: unknown merge '{merge}'",
-                     hint=f"did you mean '{close[0]}'?" if close else "use 'concat', 'sum' or 'stack'")
-    tensors = [stack_input(t) for t in outputs]
-    if any(not isinstance(t, T.TensorType) or t.dims is None for t in tensors):
-        return T.ANY
-    first = tensors[0]
-    for name, t in zip(names[1:], tensors[1:]):
-        ok = len(t.dims) == len(first.dims)
-        if ok and merge == "concat":
-            ok = T.unify(T.TensorType(t.dtype, t.dims[:-1]), T.TensorType(first.dtype, first.dims[:-1]))
-        elif ok:
-            ok = T.unify(t, first)
-        if not ok:
-            need = "all dims but the last equal" if merge == "concat" else "equal shapes"
-            raise ShapeMismatch(f"parallelModel(merge=\"{merge}\") needs {need}, but {names[0]} outputs "
-                                f"{outputs[0]} and {name} outputs {t}")
-    if merge == "concat":
-        last = [t.dims[-1] for t in tensors]
-        total = sum(last) if all(isinstance(d, int) for d in last) else None
-        return T.TensorType(first.dtype, (*first.dims[:-1], total))
-    if merge == "stack":
-        return T.TensorType(first.dtype, (first.dims[0], len(tensors), *first.dims[1:]))
-    return first
 
 
 class _Composite(MModel):

@@ -6,6 +6,8 @@ layer's expectation and the input it actually got.  Unknown shapes flow on as un
 """
 from __future__ import annotations
 
+import difflib
+
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
 from mlang.models.layers.base import Layer, ShapeError
@@ -69,3 +71,47 @@ def format_shape(t: T.MType) -> str:
         return "(" + ", ".join("None" if i == 0 and not isinstance(d, int) else
                                ("?" if d is None else str(d)) for i, d in enumerate(t.dims)) + ")"
     return str(t)
+
+
+# ----- composition (shared by sequentialModel/parallelModel and the checker) -----------------
+
+MERGES = ("concat", "sum", "stack")
+
+
+def check_sequence(types: list[tuple[T.MType, T.MType]], names: list[str]) -> None:
+    """Each part's output must fit the next part's input (shared by the checker)."""
+    for i in range(len(types) - 1):
+        produced, expected = stack_input(types[i][1]), stack_input(types[i + 1][0])
+        if not T.unify(produced, expected, T.Bindings()):
+            raise ShapeMismatch(
+                f"shape mismatch in sequentialModel: part {i + 1} ({names[i]}) outputs {types[i][1]} "
+                f"but part {i + 2} ({names[i + 1]}) expects {types[i + 1][0]}")
+
+
+def merge_type(outputs: list[T.MType], merge: str, names: list[str]) -> T.MType:
+    """The merged output type, or `ShapeMismatch` when the parts' outputs cannot be merged."""
+    if merge not in MERGES:
+        close = difflib.get_close_matches(str(merge), MERGES, n=1)
+        raise MError(f"parallelModel: unknown merge '{merge}'",
+                     hint=f"did you mean '{close[0]}'?" if close else "use 'concat', 'sum' or 'stack'")
+    tensors = [stack_input(t) for t in outputs]
+    if any(not isinstance(t, T.TensorType) or t.dims is None for t in tensors):
+        return T.ANY
+    first = tensors[0]
+    for name, t in zip(names[1:], tensors[1:]):
+        ok = len(t.dims) == len(first.dims)
+        if ok and merge == "concat":
+            ok = T.unify(T.TensorType(t.dtype, t.dims[:-1]), T.TensorType(first.dtype, first.dims[:-1]))
+        elif ok:
+            ok = T.unify(t, first)
+        if not ok:
+            need = "all dims but the last equal" if merge == "concat" else "equal shapes"
+            raise ShapeMismatch(f"parallelModel(merge=\"{merge}\") needs {need}, but {names[0]} outputs "
+                                f"{outputs[0]} and {name} outputs {t}")
+    if merge == "concat":
+        last = [t.dims[-1] for t in tensors]
+        total = sum(last) if all(isinstance(d, int) for d in last) else None
+        return T.TensorType(first.dtype, (*first.dims[:-1], total))
+    if merge == "stack":
+        return T.TensorType(first.dtype, (first.dims[0], len(tensors), *first.dims[1:]))
+    return first
