@@ -2,6 +2,7 @@
 metrics / hyperparameters / tags normalised to JSON."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -17,13 +18,19 @@ FRAMEWORKS = ("m-lang", "torch", "transformers", "tokenizers", "safetensors")
 
 def framework_versions() -> dict[str, str]:
     """Python and the package versions that produced an artifact (read without importing them)."""
+    return dict(_installed_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    # Reading package metadata costs ~8 ms a package; it cannot change within a process.
     found = {"python": platform.python_version()}
     for package in FRAMEWORKS:
         try:
             found[package] = version(package)
         except PackageNotFoundError:
             continue
-    return found
+    return tuple(found.items())
 
 
 def to_json(value, what: str):

@@ -4,16 +4,21 @@ Every write is one `BEGIN IMMEDIATE` transaction, so the next version number is 
 under the same write lock and two processes can never both take `name:5`.  A connection waits
 `busy_timeout` for the lock; if SQLite still reports the database busy or locked, the whole
 transaction is retried with jittered backoff until `lock_timeout` — no "database is locked"
-escapes to a caller while other processes are merely saving.  A connection is opened per
-operation, so a repository object is safe to share between threads and across `fork`.
+escapes to a caller while other processes are merely saving.  Each
+thread keeps its own connections (a few, most recently used first), so a repository object is
+safe to share between threads; a connection opened before a `fork` is never used or closed in
+the child.  Keeping the connection open matters: closing the last connection to a WAL database
+checkpoints it, which costs several fsyncs on every operation.
 """
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
+import threading
 import time
-from contextlib import closing
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -72,6 +77,13 @@ CREATE TABLE IF NOT EXISTS alias_history (
 """
 
 
+_per_thread = threading.local()
+_OPEN_PER_THREAD = 8
+# Connections inherited through fork: SQLite must not touch them in the child, so they are kept
+# referenced (never garbage-collected, hence never closed) instead.
+_inherited: list[sqlite3.Connection] = []
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -101,11 +113,35 @@ class SQLiteStore(Store):
             raise MError(f"cannot create the model repository {self.path.parent}: "
                          f"{error.strerror}", field="repository",
                          hint="set M_HOME to a writable folder") from None
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
+                               check_same_thread=False)  # closed by whichever thread collects it
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")  # a returned "name:N" survives a power cut
         return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's open connection to the database (opened on first use)."""
+        pid = os.getpid()
+        if getattr(_per_thread, "pid", None) != pid:
+            _inherited.extend(getattr(_per_thread, "connections", {}).values())
+            _per_thread.pid, _per_thread.connections = pid, OrderedDict()
+        connections: OrderedDict = _per_thread.connections
+        key = (str(self.path), self.busy_timeout_s)
+        conn = connections.get(key)
+        if conn is None:
+            conn = connections[key] = self._connect()
+            if len(connections) > _OPEN_PER_THREAD:
+                connections.popitem(last=False)[1].close()
+        connections.move_to_end(key)
+        return conn
+
+    def _forget_connection(self) -> None:
+        """Close this thread's connection after an error that may have left it unusable."""
+        connections = getattr(_per_thread, "connections", {})
+        conn = connections.pop((str(self.path), self.busy_timeout_s), None)
+        if conn is not None:
+            conn.close()
 
     def _retrying(self, operation: Callable[[], object]) -> object:
         """Run `operation`, retrying while SQLite says the database is busy or locked."""
@@ -116,6 +152,7 @@ class SQLiteStore(Store):
                 return operation()
             except sqlite3.DatabaseError as error:
                 if not (isinstance(error, sqlite3.OperationalError) and _is_busy(error)):
+                    self._forget_connection()
                     raise MError(f"the model repository {self.location} cannot be used: {error}",
                                  field="repository", hint="check that the file is M's registry "
                                  "database and that its folder is writable") from error
@@ -126,48 +163,49 @@ class SQLiteStore(Store):
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.25)
 
+    def _in_transaction(self, body: Callable[[sqlite3.Connection], object], begin: str) -> object:
+        conn = self._connection()
+        conn.execute(begin)
+        try:
+            result = body(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._forget_connection()
+            raise
+
     def _transaction(self, body: Callable[[sqlite3.Connection], object], *,
                      write: bool) -> object:
         self._ensure_schema()
-
-        def attempt():
-            with closing(self._connect()) as conn:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = body(conn)
-                    conn.execute("COMMIT")
-                    return result
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-        return self._retrying(attempt)
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        return self._retrying(lambda: self._in_transaction(body, begin))
 
     def _ensure_schema(self) -> None:
         if self._ready:
             return
 
-        def create():
-            with closing(self._connect()) as conn:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    found = conn.execute("PRAGMA user_version").fetchone()[0]
-                    if found > SCHEMA_VERSION:
-                        raise MError(f"the model repository {self.location} was written by a "
-                                     f"newer M (schema {found}, this M reads {SCHEMA_VERSION})",
-                                     field="repository", hint="upgrade M")
-                    for statement in SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-        self._retrying(create)
+        def create(conn):
+            found = conn.execute("PRAGMA user_version").fetchone()[0]
+            if found > SCHEMA_VERSION:
+                raise MError(f"the model repository {self.location} was written by a newer M "
+                             f"(schema {found}, this M reads {SCHEMA_VERSION})",
+                             field="repository", hint="upgrade M")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+        def wal_mode():
+            conn = self._connection()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+
+        self._retrying(wal_mode)
+        self._retrying(lambda: self._in_transaction(create, "BEGIN IMMEDIATE"))
         self._ready = True
 
     # ----- rows <-> records ----------------------------------------------------------------
