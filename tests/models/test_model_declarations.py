@@ -176,3 +176,30 @@ def test_cycle_and_unknown_base_at_run_time():
     with pytest.raises(MError) as err:
         run_unchecked("n = 3\nmodel B extends n {\n}\n")
     assert err.value.diagnostics[0].message == "B extends 'n', which is not a model or metamodel"
+
+
+def test_model_typed_fields_check_the_value_at_instantiation():
+    from models_m import run_unchecked
+    source = """\
+model Vec8 {
+    input: Tensor[float32, B, 8]
+    Dense(2)
+}
+model Vec {
+    input: Tensor[float32, B, 4]
+    Dense(2)
+}
+metamodel Wrapper {
+    input: Tensor[float32, B, 4]
+    inner: Model[Tensor[float32, B, 4] -> Tensor[float32, B, 2]]
+    named: Vec
+    forward(x) { return inner(x) + named(x) }
+}
+ok = Wrapper(inner=Vec(), named=Vec())
+"""
+    g = run_unchecked(source)
+    assert g["ok"](torch.rand(1, 4)).shape == (1, 2)
+    with pytest.raises(MError, match="field 'named' of Wrapper is Vec but is given Wrapper"):
+        run_unchecked(source + "bad = Wrapper(inner=Vec(), named=ok)\n")
+    with pytest.raises(MError, match="field 'inner' of Wrapper is Model\\[Tensor"):
+        run_unchecked(source + "bad = Wrapper(inner=Vec8(), named=Vec())\n")

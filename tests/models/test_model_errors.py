@@ -256,3 +256,18 @@ model Net {
 }
 """
     assert check_m(source) == []
+
+
+def test_models_imported_from_another_file_are_checked_where_they_are_used(tmp_path):
+    from mlang.lang.api import check_file
+
+    (tmp_path / "lib.m").write_text("metamodel Base {\n    input: Tensor[float32, B, 8]\n"
+                                    "    output: Tensor[float32, B, n]\n    n: int = 2\n    Dense(n)\n}\n")
+    main = tmp_path / "main.m"
+    main.write_text('from "lib.m" import Base\nmodel Mine extends Base {\n    n = "x"\n}\n'
+                    "model Next {\n    input: Tensor[float32, B, 3]\n    Dense(1)\n}\n"
+                    "s = sequentialModel(Base(), Next())\n")
+    found = [(d.span.line, d.message) for d in check_file(main)]
+    assert found == [(3, "field 'n' of Mine is int but is given str 'x'"),
+                     (9, "shape mismatch in sequentialModel: part 1 (Base) outputs Tensor[float32, B, 2] "
+                         "but part 2 (Next) expects Tensor[float32, B, 3]")]

@@ -66,10 +66,13 @@ class StaticModel:
 
 
 class ModelChecker:
-    def __init__(self, module: A.Module):
+    def __init__(self, module: A.Module, visible: dict | None = None):
         self.module = module
         self.diagnostics: list[Diagnostic] = []
-        self.decls = {s.name: s for s in module.body if isinstance(s, A.ModelDecl)}
+        # models imported from other M files (under their own name) are known too
+        self.decls = {name: d for name, d in (visible or {}).items()
+                      if isinstance(d, A.ModelDecl) and d.name == name}
+        self.decls.update({s.name: s for s in module.body if isinstance(s, A.ModelDecl)})
         self.models: dict[str, StaticModel | None] = {}
         self.globals = _module_names(module)
         self.assigned_models: dict[str, StaticModelValue] = {}
@@ -336,7 +339,8 @@ class ModelChecker:
                 self.check_forward(model)
         for stmt in _statements(self.module.body):
             self.check_statement(stmt)
-        return self.diagnostics
+        # an imported model's own errors are reported when its file is checked
+        return [d for d in self.diagnostics if d.span is None or d.span.file == self.module.filename]
 
     def check_statement(self, stmt) -> None:
         calls = [n for n in _walk_list([stmt]) if isinstance(n, A.Call)]
@@ -429,7 +433,7 @@ def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
     Where the front end's checker already reported a problem at the same place (an undefined
     layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
     """
-    found = ModelChecker(module).run()
+    found = ModelChecker(module, getattr(ctx, "models", None)).run()
     earlier = getattr(ctx, "diagnostics", None) or []
     kept = []
     for ours in found:

@@ -190,7 +190,12 @@ def _is_model_value(value, expected: T.ModelType) -> bool:
     if not isinstance(spec, ModelSpec):
         # A plain torch module (or a model class) from Python: accept, the checker cannot know.
         return hasattr(value, "forward") or callable(value)
-    return expected.name in (None, "Model") or spec.is_subtype_of(expected.name)
+    if expected.name not in (None, "Model") and not spec.is_subtype_of(expected.name):
+        return False
+    # `Model[In -> Out]`: the value's declared types must fit (unknown ones always do)
+    from mlang.models.shapes import stack_input
+    return (T.unify(stack_input(value.input_type), stack_input(expected.input), T.Bindings())
+            and T.unify(stack_input(value.output_type), stack_input(expected.output), T.Bindings()))
 
 
 def type_of_value(value) -> str:
