@@ -1,5 +1,5 @@
 """M builtins of the train stage, registered without importing torch (entry point `mlang.builtins`)."""
-from mlang.lang.registry import register_builtin
+from mlang.lang.registry import register_builtin, register_check
 
 register_builtin("fineTuneModel", "mlang.train.finetune:fine_tune_model",
                  doc="fineTuneModel(model, train, valid=none, epochs=3, lr=5e-5, batch_size=16, ...)")
@@ -31,3 +31,12 @@ register_builtin("autoTuneModel", "mlang.train.hpo.tune:auto_tune_model",
                      "sampler=\"tpe\", pruner=\"median\", workers=1, storage=none) -> best model")
 register_builtin("trainTrial", "mlang.train.hpo.tune:train_trial",
                  doc="trainTrial(Model, params, train, valid, metric=\"f1\", seed=0) -> (model, score)")
+
+
+def _check_spaces(module_ast, ctx=None):
+    """`m check`: hyperparameter spaces against the fields of the model they tune."""
+    from mlang.train.hpo.check import check_spaces
+    return check_spaces(module_ast, ctx)
+
+
+register_check(_check_spaces)

@@ -1,0 +1,129 @@
+"""The checker plugin for hyperparameter spaces: `m check` reports a bad space at its line.
+
+For `autoTuneModel(Name, space, ...)` where `Name` is a model declared in the same file and
+`space` is `defineHyperparamSpace({...})` (inline, or a variable assigned exactly once), every
+key must be a field of the model or a training setting, and every distribution's values must
+fit the field's declared type.  The same checks `autoTuneModel` makes at run time are applied to
+the statically known part of the program; anything not known (a model from another file, a
+space built at run time, bounds computed by code) is skipped, never guessed.
+"""
+from __future__ import annotations
+
+from mlang.lang import ast as A
+from mlang.lang.diagnostics import Diagnostic, MError
+from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_value, type_from_ast
+
+TUNE = "autoTuneModel"
+SPACE = "defineHyperparamSpace"
+
+
+def check_spaces(module: A.Module, ctx=None) -> list[Diagnostic]:
+    models = _declared_fields(module)
+    spaces = _spaces_by_variable(module)
+    found: list[Diagnostic] = []
+    for node in A.walk(module):
+        if not (isinstance(node, A.Call) and call_name(node) == TUNE and len(node.args) >= 2):
+            continue
+        model, space = node.args[0], node.args[1]
+        if not isinstance(model, A.Name) or models.get(model.id) is None:
+            continue
+        literal = _space_literal(space, spaces)
+        if literal is not None:
+            found.extend(_check_literal(model.id, models[model.id], literal))
+    return found
+
+
+def _declared_fields(module: A.Module) -> dict[str, dict | None]:
+    """Each declared model's fields and types, or None where a base is not in this file."""
+    decls = {s.name: s for s in A.walk(module) if isinstance(s, A.ModelDecl)}
+    names = tuple(decls)
+
+    def fields_of(name: str, seen: frozenset) -> dict | None:
+        decl = decls.get(name)
+        if decl is None or name in seen:
+            return None
+        fields: dict = {}
+        if decl.base is not None:
+            inherited = fields_of(decl.base, seen | {name})
+            if inherited is None:
+                return None
+            fields.update(inherited)
+        for field in decl.fields:
+            if field.name in IO_FIELDS:
+                continue
+            if field.type is not None or field.name not in fields:
+                fields[field.name] = type_from_ast(field.type, names)
+        return fields
+
+    return {name: fields_of(name, frozenset()) for name in decls}
+
+
+def _spaces_by_variable(module: A.Module) -> dict[str, A.DictLit]:
+    """Variables assigned `defineHyperparamSpace({...})` exactly once (else their space is unknown)."""
+    assigned: dict[str, list] = {}
+    for node in A.walk(module):
+        if isinstance(node, A.Assign) and isinstance(node.target, A.Name):
+            assigned.setdefault(node.target.id, []).append(node.value)
+    spaces = {}
+    for name, values in assigned.items():
+        literal = _space_literal(values[0], {}) if len(values) == 1 else None
+        if literal is not None:
+            spaces[name] = literal
+    return spaces
+
+
+def _space_literal(node, spaces: dict) -> A.DictLit | None:
+    if isinstance(node, A.DictLit):
+        return node
+    if isinstance(node, A.Name):
+        return spaces.get(node.id)
+    if isinstance(node, A.Call) and call_name(node) == SPACE and len(node.args) == 1:
+        return node.args[0] if isinstance(node.args[0], A.DictLit) else None
+    return None
+
+
+def _check_literal(model_name: str, fields: dict, literal: A.DictLit) -> list[Diagnostic]:
+    from mlang.train.hpo.space import HyperparamSpace
+    from mlang.train.hpo.tune import TuneTarget, split_space
+
+    target = TuneTarget(model_name, build=None, fields=fields)
+    found = []
+    for key, value in zip(literal.keys, literal.values):
+        name = key.id if isinstance(key, A.Name) else static_value(key, {})
+        if not isinstance(name, str):
+            continue
+        try:
+            param = _static_param(value)
+        except MError as error:  # bad bounds or options
+            found.append(_diagnostic(error, value.span))
+            continue
+        if param is None:
+            continue
+        try:
+            split_space(HyperparamSpace({name: param}), target)
+        except MError as error:  # not a field or setting, or the wrong type
+            found.append(_diagnostic(error, key.span))
+    return found
+
+
+def _diagnostic(error: MError, span) -> Diagnostic:
+    return Diagnostic(str(error.args[0]), span, hint=error.diagnostics[0].hint)
+
+
+def _static_param(node):
+    """The distribution a call like `intRange(1, 4).when(...)` makes, when its arguments are
+    constants (its condition left out: it is checked when the space is built)."""
+    from mlang.train.hpo import space as S
+
+    if (isinstance(node, A.Call) and isinstance(node.func, A.Attribute)
+            and node.func.attr == "when"):
+        node = node.func.value
+    makers = {"uniform": S.uniform, "logUniform": S.log_uniform, "intRange": S.int_range,
+              "choice": S.choice}
+    if not isinstance(node, A.Call) or call_name(node) not in makers or node.block:
+        return None
+    args = [static_value(a, {}) for a in node.args]
+    kwargs = {k.name: static_value(k.value, {}) for k in node.keywords}
+    if UNKNOWN in args or UNKNOWN in kwargs.values() or None in kwargs:
+        return None
+    return makers[call_name(node)](*args, **kwargs)
