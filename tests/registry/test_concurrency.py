@@ -136,3 +136,20 @@ def test_a_lock_held_too_long_is_a_clear_error(m_home, stack):
         holder.execute("ROLLBACK")
         holder.close()
     assert repo.save(stack, "m") == "m:2"
+
+
+def test_gc_between_writing_files_and_committing_does_not_lose_them(repo, stack):
+    """gc sees a save's fresh files as unreferenced until its row commits; the save re-checks
+    them under the write lock and writes back any that gc removed."""
+    real_add_version = repo.store.add_version
+    collected = []
+
+    def gc_then_add(record, **options):
+        collected.append(repo.gc().removed_blobs)   # as if gc ran in another process just now
+        return real_add_version(record, **options)
+
+    repo.store.add_version = gc_then_add
+    ref = repo.save(stack, "m")
+    assert collected[0] > 0
+    x = torch.rand(2, 5)
+    assert torch.equal(outputs(repo.load(ref), x), outputs(stack, x))

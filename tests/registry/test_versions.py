@@ -126,3 +126,16 @@ def test_an_evaluation_report_is_recorded_as_its_metrics(repo, stack):
     report = m.EvaluationReport({"accuracy": 0.8, "f1": 0.75}, task="classification", count=40)
     ref = repo.save(stack, "m", metrics=report)
     assert repo.resolve(ref).metrics == {"accuracy": 0.8, "f1": 0.75}
+
+
+def test_a_model_from_another_repository_saves_without_a_parent(tmp_path, stack):
+    from mlang.registry import Repository
+
+    elsewhere = Repository(tmp_path / "elsewhere")
+    elsewhere.save(make_stack(seed=1), "other")
+    elsewhere.save(make_stack(seed=1), "other")
+    loaded = elsewhere.load("other:2")
+    here = Repository(tmp_path / "here")
+    ref = here.save(loaded, "mine")
+    assert here.resolve(ref).parent is None
+    assert here.save(loaded, "mine") == "mine:2" and here.resolve("mine:2").parent == "mine:1"

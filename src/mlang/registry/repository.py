@@ -95,7 +95,7 @@ class Repository:
         check_name(name)  # before the (possibly slow) dump
         artifact = dump(model)
         if parent is None:
-            parent = getattr(model, REF_ATTRIBUTE, None)
+            parent = self._remembered_parent(model)
         ref = self.save_artifact(
             artifact, name, alias=alias, tags=tags, metrics=metrics, params=params,
             parent=parent, dataset=dataset, parameter_count=_parameter_count(model, artifact),
@@ -134,11 +134,22 @@ class Repository:
         def blobs_still_present():
             # Runs under the store's write lock, which `gc` also holds while it deletes: a blob
             # that a concurrent gc removed before this save took the lock is written again.
-            for path, data in contents.items():
-                if not self.blobs.exists(sha256_of(data)):
-                    self.blobs.put(data)
+            for entry in files:
+                if not self.blobs.exists(entry.sha256):
+                    self.blobs.put(contents[entry.path])
 
         return self.store.add_version(record, alias=alias, check=blobs_still_present).ref
+
+    def _remembered_parent(self, model) -> str | None:
+        """The version `model` was loaded from or last saved as, if it is in this repository
+        (a model loaded from another repository, or whose version was removed, has none here)."""
+        remembered = getattr(model, REF_ATTRIBUTE, None)
+        if not isinstance(remembered, str):
+            return None
+        try:
+            return self.resolve(remembered).ref
+        except MError:
+            return None
 
     def _parent_ref(self, parent) -> str | None:
         if parent is None:
