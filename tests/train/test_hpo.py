@@ -2,6 +2,7 @@
 import optuna
 import pytest
 import torch
+from rich.console import Console
 
 import mlang as m
 from mlang.data import Dataset, split
@@ -218,13 +219,20 @@ def test_an_interrupted_study_resumes_where_it_stopped(iris, tmp_path):
     assert len(done.trials) == 6 and len(built) == 6 + (resumed.best_trial < 2) + 1
 
 
-def test_grid_search_visits_every_combination_once(iris):
+def test_grid_search_visits_every_combination_once_quietly_off_a_terminal(iris, capsys):
     train, valid = iris
     space = {"hidden": choice(4, 8), "lr": choice(0.01, 0.1)}
     best = auto_tune_model(iris_classifier, space, train, valid, trials=4, sampler="grid",
-                           seed=0, save_as=False, **FAST)
+                           pruner=None, seed=0, save_as=False, **FAST)
     visited = {(t.params["hidden"], t.params["lr"]) for t in best.tuning.trials}
     assert visited == {(4, 0.01), (4, 0.1), (8, 0.01), (8, 0.1)}
+    assert capsys.readouterr().out == ""  # pytest's stdout is not a terminal: no live table
+
+    console = Console(record=True, width=120)
+    console.print(best.tuning)
+    table = console.export_text()
+    assert f"best trial #{best.tuning.best_trial}" in table
+    assert table.count("complete") == 1 + 4  # the title's count, then one row per trial
 
 
 def test_workers_share_one_study_across_processes(iris, tmp_path):
