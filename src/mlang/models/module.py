@@ -50,6 +50,8 @@ class MModel(nn.Module):
 
     # ----- calling ---------------------------------------------------------------------------
     def forward(self, x=None, **features):
+        if not features and torch.is_tensor(x):  # the common case, kept cheap
+            return self.compute(x=x)
         return self.compute(**self.features(x, features))
 
     def compute(self, **features) -> torch.Tensor:
