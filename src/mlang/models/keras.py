@@ -292,14 +292,16 @@ class Model(MModel):
             self.train()
             order = torch.randperm(len(x), generator=generator) if shuffle else torch.arange(len(x))
             totals, seen = {}, 0
+            device = self._device()
             for start in range(0, len(x), batch_size):
                 index = order[start:start + batch_size]
-                pred = self(x[index])
-                loss = self.loss(pred, y[index])
+                target = y[index].to(device)
+                pred = self(x[index].to(device))
+                loss = self.loss(pred, target)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                values = {"loss": loss.item(), **self._metric_values(pred.detach(), y[index])}
+                values = {"loss": loss.item(), **self._metric_values(pred.detach(), target)}
                 for key, value in values.items():
                     totals[key] = totals.get(key, 0.0) + value * len(index)
                 seen += len(index)
@@ -323,6 +325,7 @@ class Model(MModel):
         x, y = _as_tensor(x), _as_tensor(y)
         _check_lengths(x, y)
         pred = self._predict_tensor(x, batch_size)
+        y = y.to(pred.device)
         values = {"loss": self.loss(pred, y).item(), **self._metric_values(pred, y)}
         if return_dict:
             return values
@@ -332,14 +335,18 @@ class Model(MModel):
         self._ensure_built(x)
         was_training = self.training
         self.eval()
+        device = self._device()
         with torch.no_grad():
-            outputs = [self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+            outputs = [self(x[i:i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
         self.train(was_training)
         return torch.cat(outputs)
 
     def predict(self, x, batch_size: int = 32) -> np.ndarray:
         """Model outputs for x as a numpy array."""
-        return self._predict_tensor(_as_tensor(x), batch_size).numpy()
+        return self._predict_tensor(_as_tensor(x), batch_size).cpu().numpy()
+
+    def _device(self) -> torch.device:
+        return next((p.device for p in self.parameters()), torch.device("cpu"))
 
     # ----- saving ----------------------------------------------------------------------------
     def config(self, files: dict, prefix: str = "") -> dict:
