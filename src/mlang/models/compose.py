@@ -15,7 +15,7 @@ from torch import nn
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.module import MModel
-from mlang.models.shapes import MERGES, ShapeMismatch, check_sequence, merge_type, stack_input
+from mlang.models.shapes import ShapeMismatch, check_sequence, merge_type, stack_input
 from mlang.models.spec import ModelSpec
 
 def type_of(part) -> tuple[T.MType, T.MType]:

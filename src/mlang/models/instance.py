@@ -6,7 +6,7 @@ from torch import nn
 
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
-from mlang.models.shapes import check_output, resolve_type
+from mlang.models.shapes import resolve_type
 from mlang.models.spec import ModelSpec
 from mlang.models.stack import LayerStackModel, LazyLayerList
 

@@ -17,7 +17,6 @@ channels-last; inside it is an ordinary channels-first M layer stack (same param
 from __future__ import annotations
 
 import difflib
-import math
 
 import numpy as np
 import torch
@@ -224,7 +223,9 @@ class Model(MModel):
 
     def _ensure_built(self, x: torch.Tensor) -> None:
         if self.stack_input is None:
-            self._set_input(tuple(x.shape[1:]), self.layer_specs[0] if self.layer_specs else Layer())
+            if not self.layer_specs:
+                raise MError("the model has no layers", hint="add layers with model.add(...)")
+            self._set_input(tuple(x.shape[1:]), self.layer_specs[0])
             self._build_pending()
 
     def compute(self, x, **_unused):

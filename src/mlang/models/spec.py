@@ -101,11 +101,6 @@ class ModelSpec:
     def is_subtype_of(self, name: str) -> bool:
         return name in self.lineage()
 
-    def abstract_fields(self) -> list[str]:
-        return [f.name for f in self.fields.values() if f.is_abstract]
-
-    def defaults(self) -> dict:
-        return {f.name: f.default for f in self.fields.values() if not f.is_abstract}
 
 
 # ----- M types as JSON (model configs are JSON) -----------------------------------------------

@@ -313,14 +313,6 @@ def concrete_dim(layer: Layer, x: T.MType, index: int, what: str) -> int:
     return d
 
 
-def pair(v) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
-def single(v) -> int:
-    return v[0] if isinstance(v, (tuple, list)) else v
-
-
 def catalogue_exports() -> dict[str, str]:
     """Every catalogue name (aliases included) → its "module:Class" target, for lazy exports."""
     _discover()

@@ -1,7 +1,7 @@
 """Residual(layer, ...): x + stack(x); the sub-stack must give back its input's shape."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from mlang.lang import types as T
 from mlang.models.layers.base import Layer, ShapeError, layer_from_config, register_layer
