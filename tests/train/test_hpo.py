@@ -140,6 +140,8 @@ def test_fixed_settings_and_options_are_checked(iris):
         auto_tune_model(iris_classifier, space, train, valid, pruner="mean")
     with pytest.raises(MError, match="needs a model type.*got an instance|not .*\\(\\)"):
         auto_tune_model(iris_classifier(), space, train, valid)
+    with pytest.raises(MError, match="'bad name' is not a valid save_as"):
+        auto_tune_model(iris_classifier, space, train, valid, save_as="bad name")
     with pytest.raises(MError, match="cannot open the study storage"):
         auto_tune_model(iris_classifier, space, train, valid, storage="nosuchdb://x")
 

@@ -276,9 +276,17 @@ def fine_tune_distributed(train_fn: Callable, model, train, *args, devices: int,
 def _check_devices(devices: int) -> None:
     import torch
 
-    if backend() == "nccl" and devices > torch.cuda.device_count():
+    if backend() != "nccl":
+        return
+    if devices > torch.cuda.device_count():
         raise MError(f"devices={devices} but only {torch.cuda.device_count()} GPU(s) are visible",
                      field="devices")
+    if torch.cuda.is_initialized():
+        # A forked child cannot use CUDA once its parent has.
+        raise MError(f"devices={devices} needs worker processes, but this process has already "
+                     "used the GPU", field="devices",
+                     hint="run the program with `m run --nproc N` instead (each process then "
+                          "starts fresh)")
 
 
 def _spawn(nproc: int, worker: Callable, args: tuple) -> None:

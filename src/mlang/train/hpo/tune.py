@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import random
+import re
 import socket
 import sys
 import tempfile
@@ -299,19 +300,23 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
     _check_count("trials", trials)
     _check_count("workers", workers)
     direction = _direction(metric, direction)
-    epochs = settings.get("epochs", training_settings()["epochs"].default)
-    study_name = study_name or f"{target.name}-{metric}"
+    # Hyperband's largest budget: the epochs every trial trains, unless they are tuned too.
+    epochs = None if "epochs" in space else settings.get(
+        "epochs", training_settings()["epochs"].default)
+    study_name = study_name or re.sub(r"[^A-Za-z0-9._-]+", "_", f"{target.name}-{metric}")
+    save_name = _save_name(save_as, study_name)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     base_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     with tempfile.TemporaryDirectory(prefix="mlang-tune-") as scratch:
+        shared = storage
         if workers > 1 and storage is None:
             # Worker processes share the study through a journal file on this machine.
-            storage = f"journal:{Path(scratch) / 'study.journal'}"
+            shared = f"journal:{Path(scratch) / 'study.journal'}"
         study = optuna.create_study(
-            study_name=study_name, storage=open_storage(storage), direction=direction,
+            study_name=study_name, storage=open_storage(shared), direction=direction,
             sampler=make_sampler(sampler, space, base_seed),
-            pruner=make_pruner(pruner, epochs if isinstance(epochs, int) else None),
+            pruner=make_pruner(pruner, epochs),
             load_if_exists=True)
         if study.direction.name.lower() != direction:
             raise MError(f"study {study_name!r} already exists and is "
@@ -331,16 +336,25 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
             if workers == 1:
                 _optimize(study, objective, trials, timeout)
             else:
-                _optimize_in_workers(study, objective, storage, sampler, trials, timeout,
+                _optimize_in_workers(study, objective, shared, sampler, trials, timeout,
                                      workers, board, Path(scratch))
             board.refresh(study)
         summary = _summarize(study, metric, direction, storage)
         model = objective.best_model(summary)
-    if save_as:
-        name = study_name if save_as is True else save_as
-        summary.saved_as = _save_best(model, name, summary, train)
+    if save_name:
+        summary.saved_as = _save_best(model, save_name, summary, train)
     model.tuning = summary
     return model
+
+
+def _save_name(save_as: str | bool, study_name: str) -> str | None:
+    """The repository name to save the best model as, checked before any training."""
+    if not save_as:
+        return None
+    # The registry is a sibling stage: imported only here, when saving was asked for.
+    from mlang.registry.refs import check_name
+
+    return check_name(study_name if save_as is True else save_as, "save_as")
 
 
 def _check_count(name: str, value) -> None:
@@ -424,8 +438,8 @@ def make_pruner(pruner, epochs: int | None):
     if not isinstance(pruner, str):
         return pruner
     if pruner == "median":
-        # Judge from the second epoch on, once two trials have finished to compare with.
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        # Judge after every epoch, once two trials have finished to compare with.
+        return optuna.pruners.MedianPruner(n_startup_trials=2)
     if pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs or "auto")
     raise MError(f"unknown pruner {pruner!r}", field="pruner",
@@ -564,11 +578,18 @@ def _summarize(study, metric: str, direction: str, storage) -> TuningSummary:
         raise MError(f"no trial of study {study.study_name!r} completed "
                      f"({states.count('pruned')} pruned, {states.count('fail')} failed)",
                      field="trials", hint="widen the space, add trials, or use pruner=none") from None
-    summary = TuningSummary(study.study_name, storage if isinstance(storage, str) else None,
+    summary = TuningSummary(study.study_name, _without_password(storage),
                             metric, direction, best.number, best.value, dict(best.params),
                             best.user_attrs["seed"], [TrialRecord.of(t) for t in frozen])
     summary._frozen = frozen
     return summary
+
+
+def _without_password(storage) -> str | None:
+    """A storage URL fit to record: `postgresql://user:secret@host/db` → `postgresql://user@host/db`."""
+    if not isinstance(storage, str):
+        return None
+    return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1@", storage)
 
 
 def _save_best(model, name: str, summary: TuningSummary, train) -> str:
