@@ -10,12 +10,15 @@ from mlang.train import EvaluationReport, evaluate, fine_tune_model, predict, se
 from mlang.train.losses import CrossEntropyLoss, MSELoss
 from mlang.train.optimizers import SGD, Adam, AdamW
 
-from conftest import BagOfWordsClassifier
+from conftest import BagOfWordsClassifier, sentiment_records
 
 
-@pytest.fixture
-def trained(sentiment):
-    train, valid = sentiment
+@pytest.fixture(scope="module")
+def trained():
+    """A classifier fine-tuned once for this module's tests, and its validation data."""
+    train = Dataset.records(sentiment_records(96, seed=1), text="review", label="score")
+    valid = Dataset.records(sentiment_records(40, seed=2), text="review", label="score",
+                            labels=train.labels)
     seed_everything(0)
     model = BagOfWordsClassifier()
     fine_tune_model(model, train, epochs=6, lr=5e-2, batch_size=8, progress=False)

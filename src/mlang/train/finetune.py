@@ -60,6 +60,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     if seed is not None:
         seed_everything(seed)
     task = tasks.task_of(model, train)
+    _adopt_task(model, task)
     _adopt_labels(model, train, task)
     chosen_metric = resolve_metric(metric or VALIDATION_METRIC[task], task) if valid is not None else None
     patience = (2 if early_stopping is True else early_stopping) or None
@@ -166,6 +167,15 @@ def _check_arguments(train, valid, epochs, lr, batch_size, accumulation, log_eve
             raise data_error(f"{name} must be a positive integer, got {value!r}", field=name)
     if not lr > 0:
         raise data_error(f"lr must be positive, got {lr!r}", field="lr")
+
+
+def _adopt_task(model, task: str) -> None:
+    """Record the task trained for, so evaluate / predict / serving know it later."""
+    if getattr(model, "task", None) not in tasks.TASKS:
+        try:
+            model.task = task
+        except (AttributeError, TypeError):
+            pass  # a module that does not take attributes gets its task from the data each time
 
 
 def _adopt_labels(model, train, task: str) -> None:

@@ -15,8 +15,10 @@ MAX_ANSWER_TOKENS = 30
 
 
 def task_of(model, data) -> str:
-    """The model's task, else the one the data implies."""
-    task = getattr(model, "task", None) or getattr(data, "task", None)
+    """The model's task when it is one M trains, else the one the data implies."""
+    task = getattr(model, "task", None)
+    if task not in TASKS:
+        task = getattr(data, "task", None)
     if task not in TASKS:
         raise data_error(f"cannot train or evaluate a model whose task is {task!r}", field="task",
                      hint="give the model a task (" + ", ".join(TASKS) + ") or the data a "
