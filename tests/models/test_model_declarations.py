@@ -203,3 +203,28 @@ ok = Wrapper(inner=Vec(), named=Vec())
         run_unchecked(source + "bad = Wrapper(inner=Vec(), named=ok)\n")
     with pytest.raises(MError, match="field 'inner' of Wrapper is Model\\[Tensor"):
         run_unchecked(source + "bad = Wrapper(inner=Vec8(), named=Vec())\n")
+
+
+def test_a_copied_model_runs_its_own_forward_block():
+    import copy
+    g = run_m("""\
+model Enc {
+    input: Tensor[float32, B, 4]
+    Dense(3)
+}
+model Head {
+    input: Tensor[float32, B, 4]
+    enc: Model = Enc()
+    forward(x) { return self.layers(enc(x)) }
+    Dense(2)
+}
+h = Head()
+""")
+    head = g["h"]
+    clone = copy.deepcopy(head)
+    with torch.no_grad():
+        for p in clone.parameters():
+            p.add_(1.0)
+    x = torch.rand(2, 4)
+    expected = clone.layers[0](clone.enc(x))
+    assert torch.allclose(clone(x), expected) and not torch.allclose(head(x), expected)
