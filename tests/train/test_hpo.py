@@ -237,6 +237,17 @@ def test_grid_search_visits_every_combination_once_quietly_off_a_terminal(iris, 
     assert table.count("complete") == 1 + 4  # the title's count, then one row per trial
 
 
+def test_hyperband_prunes_and_the_live_table_shows_the_trials(iris, capsys):
+    train, valid = iris
+    space = {"hidden": choice(4, 8), "lr": choice(0.01, 0.1)}
+    best = auto_tune_model(iris_classifier, space, train, valid, trials=4, pruner="hyperband",
+                           seed=0, save_as=False, progress=True, **FAST)
+    assert best.tuning.finished == 4
+    shown = capsys.readouterr().out
+    assert f"study iris_classifier-f1: 4/4 trials, best #{best.tuning.best_trial}" in shown
+    assert shown.count("hidden=") == 4 and shown.endswith("\n")
+
+
 def test_workers_share_one_study_across_processes(iris, tmp_path):
     train, valid = iris
     storage = f"sqlite:///{tmp_path / 'shared.db'}"

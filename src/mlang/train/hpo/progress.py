@@ -69,6 +69,8 @@ class TrialBoard:
     def __exit__(self, *exc) -> None:
         if self._live is not None:
             self._live.__exit__(*exc)
+            if not self._live.console.is_terminal:
+                self._live.console.line()  # the last frame ends without a newline there
             self._live = None
 
     def refresh(self, study) -> None:
