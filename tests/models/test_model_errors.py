@@ -271,3 +271,29 @@ def test_models_imported_from_another_file_are_checked_where_they_are_used(tmp_p
     assert found == [(3, "field 'n' of Mine is int but is given str 'x'"),
                      (9, "shape mismatch in sequentialModel: part 1 (Base) outputs Tensor[float32, B, 2] "
                          "but part 2 (Next) expects Tensor[float32, B, 3]")]
+
+
+def test_model_typed_fields_are_checked_statically():
+    source = """\
+model Vec {
+    input: Tensor[float32, B, 4]
+    Dense(2)
+}
+model Vec8 {
+    input: Tensor[float32, B, 8]
+    Dense(2)
+}
+metamodel Wrapper {
+    input: Tensor[float32, B, 4]
+    inner: Model[Tensor[float32, B, 4] -> Tensor[float32, B, 2]]
+    named: Vec
+    forward(x) { return inner(x) + named(x) }
+}
+ok = Wrapper(inner=Vec(), named=Vec())
+bad = Wrapper(inner=Vec8(), named=Vec8())
+"""
+    first, second = check_m(source)
+    assert (first.span.line, first.span.column) == (16, 21)
+    assert first.message == ("field 'inner' of Wrapper is Model[Tensor[float32, B, 4] -> Tensor[float32, B, 2]] "
+                             "but is given Vec8 (Tensor[float32, B, 8] -> Tensor[float32, B, 2])")
+    assert second.message.startswith("field 'named' of Wrapper is Vec but is given Vec8")

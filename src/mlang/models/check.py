@@ -270,6 +270,11 @@ class ModelChecker:
                 self.error(f"field '{kw.name}' of {name} is {ftype} but is given {static_kind(value)} {value!r}",
                            kw.value.span)
                 ok = False
+            given_model = self.model_value(kw.value)
+            if isinstance(ftype, T.ModelType) and given_model is not None and not self.model_fits(given_model, ftype):
+                self.error(f"field '{kw.name}' of {name} is {ftype} but is given {given_model.name} "
+                           f"({given_model.input} -> {given_model.output})", kw.value.span)
+                ok = False
             given[kw.name] = value
         if not model.open:
             for fname, sf in model.fields.items():
@@ -284,6 +289,17 @@ class ModelChecker:
         bindings = _int_bindings(env)
         output = self.outputs.get(name, T.ANY)
         return StaticModelValue(name, T.substitute(model.input_type, bindings), T.substitute(output, bindings))
+
+    def model_fits(self, value: "StaticModelValue", expected: T.ModelType) -> bool:
+        """A statically known model value against a `Model[In -> Out]` or model-named field type."""
+        from mlang.models.shapes import stack_input
+        if expected.name not in (None, "Model"):
+            known = self.models.get(value.name)
+            if known is None or known.open:
+                return True
+            return expected.name in known.lineage
+        return (T.unify(stack_input(value.input), stack_input(expected.input), T.Bindings())
+                and T.unify(stack_input(value.output), stack_input(expected.output), T.Bindings()))
 
     def model_value(self, node) -> "StaticModelValue | None":
         if isinstance(node, A.Call):
