@@ -19,7 +19,7 @@ from mlang.lang.diagnostics import MError
 from mlang.models.module import MModel
 from mlang.models.spec import ModelSpec
 from mlang.models.zoo import zoo_entry
-from mlang.models.zoo.imaging import image_features, resize_center_crop, to_rgb_array
+from mlang.models.zoo.imaging import as_batch, is_raw_images, resize_center_crop, to_rgb_array, unit_range
 
 ENTRY = zoo_entry("dlib-face-resnet")
 WEIGHTS_FILE = "dlib_face_recognition_resnet_model_v1.dat"
@@ -44,8 +44,11 @@ class DlibFaceEmbedder(MModel):
         super().__init__(spec, task="embedding")
         self._dlib_model = dlib.face_recognition_model_v1(str(weights_path()))
 
-    def features(self, x, features: dict) -> dict:
-        return image_features(self, x, features)
+    def forward(self, x=None, **features):
+        """Raw images (one or a list: arrays, PIL images, paths) are preprocessed first."""
+        if is_raw_images(x):
+            return self.compute(**self.preprocess(as_batch(x)), **features)
+        return super().forward(x, **features)
 
     def preprocess(self, inputs: list) -> dict:
         """Images → float [B, 3, 150, 150] in 0–1 (the whole image resized: pass face crops)."""
@@ -61,7 +64,7 @@ class DlibFaceEmbedder(MModel):
         if x.dim() != 4 or x.shape[1] != 3:
             raise MError(f"dlib-face-resnet expects images [B, 3, H, W], got {tuple(x.shape)}",
                          field="inputs")
-        chips = (x.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        chips = (unit_range(x).detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         descriptors = self._dlib_model.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
         return torch.tensor(np.array([list(d) for d in descriptors]), dtype=torch.float32)
 

@@ -20,7 +20,7 @@ from mlang.models.module import MModel
 from mlang.models.spec import ModelSpec
 from mlang.models.zoo import zoo_entry
 from mlang.models.zoo.efficientnet_net import FEATURES, IMAGENET_CLASSES, EfficientNetLite0Net
-from mlang.models.zoo.imaging import Normalize, image_batch, image_features
+from mlang.models.zoo.imaging import Normalize, as_batch, image_batch, is_raw_images, unit_range
 
 ENTRY = zoo_entry("efficientnet-lite0")
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
@@ -42,8 +42,11 @@ class EfficientNetLite0(MModel):
         self.normalize = Normalize()
         self.net = EfficientNetLite0Net(num_classes=0 if features else IMAGENET_CLASSES)
 
-    def features(self, x, features: dict) -> dict:
-        return image_features(self, x, features)
+    def forward(self, x=None, **features):
+        """Raw images (one or a list: arrays, PIL images, paths) are preprocessed first."""
+        if is_raw_images(x):
+            return self.compute(**self.preprocess(as_batch(x)), **features)
+        return super().forward(x, **features)
 
     def preprocess(self, inputs: list) -> dict:
         if not isinstance(inputs, (list, tuple)) or not inputs:
@@ -57,7 +60,7 @@ class EfficientNetLite0(MModel):
         if x.dim() != 4 or x.shape[1] != 3:
             raise MError(f"efficientnet-lite0 expects images [B, 3, H, W], got a tensor of shape "
                          f"{tuple(x.shape)}", field="inputs")
-        return self.net(self.normalize(x))
+        return self.net(self.normalize(unit_range(x)))
 
     def config(self, files: dict, prefix: str = "") -> dict:
         return {"source": ENTRY.name, "features": self.features_only}

@@ -83,15 +83,23 @@ class Normalize(torch.nn.Module):
         return (x - self.mean) / self.std
 
 
-def image_features(model, x, features: dict) -> dict:
-    """`MModel.features` for image models: raw images (one or a list) are preprocessed; a 4-d
-    tensor is taken as an already preprocessed batch."""
-    from mlang.models.module import MModel
+def is_raw_images(x) -> bool:
+    """Is `x` raw image input (one image or a list of them) rather than a preprocessed batch
+    (a 4-d tensor, or the dict `preprocess` returned)?"""
+    if x is None or isinstance(x, dict):
+        return False
+    if isinstance(x, torch.Tensor):
+        return x.dim() in (2, 3)
+    return True
 
-    if x is None or isinstance(x, dict) or isinstance(x, torch.Tensor) and x.dim() == 4:
-        return MModel.features(model, x, features)
-    images = [x] if is_single_image(x) else list(x)
-    return {**model.preprocess(images), **features}
+
+def as_batch(images) -> list:
+    return [images] if is_single_image(images) else list(images)
+
+
+def unit_range(x: torch.Tensor) -> torch.Tensor:
+    """A uint8 image batch as float 0–1; float batches are taken as already 0–1."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
 def is_single_image(value) -> bool:
