@@ -142,3 +142,25 @@ def test_progress_bar_runs(sentiment, capsys):
     fine_tune_model(fresh_classifier(), train.take(32), valid.take(8), epochs=1, batch_size=8,
                     progress=True, log_every=1)
     assert "fine-tuning" in capsys.readouterr().err
+
+
+def test_batches_are_drawn_once_per_epoch(sentiment):
+    """A dataset that redraws its examples in `batches` (a distributed shard) is honoured."""
+    train, _ = sentiment
+    calls = []
+
+    class Redrawn(Dataset):
+        def batches(self, batch_size=32, model=None, **options):
+            calls.append(batch_size)
+            return super().batches(batch_size, model, **options)
+
+    data = Redrawn(train.examples, labels=train.labels)
+    fine_tune_model(fresh_classifier(), data, epochs=3, batch_size=32, progress=False)
+    assert calls == [32, 32, 32]
+
+
+def test_max_steps_stops_mid_epoch(sentiment):
+    train, _ = sentiment
+    model = fresh_classifier()
+    fine_tune_model(model, train, epochs=5, batch_size=8, max_steps=5, progress=False)
+    assert model.history.epochs[-1]["step"] == 5 and len(model.history) == 1

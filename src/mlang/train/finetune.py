@@ -53,8 +53,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     """
     import torch
 
-    from mlang.data.batching import batch_order, make_batch
-    from mlang.train.precision import autocast, pick_device, resolve_precision
+    from mlang.train.precision import pick_device, resolve_precision
 
     _check_arguments(train, valid, epochs, lr, batch_size, gradient_accumulation, log_every)
     if seed is not None:
@@ -80,75 +79,111 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     scheduler = _linear_schedule(optimizer, warmup, total_updates)
 
     history = TrainingHistory(metric=chosen_metric.name if chosen_metric else None)
-    best_state, step = None, 0
-    stale_epochs = 0
     num_labels = len(train.labels) if task == "classification" and train.labels else None
-    show = wanted(progress)
-    with TrainingProgress(min(batches_per_epoch * epochs, total_updates * gradient_accumulation),
-                          show) as bar:
+    loop = _StepLoop(model, task, optimizer, scheduler, scaler, trainable, device, precision,
+                     gradient_accumulation, max_grad_norm, log_every, max_steps, num_labels, history)
+    best_state, stale_epochs = None, 0
+    total_batches = min(batches_per_epoch * epochs, total_updates * gradient_accumulation)
+    with TrainingProgress(total_batches, wanted(progress)) as bar:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
-            model.train()
-            running, counted, epoch_sum, epoch_batches = None, 0, None, 0
-            order = batch_order(train, batch_size, shuffle=True, seed=(seed or 0) + epoch,
-                                bucket=None, drop_last=False)
-            for index, indices in enumerate(order):
-                batch = make_batch(train, indices, model).to(device)
-                with autocast(device, precision):
-                    output = tasks.call_model(model, batch.inputs)
-                    if step == 0 and index == 0:
-                        tasks.check_output(task, output, num_labels)
-                    loss = tasks.loss(task, output, batch.targets)
-                detached = loss.detach()
-                running = detached if running is None else running + detached
-                epoch_sum = detached if epoch_sum is None else epoch_sum + detached
-                counted += 1
-                epoch_batches += 1
-                scaled = loss / gradient_accumulation
-                (scaler.scale(scaled) if scaler else scaled).backward()
-                last = index == len(order) - 1
-                if (index + 1) % gradient_accumulation == 0 or last:
-                    _optimizer_step(optimizer, scheduler, scaler, trainable, max_grad_norm)
-                    step += 1
-                if counted == log_every or last:
-                    mean = float(running) / counted
-                    history.steps.append({"step": step, "epoch": epoch, "loss": mean})
-                    bar.advance(counted, epoch=f"{epoch}/{epochs}", loss=mean)
-                    running, counted = None, 0
-                if max_steps is not None and step >= max_steps:
-                    break
-            record = {"epoch": epoch, "step": step, "train_loss": float(epoch_sum) / epoch_batches,
-                      "lr": scheduler.get_last_lr()[0]}
+            # `train.batches` is called once per epoch (a distributed shard redraws its share there).
+            batches = train.batches(batch_size, model=model, shuffle=True, seed=(seed or 0) + epoch)
+            record = loop.run_epoch(batches, epoch, epochs, bar)
             if valid is not None:
                 record.update(_validate(model, valid, chosen_metric, eval_batch_size or batch_size * 2))
                 bar.advance(0, **{f"valid {chosen_metric.name}": record[f"valid_{chosen_metric.name}"]})
             record["seconds"] = time.perf_counter() - started
             history.epochs.append(record)
-            if valid is not None:
-                value = record[f"valid_{chosen_metric.name}"]
-                if _improved(value, history.best_metric, chosen_metric.greater_is_better):
-                    history.best_epoch, history.best_metric = epoch, value
-                    best_state = _snapshot(model)
-                    stale_epochs = 0
-                    if checkpoint_dir:
-                        _save_checkpoint(best_state, history, checkpoint_dir)
-                else:
-                    stale_epochs += 1
+            if valid is not None and _improved(record[f"valid_{chosen_metric.name}"],
+                                               history.best_metric, chosen_metric.greater_is_better):
+                history.best_epoch, history.best_metric = epoch, record[f"valid_{chosen_metric.name}"]
+                best_state, stale_epochs = _snapshot(model), 0
+                if checkpoint_dir:
+                    _save_checkpoint(best_state, history, checkpoint_dir)
+            elif valid is not None:
+                stale_epochs += 1
             elif checkpoint_dir:
                 _save_checkpoint(_snapshot(model), history, checkpoint_dir)
-            if any(callback(epoch=epoch, metrics=dict(record), model=model) for callback in callbacks):
+            stop = any(callback(epoch=epoch, metrics=dict(record), model=model) for callback in callbacks)
+            if stop or (patience and stale_epochs >= patience):
                 history.stopped_early = epoch < epochs
                 break
-            if patience and stale_epochs >= patience:
-                history.stopped_early = epoch < epochs
-                break
-            if max_steps is not None and step >= max_steps:
+            if loop.finished:
                 break
     if best_state is not None and restore_best:
         model.load_state_dict(best_state)
     model.eval()
     model.history = history
     return model
+
+
+class _StepLoop:
+    """The optimizer-step loop over one epoch's batches, kept as lean as a hand-written one."""
+
+    def __init__(self, model, task, optimizer, scheduler, scaler, trainable, device, precision,
+                 accumulation, max_grad_norm, log_every, max_steps, num_labels, history):
+        self.model, self.task = model, task
+        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
+        self.trainable, self.device, self.precision = trainable, device, precision
+        self.accumulation, self.max_grad_norm = accumulation, max_grad_norm
+        self.log_every, self.max_steps, self.num_labels = log_every, max_steps, num_labels
+        self.history = history
+        self.step = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.max_steps is not None and self.step >= self.max_steps
+
+    def run_epoch(self, batches, epoch: int, epochs: int, bar) -> dict:
+        """Train on every batch; the epoch's record (mean loss, last learning rate)."""
+        from mlang.train.precision import autocast
+
+        self.model.train()
+        running, counted, epoch_sum, epoch_batches = None, 0, None, 0
+        for index, (batch, last) in enumerate(_with_last(batches)):
+            batch.to(self.device)
+            with autocast(self.device, self.precision):
+                output = tasks.call_model(self.model, batch.inputs)
+                if self.step == 0 and index == 0:
+                    tasks.check_output(self.task, output, self.num_labels)
+                loss = tasks.loss(self.task, output, batch.targets)
+            # The loss stays on the device; it is read back only when logged.
+            detached = loss.detach()
+            running = detached if running is None else running + detached
+            epoch_sum = detached if epoch_sum is None else epoch_sum + detached
+            counted += 1
+            epoch_batches += 1
+            scaled = loss / self.accumulation
+            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            if (index + 1) % self.accumulation == 0 or last:
+                _optimizer_step(self.optimizer, self.scheduler, self.scaler, self.trainable,
+                                self.max_grad_norm)
+                self.step += 1
+            if counted == self.log_every or last or self.finished:
+                mean = float(running) / counted
+                self.history.steps.append({"step": self.step, "epoch": epoch, "loss": mean})
+                bar.advance(counted, epoch=f"{epoch}/{epochs}", loss=mean)
+                running, counted = None, 0
+            if self.finished:
+                break
+        if epoch_sum is None:
+            raise data_error("the training data gave no batches", field="train")
+        return {"epoch": epoch, "step": self.step, "train_loss": float(epoch_sum) / epoch_batches,
+                "lr": self.scheduler.get_last_lr()[0]}
+
+
+def _with_last(items):
+    """(item, is_last) pairs, looking one item ahead."""
+    iterator = iter(items)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    for following in iterator:
+        yield current, False
+        current = following
+    yield current, True
 
 
 def _check_arguments(train, valid, epochs, lr, batch_size, accumulation, log_every) -> None:
