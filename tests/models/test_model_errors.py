@@ -297,3 +297,9 @@ bad = Wrapper(inner=Vec8(), named=Vec8())
     assert first.message == ("field 'inner' of Wrapper is Model[Tensor[float32, B, 4] -> Tensor[float32, B, 2]] "
                              "but is given Vec8 (Tensor[float32, B, 8] -> Tensor[float32, B, 2])")
     assert second.message.startswith("field 'named' of Wrapper is Vec but is given Vec8")
+
+
+def test_input_shape_belongs_to_the_python_api():
+    d = only(check_m("model Net {\n    input: Image[3, 8, 8]\n    Conv2D(4, input_shape=(8, 8, 3))\n}\n"))
+    assert (d.span.line, d.message) == (3, "Conv2D: input_shape is only for the Python m.Model() API (channels-last)")
+    assert d.hint == "declare the model's input type instead, e.g. input: Image[3, 64, 64]"

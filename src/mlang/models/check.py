@@ -189,6 +189,7 @@ class ModelChecker:
     def static_layer(self, call: A.Call, env: dict):
         """The configured layer, `UNKNOWN` when its arguments are not static, `FAILED` after an error."""
         from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
+        from mlang.models.shapes import reject_input_shape
 
         name = call_name(call)
         if name is None:
@@ -207,7 +208,9 @@ class ModelChecker:
             if any(v is UNKNOWN for v in [*args, *kwargs.values()]):
                 bind_arguments(cls, tuple(args), kwargs, call.span)
                 return UNKNOWN
-            return create_layer(name, tuple(args), kwargs, span=call.span)
+            layer = create_layer(name, tuple(args), kwargs, span=call.span)
+            reject_input_shape([layer])
+            return layer
         except MError as exc:
             self.add(exc)
             return FAILED

@@ -30,6 +30,14 @@ def propagate(input_type: T.MType, layers: list[Layer]) -> list[T.MType]:
     return types
 
 
+def reject_input_shape(layers: list) -> None:
+    """`input_shape` belongs to the Keras-style `m.Model()`; a declared stack states `input:`."""
+    for layer in layers:
+        if layer.input_shape is not None:
+            raise MError(f"{layer.NAME}: input_shape is only for the Python m.Model() API (channels-last)",
+                         layer.span, hint="declare the model's input type instead, e.g. input: Image[3, 64, 64]")
+
+
 def build_modules(input_type: T.MType, layers: list[Layer]) -> list:
     """One torch module per layer, each built for its concrete input type."""
     modules, current = [], input_type

@@ -6,7 +6,9 @@ from torch import nn
 from mlang.lang import types as T
 from mlang.models.layers.base import layer_from_config
 from mlang.models.module import MModel
-from mlang.models.shapes import build_modules, check_output, format_shape, propagate, stack_input
+from mlang.models.shapes import (
+    build_modules, check_output, format_shape, propagate, reject_input_shape, stack_input,
+)
 from mlang.models.spec import LayerEntry, ModelSpec, type_from_json, type_to_json
 
 
@@ -50,6 +52,7 @@ class LayerStackModel(MModel):
 
     def __init__(self, layers: list, input_type: T.MType, output_type: T.MType | None = None,
                  spec: ModelSpec | None = None, task: str | None = None, labels=None):
+        reject_input_shape(layers)
         types = propagate(stack_input(input_type), layers)
         produced = types[-1] if types else stack_input(input_type)
         declared = output_type if output_type is not None else T.ANY
