@@ -228,3 +228,10 @@ h = Head()
     x = torch.rand(2, 4)
     expected = clone.layers[0](clone.enc(x))
     assert torch.allclose(clone(x), expected) and not torch.allclose(head(x), expected)
+
+
+def test_field_names_that_would_shadow_module_attributes_are_rejected():
+    from models_m import run_unchecked
+    with pytest.raises(MError, match="'named_modules' cannot be a field name of model Net"):
+        run_unchecked("model Net {\n    input: Tensor[float32, B, 4]\n    named_modules: int = 1\n    Dense(2)\n}\n"
+                      "n = Net()\n")

@@ -24,13 +24,6 @@ from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.spec import ModelSpec
 
-# Attribute names a model field may not take: they would shadow the module's own behaviour.
-RESERVED_NAMES = frozenset(
-    {"forward", "compute", "preprocess", "spec", "input_type", "output_type", "task", "labels",
-     "transforms", "summary", "config", "kind", "example_inputs", "training", "parameters",
-     "state_dict", "train", "eval", "to", "fields", "layers", "parts", "submodels"}
-    | {name for name in dir(nn.Module) if not name.startswith("__")})
-
 
 class MModel(nn.Module):
     """Base class of every model M builds (layer stacks, compositions, pretrained models)."""

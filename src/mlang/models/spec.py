@@ -176,7 +176,7 @@ def value_matches_type(value, expected: T.MType) -> bool:
     if isinstance(expected, T.DictType):
         return isinstance(value, dict)
     if isinstance(expected, T.ModelType):
-        return _is_model_value(value, expected)
+        return value is None or _is_model_value(value, expected)  # none: no such submodel
     return True
 
 
