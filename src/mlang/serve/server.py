@@ -97,25 +97,31 @@ class Server:
         self.stop()
 
 
-def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1, **options) -> None:
+def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1, name: str | None = None,
+          max_batch_size: int = 32, max_latency_ms: float = 5.0, batching: bool = True,
+          token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024, max_inputs: int = 1024,
+          device: str = "auto", backend: str = "eager", num_threads: int | None = None,
+          log_level: str = "warning") -> None:
     """Serve `model` over HTTP until interrupted (the M builtin `serve(model, port=8000)`).
 
     With `workers > 1`, `model` must be a registry reference or a model file: each worker
     process loads its own copy.
     """
+    options = dict(name=name, max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+                   batching=batching, token=token, max_body_bytes=max_body_bytes, max_inputs=max_inputs,
+                   device=device, backend=backend, num_threads=num_threads)
     if workers > 1:
-        _serve_workers(model, host, port, workers, **options)
+        _serve_workers(model, host, port, workers, log_level, options)
         return
-    Server(model, host=host, port=port, **options).serve_forever()
+    Server(model, host=host, port=port, log_level=log_level, **options).serve_forever()
 
 
-def _serve_workers(model, host: str, port: int, workers: int, **options) -> None:
+def _serve_workers(model, host: str, port: int, workers: int, log_level: str, options: dict) -> None:
     import uvicorn
 
     if not isinstance(model, (str, Path)):
         raise MError("serving with several workers needs a registry reference or a model file",
                      field="workers", hint="save the model first: save(model, 'name'), then serve 'name'")
-    log_level = options.pop("log_level", "warning")
     serve_options = replace(ServeOptions(), **options)
     os.environ[OPTIONS_ENV] = options_env(str(model), serve_options)
     print(f"serving {model} on http://{host}:{port} with {workers} workers")
