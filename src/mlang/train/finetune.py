@@ -140,7 +140,7 @@ class _StepLoop:
         from mlang.train.precision import autocast
 
         self.model.train()
-        running, counted, epoch_sum, epoch_batches = None, 0, None, 0
+        running, counted, epoch_total, epoch_batches = None, 0, 0.0, 0
         for index, (batch, last) in enumerate(_with_last(batches)):
             batch.to(self.device)
             with autocast(self.device, self.precision):
@@ -151,25 +151,26 @@ class _StepLoop:
             # The loss stays on the device; it is read back only when logged.
             detached = loss.detach()
             running = detached if running is None else running + detached
-            epoch_sum = detached if epoch_sum is None else epoch_sum + detached
             counted += 1
             epoch_batches += 1
-            scaled = loss / self.accumulation
+            scaled = loss / self.accumulation if self.accumulation > 1 else loss
             (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             if (index + 1) % self.accumulation == 0 or last:
                 _optimizer_step(self.optimizer, self.scheduler, self.scaler, self.trainable,
                                 self.max_grad_norm)
                 self.step += 1
             if counted == self.log_every or last or self.finished:
-                mean = float(running) / counted
+                total = float(running)
+                epoch_total += total
+                mean = total / counted
                 self.history.steps.append({"step": self.step, "epoch": epoch, "loss": mean})
                 bar.advance(counted, epoch=f"{epoch}/{epochs}", loss=mean)
                 running, counted = None, 0
             if self.finished:
                 break
-        if epoch_sum is None:
+        if not epoch_batches:
             raise data_error("the training data gave no batches", field="train")
-        return {"epoch": epoch, "step": self.step, "train_loss": float(epoch_sum) / epoch_batches,
+        return {"epoch": epoch, "step": self.step, "train_loss": epoch_total / epoch_batches,
                 "lr": self.scheduler.get_last_lr()[0]}
 
 
