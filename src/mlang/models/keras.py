@@ -281,7 +281,7 @@ class Model(MModel):
             raise MError(f"Model.{what} needs a compiled model", hint="call model.compile(optimizer=..., loss=...) first")
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
-            validation_data=None, verbose: int = 0, seed: int | None = None) -> History:
+            validation_data=None, verbose: int = 1, seed: int | None = None) -> History:
         """Train for `epochs` passes over (x, y); returns a `History` of per-epoch loss and metrics."""
         self._require_compiled("fit")
         x, y = _as_tensor(x), _as_tensor(y)
