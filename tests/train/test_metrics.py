@@ -1,6 +1,7 @@
 """Metrics equal scikit-learn's on the same predictions; QA scores follow SQuAD's definition."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from sklearn import metrics as sk
 
 from mlang.lang.diagnostics import MError
@@ -60,3 +61,17 @@ def test_metric_names_are_checked_against_the_task():
         resolve_metric("mse", "classification")
     with pytest.raises(MError, match="two classes"):
         METRICS["f1_binary"].compute([0, 1, 2], [0, 1, 2], 3)
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda k: st.tuples(
+    st.just(k), st.lists(st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)), min_size=1, max_size=40))))
+def test_f1_and_precision_match_sklearn_on_any_predictions(case):
+    num_classes, pairs = case
+    true, pred = [t for t, _ in pairs], [p for _, p in pairs]
+    for average in ("macro", "micro", "weighted"):
+        for score, reference in (("f1", sk.f1_score), ("precision", sk.precision_score),
+                                 ("recall", sk.recall_score)):
+            expected = reference(true, pred, average=average, zero_division=0)
+            assert METRICS[f"{score}_{average}"].compute(pred, true, num_classes) == pytest.approx(expected)
