@@ -53,6 +53,10 @@ def test_minilm_classifier_onnx_matches_torch_with_dynamic_batch_and_length(mini
     assert np.abs(onnx_outputs(path, features) - expected).max() <= 1e-4
     inputs = {i.name: i.shape for i in ort.InferenceSession(str(path)).get_inputs()}
     assert inputs == {name: ["batch", "sequence"] for name in features}
+    sidecar = json.loads((tmp_path / "minilm.onnx.json").read_text())
+    tokenizer = [name for name in sidecar["files"] if name.endswith("tokenizer.json")]
+    assert tokenizer and (tmp_path / tokenizer[0]).is_file()  # what Java / C++ callers tokenize with
+    assert sidecar["labels"] == minilm_classifier.labels
 
 
 def test_torchscript_export_matches_torch(layer_stack, tmp_path):

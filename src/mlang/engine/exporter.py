@@ -95,7 +95,7 @@ def _positional(runnable: Runnable, names: list[str]):
 
 
 def export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool = True,
-                atol: float = 1e-4) -> Path:
+                atol: float = 1e-4, sidecar: bool = True) -> Path:
     import torch
 
     names = list(features)
@@ -115,7 +115,8 @@ def export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ver
             raise MError(f"ONNX export of {runnable.name} failed: {error}", field="model",
                          hint="export needs a model whose forward is traceable (no Python-side "
                               "data-dependent control flow)") from error
-    _write_sidecar(runnable, path, features, axes)
+    if sidecar:
+        _write_sidecar(runnable, path, features, axes)
     if verify:
         verify_onnx(runnable, path, features, atol=atol)
     return path
@@ -142,7 +143,8 @@ def _onnx_export(module, args, path: Path, names: list[str], axes: dict, *, dyna
 
 
 def _write_sidecar(runnable: Runnable, path: Path, features, axes) -> None:
-    """`model.onnx.json`: input names, dtypes, dynamic axes and labels, for non-Python callers."""
+    """`model.onnx.json` (input names, dtypes, dynamic axes, labels) and the model's auxiliary files
+    (tokenizer, vocabulary) under `model.onnx.files/`, so callers in other languages can prepare inputs."""
     info = {
         "model": runnable.name,
         "inputs": [{"name": n, "dtype": str(t.dtype).removeprefix("torch."),
@@ -151,8 +153,25 @@ def _write_sidecar(runnable: Runnable, path: Path, features, axes) -> None:
         "outputs": [{"name": "output"}],
         "task": runnable.task,
         "labels": runnable.labels,
+        "input_type": str(runnable.input_type) if runnable.input_type is not None else None,
+        "files": _write_aux_files(runnable, Path(f"{path}.files")),
     }
     Path(f"{path}.json").write_text(json.dumps(info, indent=2))
+
+
+def _write_aux_files(runnable: Runnable, folder: Path) -> list[str]:
+    """The files `mlang.models.serialize.dump` keeps beside the weights; none for plain modules."""
+    from mlang.models.serialize import dump
+
+    try:
+        files = dump(runnable.model).files
+    except MError:  # not an M model (a plain torch module): it has no auxiliary files
+        return []
+    for name, data in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return sorted(f"{folder.name}/{name}" for name in files)
 
 
 def verification_batch(features: dict[str, Any]) -> dict[str, Any]:

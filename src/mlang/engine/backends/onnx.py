@@ -35,7 +35,7 @@ class OnnxBackend(Backend):
         path = cache_dir("onnx") / f"{key}.onnx"
         if not path.exists():
             partial = path.with_suffix(".partial.onnx")
-            export_onnx(self.runnable, partial, features)
+            export_onnx(self.runnable, partial, features, sidecar=False)
             partial.replace(path)  # only a verified export lands under the final name
         return path
 
