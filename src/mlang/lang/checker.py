@@ -341,12 +341,19 @@ class _Checker:
             self.expr(s.value)
 
     def stmt_Break(self, s: m.Break):
-        if not self.loop_depth:
-            self.error("'break' outside a loop", s.span)
+        self.loop_exit("break", s.span)
 
     def stmt_Continue(self, s: m.Continue):
-        if not self.loop_depth:
-            self.error("'continue' outside a loop", s.span)
+        self.loop_exit("continue", s.span)
+
+    def loop_exit(self, word: str, span: Span) -> None:
+        if self.loop_depth:
+            return
+        if self.in_block:
+            self.error(f"'{word}' cannot leave a block", span,
+                       hint="a block runs as a function of its own: put the loop inside the block")
+        else:
+            self.error(f"'{word}' outside a loop", span)
 
     def stmt_If(self, s: m.If):
         self.expr(s.test)
@@ -573,6 +580,7 @@ class _Checker:
             if k.name is not None:
                 if k.name in seen:
                     self.error(f"keyword argument '{k.name}' is given twice", k.span)
+                    return
                 seen.add(k.name)
             self.expr(k.value)
         callee = self.callee(e.func)
@@ -661,7 +669,7 @@ def _names_in_target(target: m.Expr) -> list[str]:
     return []
 
 
-def _check(module: m.Module, checking: list[str], modules: dict) -> list[Diagnostic]:
+def _check(module: m.Module, checking: list[str], modules: dict, plugins: bool = True) -> list[Diagnostic]:
     ctx = CheckContext(module.filename, module.source, module, builtins=registry.builtins())
     checker = _Checker(ctx, checking, modules)
     try:
@@ -669,7 +677,7 @@ def _check(module: m.Module, checking: list[str], modules: dict) -> list[Diagnos
     except RecursionError:
         ctx.report("the program is nested too deeply to check", Span(module.filename, 1, 1))
         return ctx.diagnostics
-    for plugin in registry.checks():
+    for plugin in registry.checks() if plugins else ():
         try:
             found = plugin(module, ctx)
         except MError as err:
@@ -682,13 +690,16 @@ def _check(module: m.Module, checking: list[str], modules: dict) -> list[Diagnos
     return ctx.diagnostics
 
 
-def check_module(module: m.Module) -> list[Diagnostic]:
-    """All diagnostics for `module` and the M files it imports, sorted by position."""
+def check_module(module: m.Module, plugins: bool = True) -> list[Diagnostic]:
+    """All diagnostics for `module` and the M files it imports, sorted by position.
+
+    `plugins=False` runs only the front end's own checks (not the later stages' plugins).
+    """
     from mlang.lang import builtins as core
 
     core.register_core()
     origin = str(Path(module.filename).resolve()) if not module.filename.startswith("<") else module.filename
-    diagnostics = _check(module, [origin], {})
+    diagnostics = _check(module, [origin], {}, plugins)
     unique = {}
     for d in diagnostics:
         key = (d.span.file if d.span else "", d.span.line if d.span else 0, d.span.column if d.span else 0,

@@ -22,6 +22,7 @@ What M constructs become:
 from __future__ import annotations
 
 import ast as py
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -408,7 +409,10 @@ def _to_code(tree: py.AST, filename: str, mode: str, span: Span):
     """`compile()`, turning Python's complaints about generated code into M diagnostics."""
     py.fix_missing_locations(tree)
     try:
-        return compile(tree, filename, mode, dont_inherit=True)
+        with warnings.catch_warnings():
+            # Python's hints about its own syntax (`is` with a literal) do not apply to M source.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return compile(tree, filename, mode, dont_inherit=True)
     except SyntaxError as err:
         where = Span(filename, err.lineno or span.line, (err.offset or 0) + 1 if err.offset is not None else span.column)
         raise MSyntaxError(err.msg, where) from None

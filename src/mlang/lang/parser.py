@@ -148,6 +148,7 @@ class _Layout:
     def process(self, stream):
         tokens = list(stream)
         stack: list[str] = []
+        self.openers = openers = []  # the token that opened each entry of `stack` (for error hints)
         prev: str | None = None
         pending: Token | None = None
         model_header = False
@@ -174,7 +175,13 @@ class _Layout:
                     model_header = True
                 elif tok.value == "forward" and following == "LPAR" and stack and stack[-1] == "model":
                     tok = tok.retyped("FORWARD_KW")
+            elif kind == "IMPORT" and prev in _STATEMENT_START and i + 1 < len(tokens) and tokens[i + 1].type == "NAME" \
+                    and tokens[i + 1].value != "python":
+                nxt = tokens[i + 1]
+                raise _LexError(f"expected a quoted file path or 'python' after import, found the name '{nxt.value}'",
+                                nxt.line, nxt.column, f'write import "{nxt.value}.m" or import python {nxt.value}')
             elif kind == "LBRACE":
+                openers.append(tok)
                 if model_header:
                     stack.append("model")
                     tok = tok.retyped("BLOCK_LBRACE", "{")
@@ -187,8 +194,10 @@ class _Layout:
                 model_header = False
             elif kind in _OPENERS:
                 stack.append("paren")
+                openers.append(tok)
             elif kind in _CLOSERS and stack:
                 stack.pop()
+                openers.pop()
             prev = tok.type
             yield tok
 
@@ -198,6 +207,8 @@ def _token_span(tok: Token, filename: str) -> Span:
 
 
 def _start_of(item):
+    if isinstance(item, Span):
+        return item.line, item.column
     if isinstance(item, Token):
         return item.line, item.column
     if isinstance(item, list):
@@ -207,6 +218,8 @@ def _start_of(item):
 
 
 def _end_of(item):
+    if isinstance(item, Span):
+        return (item.end_line, item.end_column) if item.end_line else (item.line, item.column)
     if isinstance(item, Token):
         return item.end_line, item.end_column
     if isinstance(item, list):
@@ -613,9 +626,9 @@ class _Builder(Transformer):
         text = tok.value
         try:
             value = pyast.literal_eval(text)
-        except (SyntaxError, ValueError) as err:
-            self._error(f"invalid string literal: {err.msg if isinstance(err, SyntaxError) else err}", tok,
-                        hint=r"escapes are \n \t \\ \" \' \xHH \uHHHH")
+        except (SyntaxError, ValueError):
+            self._error("invalid escape sequence in this string", tok,
+                        hint=r"escapes are \n \t \\ \" \' \xHH \uHHHH \N{NAME}")
         return value
 
     def string(self, c):
@@ -894,7 +907,7 @@ class _Parser:
             while True:
                 act = actions[states[-1]].get(kind)
                 if act is None:
-                    raise _UnexpectedToken(tok, {k for k in actions[states[-1]] if k.isupper() or k == "$END"})
+                    raise _UnexpectedToken(tok, self._accepted(states))
                 shift, arg = act
                 if shift:
                     states.append(arg)
@@ -912,7 +925,32 @@ class _Parser:
                 if end_token is not None and states[-1] == self.end_states[start]:
                     return values[-1]
 
+    def _accepted(self, states: list) -> set[str]:
+        """The terminals the parser would really shift next (LALR's lookahead sets are wider)."""
+        accepted = set()
+        for terminal in self.actions[states[-1]]:
+            if not (terminal.isupper() or terminal == "$END"):
+                continue
+            stack = list(states)
+            while True:
+                act = self.actions[stack[-1]].get(terminal)
+                if act is None:
+                    break
+                shift, arg = act
+                if shift:
+                    accepted.add(terminal)
+                    break
+                size, _, origin = arg
+                if size:
+                    del stack[-size:]
+                stack.append(self.actions[stack[-1]][origin][1])
+                if terminal == "$END" and stack[-1] in self.end_states.values():
+                    accepted.add(terminal)
+                    break
+        return accepted or {k for k in self.actions[states[-1]] if k.isupper()}
+
     def parse(self, source: str, filename: str, start: str):
+        self.layout.openers = []
         with self.lock, _no_gc():
             self.layout.filename = self.builder.filename = filename
             try:
@@ -929,7 +967,12 @@ class _Parser:
             span = Span(filename, line, column)
         else:
             span = _token_span(tok, filename)
-        return MSyntaxError(f"expected {self.expected_words(err.expected)}, found {self.found_words(tok)}", span)
+        hint = None
+        unclosed = [t for t in self.layout.openers if t.type in ("LPAR", "LSQB", "DICT_LBRACE")]
+        if unclosed and unclosed[-1].line < (tok.line if tok.type != "$END" else span.line):
+            hint = f"the '{unclosed[-1].value}' on line {unclosed[-1].line} is never closed"
+        return MSyntaxError(f"expected {self.expected_words(err.expected)}, found {self.found_words(tok)}", span,
+                            hint=hint)
 
 
 @contextmanager

@@ -1,0 +1,5 @@
+// expect: 3:1: 'plain' does not take a block
+func plain(x) { return x }
+plain(1) {
+    print(2)
+}

@@ -1,0 +1,4 @@
+// expect: 2:1: 'print' does not take a block
+print(1) {
+    2
+}

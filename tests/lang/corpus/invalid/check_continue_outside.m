@@ -1,0 +1,4 @@
+// expect: 3:5: 'continue' outside a loop
+func f() {
+    continue
+}

@@ -1,0 +1,3 @@
+// expect: 3:1: 'f' is already declared on line 2
+func f() { return 1 }
+func f() { return 2 }

@@ -1,0 +1,2 @@
+// expect: 2:11: duplicate parameter 'a'
+func f(a, a) { return a }

@@ -1,0 +1,2 @@
+// expect: 2:11: 'Strng' is not a type
+func f(x: Strng) -> int { return 1 }

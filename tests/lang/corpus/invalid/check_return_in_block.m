@@ -1,0 +1,5 @@
+// expect: 4:5: 'return' cannot be used inside a block
+func run(_block) { return _block() }
+run() {
+    return 1
+}

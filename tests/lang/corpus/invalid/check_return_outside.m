@@ -1,0 +1,3 @@
+// expect: 3:1: 'return' outside a function
+x = 1
+return x

@@ -1,0 +1,4 @@
+// expect: 3:16: undefined name 'b'
+func f(a) {
+    return a + b
+}

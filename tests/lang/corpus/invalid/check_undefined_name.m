@@ -1,0 +1,3 @@
+// expect: 3:7: undefined name 'totl'
+total = 0
+print(totl + 1)

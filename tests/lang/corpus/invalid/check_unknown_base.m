@@ -1,0 +1,2 @@
+// expect: 2:21: unknown model 'Unknwn' after extends
+model Small extends Unknwn { }

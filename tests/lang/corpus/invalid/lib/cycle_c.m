@@ -1,0 +1,1 @@
+import "../check_import_cycle.m"

@@ -1,0 +1,1 @@
+func helper() { return 1 }

@@ -1,0 +1,2 @@
+// expect: 2:1: cannot assign to a literal
+1 = x

@@ -1,0 +1,2 @@
+// expect: 2:7: unexpected character '$'
+x = 3 $ 4

@@ -1,0 +1,2 @@
+// expect: 2:5: invalid escape sequence in this string
+x = "\N{nope}"

@@ -1,0 +1,2 @@
+// expect: 2:9: expected '{' or a name, found 'from'
+model M from Base { }

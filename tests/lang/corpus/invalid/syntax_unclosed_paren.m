@@ -1,0 +1,3 @@
+// expect: 3:1: expected an operator, ',' or ')', found the name 'z'
+print(1, 2
+z = 3

@@ -1,0 +1,3 @@
+// expect: 2:8: this string is never closed
+name = "M
+print(name)
