@@ -1,5 +1,4 @@
 """Data-parallel training over torch.distributed (gloo, 2 CPU processes) with tiny models."""
-import copy
 import os
 import subprocess
 import sys

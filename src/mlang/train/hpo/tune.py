@@ -241,6 +241,7 @@ class TuningSummary:
     best_seed: int
     trials: list[TrialRecord] = field(default_factory=list)
     saved_as: str | None = None
+    _frozen: list = field(default_factory=list, repr=False)  # Optuna's trials, for the table
 
     def count(self, state: str) -> int:
         return sum(t.state == state for t in self.trials)
@@ -269,8 +270,6 @@ class TuningSummary:
 
         return trials_table(self._frozen, metric=self.metric, best_number=self.best_trial,
                             title=repr(self))
-
-    _frozen: list = field(default_factory=list, repr=False)
 
 
 def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
