@@ -139,3 +139,11 @@ def test_a_model_from_another_repository_saves_without_a_parent(tmp_path, stack)
     ref = here.save(loaded, "mine")
     assert here.resolve(ref).parent is None
     assert here.save(loaded, "mine") == "mine:2" and here.resolve("mine:2").parent == "mine:1"
+
+
+def test_only_rank_zero_writes_under_multi_process_runs(stack, monkeypatch):
+    # `m run --nproc N` runs the program on every rank: one run must make one version.
+    monkeypatch.setenv("RANK", "1")
+    assert m.save(stack, "ranked") is None
+    monkeypatch.setenv("RANK", "0")
+    assert m.save(stack, "ranked") == "ranked:1"

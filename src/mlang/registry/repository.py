@@ -502,7 +502,13 @@ def _aliases_hint(name: str, aliases: dict, versions: list[VersionRecord]) -> st
 
 def save(model, name: str, *, alias: str | None = None, tags: dict | None = None, metrics=None,
          params: dict | None = None, parent=None, dataset=None) -> str:
-    """Save `model` in the repository at `$M_HOME` (or `~/.mlang`); returns `"name:N"`."""
+    """Save `model` in the repository at `$M_HOME` (or `~/.mlang`); returns `"name:N"`.
+
+    Under multi-process training (`m run --nproc N`) every rank runs the whole program; only rank 0
+    writes, the others return None, so one run makes one version.
+    """
+    if os.environ.get("RANK", "0") != "0":
+        return None
     return Repository().save(model, name, alias=alias, tags=tags, metrics=metrics, params=params,
                              parent=parent, dataset=dataset)
 
