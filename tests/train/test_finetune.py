@@ -164,3 +164,20 @@ def test_max_steps_stops_mid_epoch(sentiment):
     model = fresh_classifier()
     fine_tune_model(model, train, epochs=5, batch_size=8, max_steps=5, progress=False)
     assert model.history.epochs[-1]["step"] == 5 and len(model.history) == 1
+
+
+def test_autocast_precision_runs_and_learns(sentiment):
+    """bf16 autocast (what CUDA uses) also runs on CPU when asked for explicitly."""
+    train, valid = sentiment
+    model = fresh_classifier()
+    fine_tune_model(model, train, epochs=4, lr=5e-2, batch_size=8, precision="bf16", progress=False)
+    assert model.history["train_loss"][-1] < model.history["train_loss"][0]
+    with pytest.raises(MError, match="unknown precision"):
+        fine_tune_model(fresh_classifier(), train, precision="fp8", progress=False)
+
+
+def test_quiet_by_default_when_not_a_terminal(sentiment, capsys):
+    train, _ = sentiment
+    fine_tune_model(fresh_classifier(), train.take(16), epochs=1, batch_size=8)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
