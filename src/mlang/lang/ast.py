@@ -309,7 +309,8 @@ class For(Stmt):
 
 @dataclass(eq=False)
 class Param(Node):
-    """A parameter: `name [: type] [= default]`, `*name` (kind "var") or `**name` (kind "kwvar")."""
+    """A parameter: `name [: type] [= default]`, `*name` (kind "var"), `**name` (kind "kwvar"), or
+    a bare `*` (kind "star", name "*") after which parameters are keyword-only."""
 
     name: str
     type: TypeExpr | None

@@ -69,8 +69,9 @@ class Signature:
         positional, keyword_only, after_var = [], [], False
         var = kwvar = False
         for p in params:
-            if p.kind == "var":
-                var = after_var = True
+            if p.kind in ("var", "star"):
+                var = var or p.kind == "var"
+                after_var = True
             elif p.kind == "kwvar":
                 kwvar = True
             elif after_var:

@@ -56,7 +56,7 @@ def bound_names(stmts: list[m.Stmt], params: list[m.Param] = ()) -> set[str]:
 
     Function bodies, trailing blocks and comprehensions are scopes of their own and not entered.
     """
-    names = {p.name for p in params}
+    names = {p.name for p in params if p.kind != "star"}
     stack = list(stmts)
     while stack:
         s = stack.pop()
@@ -243,9 +243,10 @@ class _Compiler:
 
     def arguments(self, params: list[m.Param]) -> py.arguments:
         normal = [p for p in params if p.kind == "normal"]
-        var = next((p for p in params if p.kind == "var"), None)
+        star = next((p for p in params if p.kind in ("var", "star")), None)
+        var = star if star is not None and star.kind == "var" else None
         kwvar = next((p for p in params if p.kind == "kwvar"), None)
-        var_index = params.index(var) if var is not None else len(params)
+        var_index = params.index(star) if star is not None else len(params)
         positional = [p for p in normal if params.index(p) < var_index]
         keyword_only = [p for p in normal if params.index(p) > var_index]
         return py.arguments(

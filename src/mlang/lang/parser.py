@@ -79,10 +79,11 @@ class _Lexer(Lexer):
             else:
                 operators[term.pattern.value] = term.name
         operators["{"] = "LBRACE"  # the post-lexer decides: BLOCK_LBRACE or DICT_LBRACE
+        operators[";"] = "SEMI"
         self.operators = operators
         ordered_ops = sorted(operators, key=len, reverse=True)
         parts = [
-            ("_NL", regexps["_NL"]),
+            ("_NL", r"(?:\r?\n[\t \f]*)+"),
             ("WS", r"[\t \f]+"),
             ("CONTINUATION", r"\\[\t \f]*\r?\n"),
             ("BLOCK_COMMENT", regexps["BLOCK_COMMENT"]),
@@ -423,7 +424,7 @@ class _Builder(Transformer):
         for p in params:
             if seen_kwvar:
                 self._error("no parameter may follow `**" + _last_kwvar(params) + "`", p)
-            if p.kind == "var":
+            if p.kind in ("var", "star"):
                 if seen_var:
                     self._error("only one `*` parameter is allowed", p)
                 seen_var = True
@@ -443,6 +444,9 @@ class _Builder(Transformer):
 
     def var_param(self, c):
         return m.Param(c[0].value, None, None, self._span(c[0]), kind="var")
+
+    def keyword_only_marker(self, c):
+        return m.Param("*", None, None, self._span(*c) if c else Span(self.filename, 1, 1), kind="star")
 
     def kwvar_param(self, c):
         return m.Param(c[0].value, None, None, self._span(c[0]), kind="kwvar")
