@@ -174,6 +174,8 @@ def bind_arguments(cls, args: tuple, kwargs: dict, span: Span | None) -> dict:
     else:
         positional = positional_names(cls)
         if len(args) > len(positional):
+            if not positional:
+                raise LayerArgError(f"{name}() takes no positional arguments, got {len(args)}", span)
             raise LayerArgError(
                 f"{name}() takes at most {len(positional)} positional argument(s) "
                 f"({', '.join(positional)}), got {len(args)}", span)
