@@ -31,3 +31,5 @@ bits &= 10; bits |= 1; bits ^= 3; bits <<= 2; bits >>= 1
 print(bits)
 func nothing() { }
 print(nothing())
+func keywordOnly(a, *, b = 2) { return a + b }
+print(keywordOnly(1), keywordOnly(1, b = 3))
