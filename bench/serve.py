@@ -45,12 +45,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(model_file: Path, port: int, batching: bool, max_batch_size: int, threads: int):
+def start_server(model_file: Path, port: int, batching: bool, model_batch_size: int, args):
     command = [sys.executable, "-c", "from mlang.serve.cli import app; app()", str(model_file),
-               "--port", str(port), "--max-batch-size", str(max_batch_size), "--max-latency-ms", "5"]
+               "--port", str(port), "--max-batch-size", str(args.max_batch_size), "--max-latency-ms", "5"]
+    if model_batch_size:
+        command += ["--model-batch-size", str(model_batch_size)]
     if not batching:
         command.append("--no-batching")
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import httpx
 
@@ -99,10 +101,10 @@ def mean_batch_size(base: str) -> float:
     return total / count if count else 0.0
 
 
-def run_mode(model_file, batching, texts, warmup, args) -> dict:
+def run_mode(model_file, batching, model_batch_size, texts, warmup, args) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(model_file, port, batching, args.max_batch_size, args.threads)
+    server = start_server(model_file, port, batching, model_batch_size, args)
     try:
         import httpx
 
@@ -125,6 +127,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=256)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--model-batch-size", type=int, default=0,
+                        help="examples per model call within a server batch (0: the server's default)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--words", type=int, default=0,
@@ -142,26 +146,28 @@ def main() -> None:
     warmup, texts = texts[:args.clients], texts[args.clients:]
     model_file = Path(os.environ["M_HOME"]) / "minilm-classifier.bin"
     Engine(device="cpu").load_model(minilm_classifier()).save_model(model_file)
-    runs = {"batching": [], "no batching": []}
+    modes = {"no batching": (False, 0), "batching": (True, 0)}
+    if args.model_batch_size:
+        modes[f"batching, model calls of {args.model_batch_size}"] = (True, args.model_batch_size)
+    runs = {mode: [] for mode in modes}
     for _ in range(args.rounds):
-        for mode in ("no batching", "batching"):
-            runs[mode].append(run_mode(model_file, mode == "batching", texts, warmup, args))
+        for mode, (batching, model_batch_size) in modes.items():
+            runs[mode].append(run_mode(model_file, batching, model_batch_size, texts, warmup, args))
             print(f"{mode}: {runs[mode][-1]['requests_per_s']:.1f} req/s", file=sys.stderr)
     summary = {}
     for mode, rounds in runs.items():
         summary[mode] = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    ratio = summary["batching"]["requests_per_s"] / summary["no batching"]["requests_per_s"]
+    baseline = summary["no batching"]["requests_per_s"]
+    ratio = max(row["requests_per_s"] for row in summary.values()) / baseline
     table = Table(title=f"MiniLM classifier over HTTP: {args.clients} clients, {args.requests} requests "
                         f"of 1 review, {args.threads} threads (median of {args.rounds} round(s))")
     for column in ("mode", "req/s", "× no batching", "p50 ms", "p99 ms", "mean model batch"):
         table.add_column(column, justify="left" if column == "mode" else "right")
-    for mode in ("no batching", "batching"):
-        row = summary[mode]
-        table.add_row(mode, f"{row['requests_per_s']:.1f}",
-                      f"{row['requests_per_s'] / summary['no batching']['requests_per_s']:.2f}",
+    for mode, row in summary.items():
+        table.add_row(mode, f"{row['requests_per_s']:.1f}", f"{row['requests_per_s'] / baseline:.2f}",
                       f"{row['p50_ms']:.0f}", f"{row['p99_ms']:.0f}", f"{row['mean_model_batch']:.1f}")
     Console(width=110).print(table)
-    print(f"dynamic batching: {ratio:.2f}× the throughput of batching off (target ≥ {TARGET}×)")
+    print(f"dynamic batching (best mode): {ratio:.2f}× the throughput of batching off (target ≥ {TARGET}×)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"setting": vars(args), "cpu_count": os.cpu_count(), "target": TARGET,
                                    "ratio": ratio, "meets_target": ratio >= TARGET, "summary": summary,

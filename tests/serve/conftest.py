@@ -20,8 +20,9 @@ def tiny_model():
 
 @pytest.fixture(scope="module")
 def tiny_server(tiny_model):
-    """The tiny 8-feature classifier on a free port, with a bearer token and small limits."""
-    with Server(tiny_model, name="tiny", port=0, max_batch_size=16, max_latency_ms=20,
+    """The tiny 8-feature classifier on a free port, with a bearer token and small limits; batches of
+    up to 16 examples run as model calls of 4."""
+    with Server(tiny_model, name="tiny", port=0, max_batch_size=16, model_batch_size=4, max_latency_ms=20,
                 token=TOKEN, max_body_bytes=20_000) as server:
         yield server
 

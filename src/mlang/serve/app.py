@@ -31,6 +31,7 @@ class ServeOptions:
 
     name: str | None = None
     max_batch_size: int = 32
+    model_batch_size: int | None = None   # examples per model call inside a batch (None: max_batch_size)
     max_latency_ms: float = 5.0
     batching: bool = True
     token: str | None = None
@@ -46,7 +47,8 @@ def create_app(model, options: ServeOptions | None = None):
     from mlang.engine.engine import Engine
 
     options = options or ServeOptions()
-    engine = Engine(device=options.device, backend=options.backend, batch_size=options.max_batch_size,
+    engine = Engine(device=options.device, backend=options.backend,
+                    batch_size=options.model_batch_size or options.max_batch_size,
                     num_threads=options.num_threads, progress=False)
     engine.load_model(model, name=options.name)
     runnable = engine.runnable

@@ -18,6 +18,9 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 for all)"),
     workers: int = typer.Option(1, help="worker processes, each with its own copy of the model"),
     max_batch_size: int = typer.Option(32, help="most examples one model call takes"),
+    model_batch_size: Optional[int] = typer.Option(
+        None, help="examples per model call within a batch; texts are grouped by length, so smaller "
+                   "calls pad less (default: --max-batch-size)"),
     max_latency_ms: float = typer.Option(5.0, help="how long a request may wait for others to batch with"),
     no_batching: bool = typer.Option(False, "--no-batching", help="run every request on its own"),
     token: Optional[str] = typer.Option(None, envvar="M_SERVE_TOKEN",
@@ -31,6 +34,7 @@ def serve_command(
 
     try:
         serve(ref, port=port, host=host, workers=workers, max_batch_size=max_batch_size,
+              model_batch_size=model_batch_size,
               max_latency_ms=max_latency_ms, batching=not no_batching, token=token, backend=backend,
               device=device, max_body_bytes=max_body_bytes)
     except MError as error:

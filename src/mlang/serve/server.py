@@ -23,13 +23,14 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 class Server:
     def __init__(self, model, *, name: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-                 max_batch_size: int = 32, max_latency_ms: float = 5.0, batching: bool = True,
-                 token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024,
+                 max_batch_size: int = 32, model_batch_size: int | None = None,
+                 max_latency_ms: float = 5.0, batching: bool = True, token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024,
                  max_inputs: int = 1024, device: str = "auto", backend: str = "eager",
                  num_threads: int | None = None, log_level: str = "warning"):
         self.model = model
         self.host, self.port, self.log_level = host, port, log_level
-        self.options = ServeOptions(name=name, max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+        self.options = ServeOptions(name=name, max_batch_size=max_batch_size, model_batch_size=model_batch_size,
+                                    max_latency_ms=max_latency_ms,
                                     batching=batching, token=token, max_body_bytes=max_body_bytes,
                                     max_inputs=max_inputs, device=device, backend=backend,
                                     num_threads=num_threads)
@@ -98,8 +99,8 @@ class Server:
 
 
 def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1, name: str | None = None,
-          max_batch_size: int = 32, max_latency_ms: float = 5.0, batching: bool = True,
-          token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024, max_inputs: int = 1024,
+          max_batch_size: int = 32, model_batch_size: int | None = None, max_latency_ms: float = 5.0,
+          batching: bool = True, token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024, max_inputs: int = 1024,
           device: str = "auto", backend: str = "eager", num_threads: int | None = None,
           log_level: str = "warning") -> None:
     """Serve `model` over HTTP until interrupted (the M builtin `serve(model, port=8000)`).
@@ -107,7 +108,8 @@ def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
     With `workers > 1`, `model` must be a registry reference or a model file: each worker
     process loads its own copy.
     """
-    options = dict(name=name, max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+    options = dict(name=name, max_batch_size=max_batch_size, model_batch_size=model_batch_size,
+                   max_latency_ms=max_latency_ms,
                    batching=batching, token=token, max_body_bytes=max_body_bytes, max_inputs=max_inputs,
                    device=device, backend=backend, num_threads=num_threads)
     if workers > 1:
