@@ -74,7 +74,8 @@ class _Conv(Layer):
         in_channels = concrete_dim(self, x, 1, "input channels")
         kernel, stride, dilation = (as_tuple(v, n) for v in (self.kernel, self.stride, self.dilation))
         conv_cls = nn.Conv1d if n == 1 else nn.Conv2d
-        if self.padding == "same" and any(s > 1 for s in stride):
+        even = any((d * (k - 1)) % 2 for k, d in zip(kernel, dilation))  # torch warns and copies then
+        if self.padding == "same" and (even or any(s > 1 for s in stride)):
             conv = conv_cls(in_channels, self.filters, kernel, stride, 0, dilation, bias=self.bias)
             return nn.Sequential(SamePad(kernel, stride, dilation), conv)
         padding = 0 if self.padding == "valid" else self.padding
