@@ -12,10 +12,12 @@ _EXPORTS = {
     "Server": "mlang.serve.server",
     "serve": "mlang.serve.server",
     "create_app": "mlang.serve.app",
-    "ServeOptions": "mlang.serve.app",
+    "ServeOptions": "mlang.serve.options",
 }
 
-__all__ = list(_EXPORTS)
+# `create_app` (embed the FastAPI app in another ASGI server) stays out of `__all__`: `import mlang`
+# star-imports every stage, and FastAPI should load only when something is served.
+__all__ = ["Server", "serve", "ServeOptions"]
 
 
 def __getattr__(name):

@@ -12,7 +12,7 @@ import os
 import secrets
 import time
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -20,27 +20,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from mlang.lang.diagnostics import MError
 from mlang.serve.batcher import DynamicBatcher
 from mlang.serve.metrics import ServerMetrics
+from mlang.serve.options import OPTIONS_ENV, ServeOptions
 from mlang.serve.schema import RequestError, example_schema, parse_inputs
-
-OPTIONS_ENV = "M_SERVE_OPTIONS"
-
-
-@dataclass
-class ServeOptions:
-    """Everything that configures one served model (also passed to worker processes as JSON)."""
-
-    name: str | None = None
-    max_batch_size: int = 32
-    model_batch_size: int | None = None   # examples per model call inside a batch (None: max_batch_size)
-    max_latency_ms: float = 5.0
-    batching: bool = True
-    token: str | None = None
-    max_body_bytes: int = 8 * 1024 * 1024
-    max_inputs: int = 1024
-    device: str = "auto"
-    backend: str = "eager"
-    num_threads: int | None = None
-
 
 def create_app(model, options: ServeOptions | None = None):
     """A FastAPI app serving `model` (an M model, torch module, model file or registry ref)."""

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlang.lang.diagnostics import MError
-from mlang.serve.app import OPTIONS_ENV, ServeOptions, create_app, options_env
+from mlang.serve.options import OPTIONS_ENV, ServeOptions
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
@@ -34,6 +34,8 @@ class Server:
                                     batching=batching, token=token, max_body_bytes=max_body_bytes,
                                     max_inputs=max_inputs, device=device, backend=backend,
                                     num_threads=num_threads)
+        from mlang.serve.app import create_app  # FastAPI is imported only when a server is made
+
         self.app = create_app(model, self.options)
         self.name = self.app.state.engine.runnable.name if name is None else name
         self._server = None
@@ -120,6 +122,8 @@ def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
 
 def _serve_workers(model, host: str, port: int, workers: int, log_level: str, options: dict) -> None:
     import uvicorn
+
+    from mlang.serve.app import options_env
 
     if not isinstance(model, (str, Path)):
         raise MError("serving with several workers needs a registry reference or a model file",
