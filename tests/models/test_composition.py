@@ -127,3 +127,20 @@ custom = customModel(combine, Left(), Right())
     assert g["pipeline"](x).shape == (2, 2)
     assert g["custom"](x).shape == (2, 3)
     assert str(g["pipeline"].output_type) == "Tensor[float32, B, 2]"
+
+
+def test_a_custom_model_with_an_m_function_saves_and_restores():
+    g = run_m("""\
+model Left {
+    input: Tensor[float32, B, 4]
+    Dense(3)
+}
+func weighted(x, a, b) {
+    return a(x) * 0.25 + b(x)
+}
+custom = customModel(weighted, Left(), Left())
+""", filename="custom_save.m")
+    model = g["custom"]
+    again = restore(dump(model))
+    x = torch.rand(2, 4)
+    assert torch.allclose(again(x), model(x))

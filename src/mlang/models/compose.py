@@ -161,8 +161,15 @@ class CustomModel(_Composite):
         return self.forward(**features)
 
     def config(self, files: dict, prefix: str = "") -> dict:
-        module = getattr(self.forward_func, "__module__", None)
+        from mlang.models.declare import m_function_source
+
         qualname = getattr(self.forward_func, "__qualname__", "")
+        written_in_m = m_function_source(self.forward_func)
+        if written_in_m is not None and "<" not in qualname:
+            source, filename = written_in_m
+            return {"name": self.spec.name, "m_function": qualname, "source": source, "filename": filename,
+                    "parts": self.parts_config(files, prefix)}
+        module = getattr(self.forward_func, "__module__", None)
         if not module or module == "__main__" or "<" in qualname:
             raise MError(f"customModel '{self.spec.name}' cannot be saved: its forward function "
                          f"{qualname or self.forward_func!r} is not importable by name",
@@ -172,10 +179,17 @@ class CustomModel(_Composite):
 
     @classmethod
     def from_config(cls, config: dict, files: dict, prefix: str = ""):
-        module_name, _, qualname = config["function"].partition(":")
-        func = importlib.import_module(module_name)
-        for attr in qualname.split("."):
-            func = getattr(func, attr)
+        if "m_function" in config:
+            from mlang.models.declare import declarations
+            func = declarations(config["source"], config["filename"]).get(config["m_function"])
+            if not callable(func):
+                raise MError(f"the saved source does not define the function '{config['m_function']}'",
+                             field="source")
+        else:
+            module_name, _, qualname = config["function"].partition(":")
+            func = importlib.import_module(module_name)
+            for attr in qualname.split("."):
+                func = getattr(func, attr)
         return cls(func, *cls.parts_from_config(config["parts"], files, prefix), name=config.get("name", "customModel"))
 
 

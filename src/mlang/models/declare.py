@@ -241,9 +241,9 @@ def _compile_forward(decl: A.ModelDecl, spec: ModelSpec, module_globals: dict, f
     return ForwardBlock(make, free, tuple(p.name for p in decl.forward.params))
 
 
-def redeclare(source: str, filename: str, name: str) -> ModelClass:
-    """The model class `name` from a saved M file: its declarations and functions are compiled and
-    run again (its other statements — training, printing, saving — are not)."""
+def declarations(source: str, filename: str) -> dict:
+    """The globals of a saved M file after running only its model declarations, functions and
+    Python imports (its other statements — training, printing, saving — do not run)."""
     from mlang.lang import runtime
     from mlang.lang.compiler import compile_module
     from mlang.lang.parser import parse
@@ -255,7 +255,24 @@ def redeclare(source: str, filename: str, name: str) -> ModelClass:
     module_globals = runtime.new_globals(filename, "__restored__", compiled.decls)
     runtime.prepare_builtins(compiled.names_read)
     exec(compiled.code, module_globals)  # noqa: S102 - declarations compiled from M source
-    model_class = module_globals.get(name)
+    return module_globals
+
+
+def redeclare(source: str, filename: str, name: str) -> ModelClass:
+    """The model class `name` declared by a saved M file."""
+    model_class = declarations(source, filename).get(name)
     if not isinstance(model_class, ModelClass):
         raise MError(f"the saved source does not declare the model '{name}'", field="source")
     return model_class
+
+
+def m_function_source(func) -> tuple[str, str] | None:
+    """(source, filename) when `func` is a function written in M, else None."""
+    from mlang.lang import runtime
+
+    code = getattr(func, "__code__", None)
+    filename = getattr(code, "co_filename", None)
+    if filename is None or filename not in runtime._m_files:
+        return None
+    source = _source_text(filename)
+    return (source, filename) if source else None
