@@ -369,6 +369,7 @@ class ModelDecl(Stmt):
     span: Span
     base_span: Span | None = None
     filename: str | None = None
+    end: Span | None = None  # the closing `}`
 
 
 @dataclass(eq=False)
@@ -429,7 +430,7 @@ class Module(Node):
 def iter_child_nodes(node: Node):
     """The direct child nodes of `node` (statements, expressions, types), in source order."""
     for name in node.__dataclass_fields__:  # type: ignore[attr-defined]
-        if name == "span" or name == "base_span":
+        if name in ("span", "base_span", "end"):
             continue
         value = getattr(node, name)
         if isinstance(value, Node):

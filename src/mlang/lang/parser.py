@@ -98,8 +98,15 @@ class _Lexer(Lexer):
         ]
         self.pattern = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in parts))
 
-    def lex(self, text: str):
-        match, keywords, operators, skip = self.pattern.match, self.keywords, self.operators, self._SKIP
+    def comments(self, text: str):
+        """(kind, text, line, column) of each comment in `text` (for the formatter)."""
+        for tok in self.lex(text, keep_comments=True):
+            if tok.type in ("LINE_COMMENT", "BLOCK_COMMENT"):
+                yield tok.type, tok.value, tok.line, tok.column
+
+    def lex(self, text: str, keep_comments: bool = False):
+        match, keywords, operators = self.pattern.match, self.keywords, self.operators
+        skip = ("WS", "CONTINUATION") if keep_comments else self._SKIP
         pos, line, line_start, end = 0, 1, 0, len(text)
         while pos < end:
             found = match(text, pos)
@@ -231,10 +238,12 @@ def _end_of(item):
     return (span.end_line, span.end_column) if span.end_line else (span.line, span.column)
 
 
-class _Block(list):
-    """The statements of a `{ ... }` block, remembering where the block starts and ends."""
+class Block(list):
+    """The statements of a `{ ... }` block (a list), remembering where the block starts (`span`,
+    the `{`) and where it ends (`end`, the `}`): the formatter keeps comments inside it."""
 
     span: Span
+    end: Span
 
 
 _PRECEDENCE = {"or": 1, "and": 2, "<": 4, ">": 4, "==": 4, ">=": 4, "<=": 4, "!=": 4, "in": 4, "not in": 4,
@@ -339,8 +348,8 @@ class _Builder(Transformer):
         return [s for s in c if s is not None]
 
     def block(self, c):
-        stmts = _Block(s for s in c[1:] if s is not None)
-        stmts.span = self._span(c[0])
+        stmts = Block(s for s in c[1:-1] if s is not None)
+        stmts.span, stmts.end = self._span(c[0]), self._span(c[-1])
         return stmts
 
     # -- statements
@@ -352,7 +361,7 @@ class _Builder(Transformer):
                         hint="write `name(args) { ... }`, or put `if`, `for` or `while` before the condition")
         if value.block is not None:
             self._error("this call already has a block", block.span)
-        value.block = list(block)
+        value.block = block
         return value
 
     def expr_stmt(self, c):
@@ -392,18 +401,18 @@ class _Builder(Transformer):
 
     def if_stmt(self, c):
         keyword, test, body, orelse = c
-        return m.If(test, list(body), orelse or [], self._span(keyword, test))
+        return m.If(test, body, orelse or [], self._span(keyword, test))
 
     def else_clause(self, c):
         item = c[0]
-        return [item] if isinstance(item, m.If) else list(item)
+        return [item] if isinstance(item, m.If) else item
 
     def while_stmt(self, c):
-        return m.While(c[1], list(c[2]), self._span(c[0], c[1]))
+        return m.While(c[1], c[2], self._span(c[0], c[1]))
 
     def for_stmt(self, c):
         keyword, target, iterable, body = c
-        return m.For(target, iterable, list(body), self._span(keyword, iterable))
+        return m.For(target, iterable, body, self._span(keyword, iterable))
 
     def target_list(self, c):
         items = [x for x in c if x is not None]
@@ -417,7 +426,7 @@ class _Builder(Transformer):
     def func_decl(self, c):
         keyword, name, params, returns, body = c
         self._check_param_order(params or [])
-        return m.FuncDecl(name.value, params or [], returns, list(body), self._span(keyword, name))
+        return m.FuncDecl(name.value, params or [], returns, body, self._span(keyword, name))
 
     def _check_param_order(self, params):
         seen_default = seen_var = seen_kwvar = False
@@ -456,7 +465,9 @@ class _Builder(Transformer):
         if extends is not None and extends.value != "extends":
             self._error(f"expected 'extends' or '{{', found the name '{extends.value}'", extends)
         fields, layers, forward = [], [], None
-        for item in body:
+        for item in body[1:-1]:
+            if item is None:
+                continue
             if isinstance(item, m.FieldDecl):
                 fields.append(item)
             elif isinstance(item, m.LayerCall):
@@ -468,10 +479,10 @@ class _Builder(Transformer):
                 forward = item
         return m.ModelDecl(keyword.value, name.value, base.value if base else None, fields, layers,
                            forward, self._span(keyword, name), self._span(base) if base else None,
-                           self.filename)
+                           self.filename, self._span(body[-1]))
 
     def model_body(self, c):
-        return [x for x in c[1:] if x is not None]
+        return c
 
     def field_decl(self, c):
         name, type_, default = c
@@ -484,7 +495,7 @@ class _Builder(Transformer):
     def forward_decl(self, c):
         keyword, params, returns, body = c
         self._check_param_order(params or [])
-        return m.ForwardDecl(params or [], list(body), self._span(keyword), returns)
+        return m.ForwardDecl(params or [], body, self._span(keyword), returns)
 
     def layer_call(self, c):
         call = c[0]
