@@ -1,0 +1,73 @@
+"""`m repl`: one module scope across inputs, multi-line blocks, values printed, errors reported
+without ending the session; piped stdin works without a terminal."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from mlang.repl import Repl, serve
+
+
+def session_output(*inputs: str) -> tuple[str, str, list[bool]]:
+    out, err = io.StringIO(), io.StringIO()
+    session = Repl(out=out, err=err)
+    results = [session.run(text) for text in inputs]
+    return out.getvalue(), err.getvalue(), results
+
+
+def test_names_persist_across_inputs_and_expression_values_print():
+    out, err, results = session_output("x = 20", "x + 1", 'label = "n=" + str(x)', "label", "none")
+    assert out == "21\n'n=20'\n"
+    assert err == "" and all(results)
+
+
+def test_a_check_error_is_reported_and_the_session_goes_on():
+    out, err, results = session_output("x = 1", "y = x + undefind", "x * 3")
+    assert results == [True, False, True]
+    assert "<repl>:2:9: error: undefined name 'undefind'" in err
+    assert out == "3\n"
+
+
+def test_a_runtime_error_shows_the_m_line_and_keeps_earlier_names():
+    out, err, results = session_output("items = [1, 2]", "items[5]", "len(items)")
+    assert results == [True, False, True]
+    assert "IndexError" in err and "items[5]" in err
+    assert out == "2\n"
+
+
+def test_a_function_can_be_declared_again_with_a_new_body():
+    out, _, results = session_output("func f(n) { return n + 1 }", "f(1)", "func f(n) { return n * 10 }", "f(1)")
+    assert all(results) and out == "2\n10\n"
+
+
+def test_a_model_declared_in_the_session_is_instantiated_in_a_later_input():
+    out, err, _ = session_output("model Tiny {\n    input: Tensor[float32, B, 4]\n    Dense(3)\n}\n",
+                                 "t = Tiny()", "print(t.output_type)")
+    assert err == ""
+    assert out == "Tensor[float32, B, 3]\n"
+
+
+def test_open_braces_continue_the_input_over_several_lines():
+    out, err = io.StringIO(), io.StringIO()
+    lines = iter(["total = 0\n", "for i in range(4) {\n", "    total += i\n", "}\n", "total\n", ":quit\n",
+                  "total\n"])
+    ok = serve(Repl(out=out, err=err), lambda prompt: next(lines, ""), interactive=False)
+    assert ok and err.getvalue() == ""
+    assert out.getvalue() == "6\n"  # nothing after :quit runs
+
+
+def test_braces_in_strings_and_comments_do_not_continue_the_input():
+    assert Repl.complete('s = "{"  // {\n')
+    assert Repl.complete("x = 1 /* { */\n")
+    assert not Repl.complete("func f() {\n")
+    assert not Repl.complete('s = """open\n')
+
+
+def test_m_repl_reads_piped_stdin_and_exits_1_after_an_error():
+    script = "x = 6\nfunc twice(n) {\n    return 2 * n\n}\ntwice(x)\nprint(nope)\ntwice(x) + 1\n"
+    done = subprocess.run([sys.executable, "-m", "mlang.repl"], input=script, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout == "12\n13\n"
+    assert "undefined name 'nope'" in done.stderr
+    assert done.returncode == 1
