@@ -1,5 +1,4 @@
-"""The models tests use tiny tensors: one intra-op thread is faster than two on a shared 2-core
-machine (measured: a 100-step tiny-MLP loop took 5.8 s with 2 threads under load, 0.3 s with 1)."""
+"""Shared set-up for the models tests."""
 import sys
 from pathlib import Path
 
@@ -8,8 +7,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # the `models_m` helper
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread():
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny tensors run faster on one intra-op thread than on two on a shared 2-core machine
+    (measured: a 100-step tiny-MLP loop took 5.8 s with 2 threads under load, 0.3 s with 1)."""
     import torch
 
     previous = torch.get_num_threads()

@@ -10,6 +10,8 @@ from mlang.models.shapes import ShapeMismatch
 from mlang.models.stack import LayerStackModel
 from models_m import run_m
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 B = T.Sym("B")
 
 

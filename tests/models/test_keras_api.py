@@ -7,6 +7,8 @@ import mlang as m
 from mlang.lang.diagnostics import MError
 from models_m import run_m
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def paper_model(optimizer):
     model = m.Model()

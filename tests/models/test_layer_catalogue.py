@@ -9,6 +9,8 @@ from mlang.models.layers.base import Layer, register_layer
 from mlang.models.shapes import ShapeMismatch, propagate
 from mlang.models.stack import LayerStackModel
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 B = T.Sym("B")
 
 

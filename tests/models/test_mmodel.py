@@ -10,6 +10,8 @@ from mlang.models import MModel
 from mlang.models.layers import create_layer
 from mlang.models.stack import LayerStackModel
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 B = T.Sym("B")
 
 

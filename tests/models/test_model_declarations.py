@@ -5,6 +5,8 @@ import torch
 from mlang.lang.diagnostics import MError
 from models_m import run_m
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 BASE = """\
 metamodel Classifier {
     input: Tensor[float32, B, 16]

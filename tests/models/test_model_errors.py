@@ -3,6 +3,8 @@ import pytest
 
 from models_m import check_m, plugin_only
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CLASSIFIER = """\
 metamodel Classifier {
     input: Tensor[float32, B, 16]

@@ -5,6 +5,8 @@ import pytest
 
 from mlang.lang.api import check_file, run_file
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 
 

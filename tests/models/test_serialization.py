@@ -12,6 +12,8 @@ from mlang.models.layers import create_layer
 from mlang.models.stack import LayerStackModel
 from models_m import run_m
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 B = T.Sym("B")
 
 

@@ -1,5 +1,6 @@
 """Property: whenever the checker accepts a random layer stack, building and running it works and
 gives exactly the shape the checker predicted (the shape rules never lie)."""
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -8,6 +9,8 @@ from mlang.lang import types as T
 from mlang.models.layers import create_layer
 from mlang.models.shapes import ShapeMismatch, propagate
 from mlang.models.stack import LayerStackModel
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 B = T.Sym("B")
 
