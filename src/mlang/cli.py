@@ -13,9 +13,8 @@ import typer
 
 from mlang import __version__
 
-EXAMPLES = """
+EXAMPLES = """\b
 Examples:
-
   m run examples/hello.m                 run a program
   m run train.m -- --epochs 3            program arguments after -- (the list `args` in M)
   m check train.m                        report every syntax and check error, run nothing
@@ -23,8 +22,8 @@ Examples:
   m fmt --check train.m                  exit 1 if the file is not formatted
 """
 
-app = typer.Typer(name="m", add_completion=False, no_args_is_help=True,
-                  help="M: a language in which a pretrained model is the atomic unit of programming.\n" + EXAMPLES,
+app = typer.Typer(name="m", add_completion=False, no_args_is_help=True, epilog=EXAMPLES,
+                  help="M: a language in which a pretrained model is the atomic unit of programming.",
                   rich_markup_mode=None, pretty_exceptions_enable=False)
 
 
