@@ -10,9 +10,6 @@ from model_fixtures import make_minilm_classifier, make_tiny_classifier  # noqa:
 
 from mlang.serve import Server  # noqa: E402
 
-TOKEN = "test-token"
-
-
 @pytest.fixture(scope="module")
 def tiny_model():
     return make_tiny_classifier()
@@ -23,7 +20,7 @@ def tiny_server(tiny_model):
     """The tiny 8-feature classifier on a free port, with a bearer token and small limits; batches of
     up to 16 examples run as model calls of 4."""
     with Server(tiny_model, name="tiny", port=0, max_batch_size=16, model_batch_size=4, max_latency_ms=20,
-                token=TOKEN, max_body_bytes=20_000) as server:
+                token="test-token", max_body_bytes=20_000) as server:
         yield server
 
 

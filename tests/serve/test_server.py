@@ -7,16 +7,18 @@ import httpx
 import pytest
 import torch
 
-from conftest import TOKEN
-
 from mlang.serve import Server
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+def auth(server) -> dict:
+    """The header a client of `server` sends: its bearer token, when it has one."""
+    token = server.options.token
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def predict(server, body, headers=AUTH, **kwargs):
-    return httpx.post(f"{server.url}/v1/models/{server.name}/predict", json=body, headers=headers,
-                      timeout=30, **kwargs)
+def predict(server, body, headers=None):
+    return httpx.post(f"{server.url}/v1/models/{server.name}/predict", json=body,
+                      headers=auth(server) if headers is None else headers, timeout=30)
 
 
 def expected(model, rows):
@@ -71,7 +73,7 @@ def test_concurrent_requests_of_mixed_sizes_each_get_their_own_rows(tiny_server,
 ])
 def test_bad_requests_get_a_clear_4xx_and_the_server_stays_healthy(tiny_server, content, status, message):
     response = httpx.post(f"{tiny_server.url}/v1/models/tiny/predict", content=content,
-                          headers={**AUTH, "Content-Type": "application/json"}, timeout=30)
+                          headers={**auth(tiny_server), "Content-Type": "application/json"}, timeout=30)
     assert response.status_code == status
     assert message in response.json()["error"]
     assert_healthy(tiny_server)
@@ -79,13 +81,15 @@ def test_bad_requests_get_a_clear_4xx_and_the_server_stays_healthy(tiny_server, 
 
 def test_chunked_oversize_body_is_refused_while_streaming(tiny_server):
     chunks = (b" " * 8_000 for _ in range(5))  # no Content-Length: the limit applies as it arrives
-    response = httpx.post(f"{tiny_server.url}/v1/models/tiny/predict", content=chunks, headers=AUTH)
+    response = httpx.post(f"{tiny_server.url}/v1/models/tiny/predict", content=chunks,
+                          headers=auth(tiny_server))
     assert response.status_code == 413
     assert_healthy(tiny_server)
 
 
 def test_missing_or_wrong_token_is_401(tiny_server):
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+    token = tiny_server.options.token
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
         response = predict(tiny_server, {"inputs": [[0.0] * 8]}, headers=headers)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
@@ -95,7 +99,7 @@ def test_missing_or_wrong_token_is_401(tiny_server):
 
 def test_unknown_model_name_is_404(tiny_server):
     response = httpx.post(f"{tiny_server.url}/v1/models/other/predict", json={"inputs": [[0.0] * 8]},
-                          headers=AUTH)
+                          headers=auth(tiny_server))
     assert response.status_code == 404
     assert "serves 'tiny'" in response.json()["error"]
 
@@ -118,7 +122,7 @@ def test_shutdown_finishes_in_flight_requests(tiny_model):
     results = {}
 
     def call():
-        results["response"] = predict(server, {"inputs": [[1.0] * 8]}, headers={})
+        results["response"] = predict(server, {"inputs": [[1.0] * 8]})
 
     caller = threading.Thread(target=call)
     caller.start()
@@ -135,12 +139,12 @@ def test_shutdown_finishes_in_flight_requests(tiny_model):
 def test_text_model_serves_strings_and_rejects_other_types(minilm_model):
     texts = ["the food was great", "awful, slow service and cold soup", "fine"]
     with Server(minilm_model, name="minilm", port=0, max_latency_ms=10) as server:
-        response = predict(server, {"inputs": texts}, headers={})
+        response = predict(server, {"inputs": texts})
         assert response.status_code == 200
         with torch.inference_mode():
             want = minilm_model(**minilm_model.preprocess(texts))
         assert torch.allclose(torch.tensor(response.json()["outputs"]), want, atol=1e-4)
-        bad = predict(server, {"inputs": ["ok", 3]}, headers={})
+        bad = predict(server, {"inputs": ["ok", 3]})
         assert bad.status_code == 422
         assert bad.json()["error"].startswith("inputs[1]: expected a string")
         assert httpx.get(f"{server.url}/healthz").status_code == 200
