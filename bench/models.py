@@ -5,8 +5,9 @@ intra-op thread so the two-core machine's load hits both alike:
 
 1. forward of a layer stack (MLP 256 → 512 → 512 → 10, batch 64): `LayerStackModel` (declared
    through the catalogue; input normalisation in `MModel.forward`) vs the same `nn.Sequential`;
-2. forward of a model declared in M with a `forward(x) { ... }` block over two submodels vs the
-   same model written as a Python `nn.Module` (same weights);
+2. forward of a model declared in M with a `forward(x) { ... }` block over two submodels (each an
+   M model) vs a Python `nn.Module` calling the same torch layers directly (same weights) — so
+   the ratio includes the cost of the model wrappers (about 10 µs per submodel call here);
 3. a training step of the paper's Keras-style `Model.fit` (Conv2D 32 + ReLU + MaxPool on
    16 × 64 × 64 × 3, binary cross-entropy, Adam) vs a hand-written PyTorch loop.
 
@@ -125,7 +126,7 @@ def keras_fit_step(repeats: int) -> dict:
         optimizer.step()
 
     return compare("Keras-style fit, one step (16 × 64 × 64 × 3)",
-                   lambda: model.fit(x, y, epochs=1, batch_size=16, shuffle=False), torch_step, 3, repeats)
+                   lambda: model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0), torch_step, 3, repeats)
 
 
 def main() -> None:

@@ -237,3 +237,18 @@ def test_field_names_that_would_shadow_module_attributes_are_rejected():
     with pytest.raises(MError, match="'named_modules' cannot be a field name of model Net"):
         run_unchecked("model Net {\n    input: Tensor[float32, B, 4]\n    named_modules: int = 1\n    Dense(2)\n}\n"
                       "n = Net()\n")
+
+
+def test_assigning_a_field_changes_what_the_forward_block_sees():
+    g = run_m("""\
+model Scaled {
+    input: Tensor[float32, B, 2]
+    scale: float = 2.0
+    forward(x) { return x * scale }
+}
+s = Scaled()
+""")
+    model, x = g["s"], torch.ones(1, 2)
+    assert torch.equal(model(x), x * 2.0)
+    model.scale = 5.0
+    assert torch.equal(model(x), x * 5.0)

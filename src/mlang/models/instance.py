@@ -54,6 +54,8 @@ class DeclaredModel(LayerStackModel):
 
     def forward(self, x=None, **features):
         if self.spec.forward is None:
+            if not features and torch.is_tensor(x) and len(self.layers):
+                return LayerStackModel.compute(self, x)  # the common case, kept cheap
             return super().forward(x, **features)
         return self.run_forward(features if x is None else x)
 
@@ -66,10 +68,22 @@ class DeclaredModel(LayerStackModel):
         return super().compute(x, **features)
 
     def run_forward(self, x):
-        """The forward block, bound to this instance's current field values."""
-        values = {name: getattr(self, name) for name in self.field_values}
-        values["self"] = self
-        return self.spec.forward.bind(values)(x)
+        """The forward block, bound to this instance's current field values.
+
+        The bound function is cached; assigning a field drops it, and a copy of the model (whose
+        id differs) binds its own."""
+        cached = self.__dict__.get("_bound_forward")
+        if cached is None or cached[0] != id(self):
+            values = {name: getattr(self, name) for name in self.field_values}
+            values["self"] = self
+            cached = (id(self), self.spec.forward.bind(values))
+            self.__dict__["_bound_forward"] = cached
+        return cached[1](x)
+
+    def __setattr__(self, name, value):
+        if name in self.__dict__.get("field_values", ()):
+            self.__dict__.pop("_bound_forward", None)
+        super().__setattr__(name, value)
 
     def submodels(self) -> dict[str, nn.Module]:
         return {name: value for name, value in self.field_values.items() if isinstance(value, nn.Module)}
