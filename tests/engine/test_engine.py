@@ -141,3 +141,19 @@ def test_set_num_threads_applies_to_torch(tiny_classifier):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_images_go_through_the_models_own_preprocessing(tmp_path):
+    from PIL import Image
+
+    from mlang.lang import run_source
+
+    source = "model Cnn {\n    input: Image[3, 16, 16]\n    Conv2D(4, kernel=3, padding=\"same\")\n" \
+             "    Flatten()\n    Dense(2)\n}\ncnn = Cnn()\n"
+    cnn = run_source(source, filename=str(tmp_path / "cnn.m"))["cnn"].eval()
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 24, 20, 3), dtype=np.uint8)
+    images = [Image.fromarray(p) for p in pixels]      # another size than declared: resized
+    output = Engine(device="cpu", batch_size=2).load_model(cnn).run(images)
+    with torch.inference_mode():
+        assert torch.allclose(output, cnn(**cnn.preprocess(images)), atol=1e-6)
+    assert output.shape == (5, 2)

@@ -148,3 +148,36 @@ def test_text_model_serves_strings_and_rejects_other_types(minilm_model):
         assert bad.status_code == 422
         assert bad.json()["error"].startswith("inputs[1]: expected a string")
         assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_image_model_takes_base64_images(tmp_path):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from mlang.lang import run_source
+
+    source = "model Cnn {\n    input: Image[3, 16, 16]\n    Conv2D(4, kernel=3, padding=\"same\")\n" \
+             "    Flatten()\n    Dense(2)\n}\ncnn = Cnn()\n"
+    cnn = run_source(source, filename=str(tmp_path / "cnn.m"))["cnn"].eval()
+    images = [Image.fromarray(p) for p in
+              np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)]
+
+    def png(image):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    with Server(cnn, name="cnn", port=0) as server:
+        response = predict(server, {"inputs": [png(i) for i in images]})
+        assert response.status_code == 200
+        with torch.inference_mode():
+            want = cnn(**cnn.preprocess(images))
+        assert torch.allclose(torch.tensor(response.json()["outputs"]), want, atol=1e-5)
+        for bad, message in (("not base64!", "inputs[0]: not valid base64"),
+                             (base64.b64encode(b"plain text").decode(), "not an image")):
+            rejected = predict(server, {"inputs": [bad]})
+            assert rejected.status_code == 422 and message in rejected.json()["error"]
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
