@@ -1,0 +1,114 @@
+"""`mlang.lsp.Analysis`, the Python side of the language server: what hover, completion and
+definition answer for a document, including while it does not parse."""
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from mlang.lang.diagnostics import Diagnostic, Span
+from mlang.lsp import Analysis
+from mlang.lsp.server import to_lsp_diagnostic
+from mlang.lsp.text import bracket_depth, codepoint_column, utf16_column
+
+SOURCE = """\
+metamodel Encoder {
+    input: Tensor[float32, B, 16]
+    width: int = 8
+}
+model Wide extends Encoder {
+    width = 32
+    Dense(width)
+    Dropout(0.1)
+}
+func scale(values: List[float], factor = 2.5) {
+    scaled = [v * factor for v in values]
+    return scaled
+}
+rates = [0.1, 0.2]
+config = {lr: 0.01, epochs: 3}
+name = f"run-{len(rates)}"
+ratio = 3 / 2
+ok = ratio > 1 and true
+enc = Wide()
+"""
+
+
+def analysis(source: str = SOURCE, **kw) -> Analysis:
+    return Analysis(source, "/virtual/doc.m", **kw)
+
+
+def hover_text(a: Analysis, line: int, column: int) -> str:
+    return a.hover(line, column)[0].removeprefix("```m\n").removesuffix("\n```")
+
+
+def test_hover_infers_types_of_literals_operators_and_model_instances():
+    a = analysis()
+    assert a.diagnostics == []
+    assert hover_text(a, 14, 0) == "rates: List[float]"
+    assert hover_text(a, 15, 0) == "config: Dict[str, Any]"  # float and int values: no one type
+    assert hover_text(a, 16, 0) == "name: str"
+    assert hover_text(a, 17, 0) == "ratio: float"
+    assert hover_text(a, 18, 0) == "ok: bool"
+    assert hover_text(a, 19, 0) == "enc: Wide: Model[Tensor[float32, B, 16] -> Tensor[float32, B, 32]]"
+
+
+def test_hover_on_parameters_uses_the_annotation_or_the_default():
+    a = analysis()
+    assert hover_text(a, 10, 11) == "(parameter) values: List[float]"
+    assert hover_text(a, 10, 33) == "(parameter) factor: float"
+
+
+def test_hover_on_a_model_shows_bound_fields_and_each_layers_shapes():
+    text = hover_text(analysis(), 5, 7)
+    assert text.splitlines() == [
+        "model Wide extends Encoder {",
+        "    input: Tensor[float32, B, 16]",
+        "    output: Tensor[float32, B, 32]",
+        "    width: int = 32",
+        "    Dense(width)    // Tensor[float32, B, 16] -> Tensor[float32, B, 32]",
+        "    Dropout(0.1)    // Tensor[float32, B, 32] -> Tensor[float32, B, 32]",
+        "}",
+    ]
+
+
+def test_completion_keeps_working_on_the_last_parse_while_the_text_is_broken():
+    good = analysis()
+    broken = analysis(SOURCE + "enc.\n", fallback=good)
+    assert broken.diagnostics and broken.diagnostics[0].severity == "error"
+    labels = {c.label for c in broken.completions(20, 4)}
+    assert {"width", "input", "summary"} <= labels
+
+
+def test_completion_inside_a_function_sees_its_parameters_and_locals():
+    labels = {c.label: c.kind for c in analysis().completions(12, 4)}
+    assert labels["values"] == "variable" and labels["scaled"] == "variable" and labels["scale"] == "function"
+    assert "Dense" in labels and labels["Dense"] != "layer"  # layers are offered as layers in model bodies only
+
+
+def test_definition_of_a_field_goes_to_its_declaration_in_the_base():
+    a = analysis()
+    span = a.definition(7, 11)  # Dense(width)
+    assert (span.line, span.column) == (3, 5)
+    assert a.definition(19, 7).line == 5  # Wide()
+
+
+def test_a_check_error_without_an_end_covers_the_word_it_starts_and_carries_its_hint():
+    diagnostic = Diagnostic("undefined name 'totl'", Span("/x.m", 2, 7), hint="did you mean 'total'?")
+    converted = to_lsp_diagnostic(diagnostic, ["total = 1", "print(totl)"])
+    assert converted.range == lsp.Range(lsp.Position(1, 6), lsp.Position(1, 10))
+    assert converted.message == "undefined name 'totl'\nhint: did you mean 'total'?"
+
+
+def test_columns_are_counted_in_utf16_units_for_the_client():
+    line = 's = "😀"; print(zz)'
+    column = line.index("zz")
+    assert utf16_column(line, column) == column + 1
+    assert codepoint_column(line, column + 1) == column
+    diagnostic = analysis(line + "\n").diagnostics[0]
+    assert to_lsp_diagnostic(diagnostic, [line]).range.start == lsp.Position(0, column + 1)
+
+
+def test_bracket_depth_skips_strings_and_comments():
+    assert bracket_depth("f(x) {") == 1
+    assert bracket_depth('s = "}" // {\n# (\n/* [ */ x') == 0
+    assert bracket_depth("/* open") == 1
+    assert bracket_depth("}") == -1
