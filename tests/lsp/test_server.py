@@ -160,3 +160,16 @@ def test_definition_of_a_local_declaration_and_of_an_import_path(server, main_ur
                                                "end": {"line": 2, "character": 9}}}
     path = server.request("textDocument/definition", at(main_uri, 0, 9))  # "lib.m"
     assert path["uri"] == (project / "lib.m").as_uri()
+
+
+def test_errors_in_an_imported_file_are_published_for_that_file_and_saving_rechecks(server, tmp_path):
+    (tmp_path / "broken.m").write_text("func half(n) {\n    return n / tw\n}\n")
+    uri, lib_uri = (tmp_path / "app.m").as_uri(), (tmp_path / "broken.m").as_uri()
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "m", "version": 1,
+                                                            "text": 'from "broken.m" import half\nhalf(4)\n'}})
+    [lib_error] = server.diagnostics(lib_uri)
+    assert lib_error["message"].startswith("undefined name 'tw'")
+    assert lib_error["range"]["start"] == {"line": 1, "character": 15}
+    (tmp_path / "broken.m").write_text("func half(n) {\n    return n / 2\n}\n")
+    server.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    assert server.diagnostics(lib_uri) == []  # cleared once the import is fine
