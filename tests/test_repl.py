@@ -71,3 +71,13 @@ def test_m_repl_reads_piped_stdin_and_exits_1_after_an_error():
     assert done.stdout == "12\n13\n"
     assert "undefined name 'nope'" in done.stderr
     assert done.returncode == 1
+
+
+def test_a_function_from_an_earlier_input_still_declares_its_own_model(capsys):
+    _, err, results = session_output(
+        "func make() {\n    model Inner {\n        input: Tensor[float32, B, 2]\n        Dense(5)\n    }\n"
+        "    return Inner()\n}\n",
+        "model Other {\n    input: Tensor[float32, B, 3]\n    Dense(7)\n}\n",
+        "print(make().output_type)", "print(Other().output_type)")
+    assert err == "" and all(results)
+    assert capsys.readouterr().out == "Tensor[float32, B, 5]\nTensor[float32, B, 7]\n"

@@ -44,6 +44,7 @@ class Repl:
         self.history = ""  # every input that passed the checker, for checking the next ones
         self.globals = runtime.new_globals(FILENAME, "__main__")
         self.globals[SHOW] = self._show
+        self.decls: list[A.ModelDecl] = []  # every model declaration compiled so far, by index
 
     @staticmethod
     def complete(text: str) -> bool:
@@ -85,9 +86,15 @@ class Repl:
         return found
 
     def _execute(self, body: list[A.Stmt], module: A.Module) -> bool:
-        shown = [_shown(s) for s in body]
-        compiled = compile_module(A.Module([s for pair in shown for s in pair], FILENAME, module.source,
-                                           module.span))
+        statements = [s for stmt in body for s in _shown(stmt)]
+        if self.decls:
+            # Compiled code finds a model declaration by its index in `__m_decls__`, counted from 0
+            # in each compilation; earlier declarations, in a branch that never runs, keep the
+            # indices that functions from earlier inputs use.
+            span = statements[0].span
+            statements.insert(0, A.If(A.Constant(False, span), list(self.decls), [], span))
+        compiled = compile_module(A.Module(statements, FILENAME, module.source, module.span))
+        self.decls = compiled.decls
         self.globals["__m_decls__"] = compiled.decls
         try:
             runtime.run_main(compiled, self.globals)

@@ -112,3 +112,10 @@ def test_bracket_depth_skips_strings_and_comments():
     assert bracket_depth('s = "}" // {\n# (\n/* [ */ x') == 0
     assert bracket_depth("/* open") == 1
     assert bracket_depth("}") == -1
+
+
+def test_words_in_comments_and_strings_get_no_hover_and_no_completion():
+    a = analysis('rates = 1\nlabel = "rates"  // rates\n')
+    assert a.hover(1, 0) is not None
+    assert a.hover(2, 10) is None and a.hover(2, 21) is None
+    assert a.completions(2, 12) == [] and a.completions(2, 25) == []

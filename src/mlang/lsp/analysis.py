@@ -22,7 +22,7 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import parse
 from mlang.lang.types import TYPE_NAMES
-from mlang.lsp.text import block_end, line_offsets, word_at
+from mlang.lsp.text import block_end, in_code, line_offsets, word_at
 
 __all__ = ["Analysis", "Symbol", "Completion", "KEYWORDS", "MODEL_MEMBERS"]
 
@@ -103,6 +103,7 @@ class Analysis:
         self.lines = source.split("\n")
         self.module: A.Module | None = None
         self.diagnostics: list[Diagnostic] = []
+        self._imported: dict[str, _Outline | None] = {}
         try:
             self.module = parse(source, filename)
         except MError as err:
@@ -122,6 +123,10 @@ class Analysis:
         if line - 1 >= len(self._offsets):
             return len(self.source)
         return self._offsets[line - 1] + column
+
+    def in_code(self, line: int, column: int) -> bool:
+        """Whether a position of the current text is outside strings and comments."""
+        return in_code(self.source, sum(len(text) + 1 for text in self.lines[:line - 1]) + column)
 
     def _span_offset(self, span: Span) -> int:
         return self.offset(span.line, span.column - 1)
@@ -219,15 +224,14 @@ class Analysis:
         except MError:
             return None
 
-    def imported(self, resolved: str) -> Analysis | None:
-        """The analysis of an imported M file (read from disk; not checked)."""
-        cache = self.__dict__.setdefault("_imported", {})
-        if resolved not in cache:
+    def imported(self, resolved: str) -> _Outline | None:
+        """The outline of an imported M file (read from disk; not checked), once per analysis."""
+        if resolved not in self._imported:
             try:
-                cache[resolved] = _Outline(Path(resolved).read_text(encoding="utf-8"), resolved)
+                self._imported[resolved] = _Outline(Path(resolved).read_text(encoding="utf-8"), resolved)
             except (OSError, UnicodeDecodeError):
-                cache[resolved] = None
-        return cache[resolved]
+                self._imported[resolved] = None
+        return self._imported[resolved]
 
     def follow(self, symbol: Symbol) -> Symbol:
         """A `from "x.m" import name` symbol → the symbol in x.m that it names."""
@@ -426,7 +430,7 @@ class Analysis:
         if self.module is None or not 1 <= line <= len(self.lines):
             return None
         found = word_at(self.lines[line - 1], column)
-        if found is None:
+        if found is None or not self.in_code(line, found[1]):
             return None
         word, start = found
         span = Span(self.filename, line, start + 1, line, start + 1 + len(word))
@@ -516,7 +520,7 @@ class Analysis:
         if imported is not None:
             return Span(str(imported), 1, 1, 1, 1)
         found = word_at(self.lines[line - 1], column)
-        if found is None:
+        if found is None or not self.in_code(line, found[1]):
             return None
         word, start = found
         symbol = self._member_symbol(line, start, word) or self.lookup(word, self.offset(line, start))
@@ -535,6 +539,8 @@ class Analysis:
     # ------------------------------------------------------------------ completion
     def completions(self, line: int, column: int) -> list[Completion]:
         text = self.lines[line - 1][:column] if 1 <= line <= len(self.lines) else ""
+        if not self.in_code(line, column):
+            return []
         offset = self.offset(line, column)
         access = _MEMBER_ACCESS.search(text)
         if access:
@@ -574,7 +580,7 @@ class _Outline(Analysis):
 
     def __init__(self, source: str, filename: str):
         self.source, self.filename, self.lines = source, filename, source.split("\n")
-        self.diagnostics = []
+        self.diagnostics, self._imported = [], {}
         self._offsets = line_offsets(source)
         try:
             self.module = parse(source, filename)

@@ -45,7 +45,13 @@ class MLanguageServer(LanguageServer):
     def analyze(self, uri: str) -> Analysis:
         document = self.workspace.get_text_document(uri)
         filename = to_fs_path(uri) or uri
-        analysis = Analysis(document.source, filename, fallback=self.analyses.get(uri))
+        try:
+            analysis = Analysis(document.source, filename, fallback=self.analyses.get(uri))
+        except Exception as err:  # a bug in a checker stage: say so in the editor, keep serving
+            analysis = Analysis("", filename)
+            analysis.diagnostics = [Diagnostic(f"internal error while checking: {type(err).__name__}: {err}",
+                                               Span(filename, 1, 1))]
+            logging.getLogger(__name__).exception("checking %s failed", uri)
         self.analyses[uri] = analysis
         self.publish(uri, analysis)
         return analysis

@@ -83,3 +83,24 @@ def block_end(source: str, start: int) -> int:
             if body_depth is not None and depth < body_depth:
                 return token.end()
     return len(source)
+
+
+def in_code(source: str, offset: int) -> bool:
+    """Whether `offset` is in code: not inside a string or a comment."""
+    for token in _TOKEN.finditer(source):
+        if token.end() > offset or (token.end() == offset and _is_open_literal(token.group())):
+            return len(token.group()) == 1 or token.start() == offset
+    return True
+
+
+def _is_open_literal(text: str) -> bool:
+    """A comment or string token that runs to the end of its line (or is unterminated)."""
+    if text.startswith(("//", "#")):
+        return True
+    if text.startswith("/*"):
+        return not text.endswith("*/") or len(text) < 4
+    body = text.lstrip("fF")
+    if len(body) < 2 or body[0] not in "\"'":
+        return False
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[0]
+    return len(body) < 2 * len(quote) or not body.endswith(quote)
