@@ -328,12 +328,18 @@ class _Builder(Transformer):
 
     # -- spans
     def _span(self, *items) -> Span:
+        """From the start of the first item to the end of the last (items may be None)."""
         start = end = None
         for item in items:
-            if item is None:
-                continue
-            start = start or _start_of(item)
-            end = _end_of(item) or end
+            if item is not None:
+                start = _start_of(item)
+                if start is not None:
+                    break
+        for item in reversed(items):
+            if item is not None:
+                end = _end_of(item)
+                if end is not None:
+                    break
         if start is None:
             return Span(self.filename, 1, 1)
         if end is None:
