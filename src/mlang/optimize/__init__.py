@@ -5,8 +5,9 @@ Passes (`Pruning`, `Quantization`, `Fusion`, `Distillation`: configure → `appl
 before/after `OptimizationReport`.  Importing this package does not import torch.
 """
 from mlang.models.serialize import register_transform
-from mlang.optimize.distillation import Distillation, distill
+from mlang.optimize.distillation import Distillation
 from mlang.optimize.fusion import Fusion
+from mlang.optimize.language import distill
 from mlang.optimize.passes import Pass
 from mlang.optimize.pipeline import ModelOptimizer, default_passes, optimization_report
 from mlang.optimize.pruning import Pruning

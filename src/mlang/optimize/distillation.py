@@ -63,7 +63,7 @@ class Distillation(Pass):
                          hint="distill(student=…, data=train_set), or optimize(…, data=train_set)")
         torch.manual_seed(self.seed)
         started = time.perf_counter()
-        self.history = distill(teacher, student, data, temperature=self.temperature,
+        self.history = train_student(teacher, student, data, temperature=self.temperature,
                                epochs=self.epochs, alpha=self.alpha, lr=self.lr,
                                batch_size=self.batch_size, task=getattr(model, "task", None))
         teacher_params = sum(p.numel() for p in teacher.parameters())
@@ -75,7 +75,7 @@ class Distillation(Pass):
         return student
 
 
-def distill(teacher, student, data, *, temperature: float = 2.0, epochs: int = 1,
+def train_student(teacher, student, data, *, temperature: float = 2.0, epochs: int = 1,
             alpha: float = 0.7, lr: float = 1e-3, batch_size: int = 16,
             task: str | None = None) -> list[float]:
     """Train `student` on `teacher`'s soft targets; returns the mean loss of each epoch."""

@@ -12,6 +12,8 @@ gives the same results more slowly.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,8 +33,12 @@ def quantize_rows(weight: torch.Tensor, per_channel: bool = True
 
 
 def _per_channel_qtensor(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The quantized-tensor form the FBGEMM packing functions take (only at packing time)."""
     zero = torch.zeros(values.shape[0], dtype=torch.long)
-    return torch._make_per_channel_quantized_tensor(values.cpu(), scale.double().cpu(), zero, 0)
+    with warnings.catch_warnings():  # the packing API takes quantized tensors, deprecated or not
+        warnings.simplefilter("ignore", UserWarning)
+        return torch._make_per_channel_quantized_tensor(values.cpu(), scale.double().cpu(),
+                                                        zero, 0)
 
 
 def _quantized_kernels_available(tensor: torch.Tensor) -> bool:
@@ -105,10 +111,14 @@ class Int8Linear(_Packed):
 
 
 class Int8Conv2d(_Packed):
-    """A Conv2d with per-channel int8 weights and calibrated (static) int8 activations."""
+    """A Conv2d with per-channel int8 weights.
+
+    `static=True`: int8 activations with the scales found on calibration data (int8 kernels).
+    `static=False`: weight-only — the weights are stored in int8 and computed with in float.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True) -> None:
+                 dilation=1, groups: int = 1, bias: bool = True, static: bool = True) -> None:
         super().__init__()
         pair = nn.modules.utils._pair
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -118,16 +128,19 @@ class Int8Conv2d(_Packed):
         self.register_buffer("weight_int8", torch.zeros(shape, dtype=torch.int8))
         self.register_buffer("weight_scale", torch.ones(out_channels))
         self.register_buffer("bias", torch.zeros(out_channels) if bias else None)
-        self.register_buffer("activation_qparams", torch.tensor([1.0, 0.0, 1.0, 0.0]))
+        self.static = static
+        if static:
+            self.register_buffer("activation_qparams", torch.tensor([1.0, 0.0, 1.0, 0.0]))
 
     @classmethod
-    def from_float(cls, conv: nn.Conv2d, per_channel: bool = True) -> "Int8Conv2d":
+    def from_float(cls, conv: nn.Conv2d, per_channel: bool = True,
+                   static: bool = True) -> "Int8Conv2d":
         if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
             padding = _explicit_padding(conv)
         else:
             padding = conv.padding
         new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, padding,
-                  conv.dilation, conv.groups, conv.bias is not None)
+                  conv.dilation, conv.groups, conv.bias is not None, static)
         values, scale = quantize_rows(conv.weight, per_channel)
         new.weight_int8.copy_(values)
         new.weight_scale.copy_(scale)
@@ -139,7 +152,7 @@ class Int8Conv2d(_Packed):
         return self.weight_int8.float() * self.weight_scale[:, None, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _quantized_kernels_available(x):
+        if not self.static or not _quantized_kernels_available(x):
             return F.conv2d(x, self.dequantized_weight().to(x.dtype), self.bias, self.stride,
                             self.padding, self.dilation, self.groups)
         if self._packed is None:
@@ -152,7 +165,8 @@ class Int8Conv2d(_Packed):
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, int8 static")
+                f"stride={self.stride}, padding={self.padding}, "
+                f"int8 {'static' if self.static else 'weight-only'}")
 
 
 def _explicit_padding(conv: nn.Conv2d):

@@ -6,7 +6,8 @@ or one per tensor with `per_channel=False`):
 * Linear layers → `Int8Linear` with dynamic int8 activations (FBGEMM/oneDNN kernels);
 * LSTM / GRU → `Int8RNN` (int8 weights, PyTorch's dynamic int8 recurrent kernels);
 * Conv2d → `Int8Conv2d`, static: activation ranges come from `calibration` data; without
-  calibration data convolutions stay float (and `describe()` says so);
+  calibration data (or with `method="dynamic"`) convolutions are quantized weight-only (int8
+  storage, float compute) and `describe()` says so;
 * Embedding tables → `Int8Embedding` (int8 rows, one scale per row; weight-only) when
   `embeddings=True` (the default) — for text models the table is most of the weight size.
 
@@ -130,20 +131,19 @@ class Quantization(Pass):
         needs_calibration = bool(convs) and self.method != "dynamic" or static_linear
         ranges = {}
         notes = []
+        static_convs = bool(convs) and self.method != "dynamic"
         if needs_calibration:
             if context.calibration is None:
                 if static_linear:
                     raise MError("method='static' needs calibration data", field="calibration",
                                  hint="pass calibration=<a dataset or list of inputs>")
-                notes.append(f"{len(convs)} Conv2d layers kept float: static int8 needs "
-                             "calibration data (calibration=…)")
-                convs = []
+                notes.append(f"{len(convs)} Conv2d layers quantized weight-only: int8 "
+                             "activations need calibration data (calibration=…)")
+                static_convs = False
             else:
                 observed = convs + (linears if static_linear else [])
                 ranges = calibrate(model, module, [p for p, _ in observed], context.calibration,
                                    self.calibration_batches)
-        elif self.method == "dynamic":
-            convs = []
         record = {"transform": "quantize", "modules": {}}
         for path, linear in linears:
             new = Int8Linear.from_float(linear, static=static_linear, per_channel=self.per_channel)
@@ -152,9 +152,11 @@ class Quantization(Pass):
             self._install(module, path, new, {"kind": "int8_linear", "static": static_linear},
                           record)
         for path, conv in convs:
-            new = Int8Conv2d.from_float(conv, self.per_channel)
-            new.activation_qparams.copy_(_qparams(ranges[path]))
-            self._install(module, path, new, {"kind": "int8_conv2d"}, record)
+            new = Int8Conv2d.from_float(conv, self.per_channel, static=static_convs)
+            if static_convs:
+                new.activation_qparams.copy_(_qparams(ranges[path]))
+            self._install(module, path, new, {"kind": "int8_conv2d", "static": static_convs},
+                          record)
         for path, rnn in rnns:
             self._install(module, path, Int8RNN.from_float(rnn, self.per_channel), {"kind": "int8_rnn"}, record)
         for path, embedding in embeddings:
@@ -166,7 +168,8 @@ class Quantization(Pass):
         record_transform(model, record)
         granularity = "per-channel" if self.per_channel else "per-tensor"
         counts = [f"{len(linears)} Linear ({'static' if static_linear else 'dynamic'})",
-                  f"{len(convs)} Conv2d (static)", f"{len(rnns)} LSTM/GRU",
+                  f"{len(convs)} Conv2d ({'static' if static_convs else 'weight-only'})",
+                  f"{len(rnns)} LSTM/GRU",
                   f"{len(embeddings)} Embedding (weight-only)"]
         return [f"int8 {granularity}: " + ", ".join(c for c in counts if not c.startswith("0 "))
                 ] + notes

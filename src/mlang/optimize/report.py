@@ -139,6 +139,14 @@ def evaluate(model, data, metric: str | Callable = "accuracy") -> tuple[str, flo
     return metric, (correct / total if metric == "accuracy" else squared / total)
 
 
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if count < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.2f} GB"
+
+
 @dataclass
 class OptimizationReport:
     """Before/after figures of one optimization run, and what each pass did."""
@@ -168,7 +176,7 @@ class OptimizationReport:
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(figure, before, after, after/before) rows for printing."""
         labels = [("parameters", "parameters", "{:,.0f}"), ("nonzero", "non-zero parameters", "{:,.0f}"),
-                  ("size_bytes", "serialized size (MB)", None),
+                  ("size_bytes", "serialized size", None),
                   ("latency_ms_batch1", "latency batch 1 (ms)", "{:.2f}"),
                   ("latency_ms_batch32", "latency batch 32 (ms)", "{:.1f}"),
                   ("throughput", "throughput (examples/s)", "{:.1f}")]
@@ -176,7 +184,7 @@ class OptimizationReport:
         for key, label, fmt in labels:
             if key not in self.before:
                 continue
-            show = (lambda v: f"{v / 1e6:.2f}") if fmt is None else fmt.format
+            show = human_bytes if fmt is None else fmt.format
             ratio = self.ratio(key)
             rows.append((label, show(self.before[key]), show(self.after[key]),
                          f"{ratio:.3f}×" if ratio is not None else "-"))
@@ -190,14 +198,18 @@ class OptimizationReport:
         """The report as a plain-text table."""
         rows = [("figure", "before", "after", "ratio")] + self.rows()
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = [f"optimization for {self.goal}: " + " → ".join(self.passes)]
+        lines = [f"optimization for {self.goal}"]
         for i, row in enumerate(rows):
             lines.append("  ".join(cell.ljust(widths[0]) if j == 0 else cell.rjust(widths[j])
                                    for j, cell in enumerate(row)))
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
-        lines.extend(f"  note: {note}" for note in self.notes)
+        lines.extend(self.footer())
         return "\n".join(lines)
+
+    def footer(self) -> list[str]:
+        return ([f"  {i}. {line}" for i, line in enumerate(self.passes, 1)]
+                + [f"  note: {note}" for note in self.notes])
 
     def print(self) -> None:
         """Print as a Rich table (plain text when Rich cannot render)."""
@@ -207,15 +219,15 @@ class OptimizationReport:
         except ImportError:
             print(self.table())
             return
-        table = Table(title=f"optimization for {self.goal}: " + " → ".join(self.passes))
+        table = Table(title=f"optimization for {self.goal}")
         for column in ("figure", "before", "after", "ratio"):
             table.add_column(column, justify="left" if column == "figure" else "right")
         for row in self.rows():
             table.add_row(*row)
         console = Console()
         console.print(table)
-        for note in self.notes:
-            console.print(f"  note: {note}")
+        for line in self.footer():
+            console.print(line, markup=False, highlight=False)
 
     def __str__(self) -> str:
         return self.table()

@@ -44,7 +44,7 @@ def replay_quantize(model, record: dict):
 
     builders = {
         "int8_linear": lambda m, info: Int8Linear.from_float(m, static=info.get("static", False)),
-        "int8_conv2d": lambda m, info: Int8Conv2d.from_float(m),
+        "int8_conv2d": lambda m, info: Int8Conv2d.from_float(m, static=info.get("static", True)),
         "int8_embedding": lambda m, info: Int8Embedding.from_float(m),
         "int8_rnn": lambda m, info: Int8RNN.from_float(m),
     }
