@@ -2,6 +2,8 @@
 publishDiagnostics, hover, completion and definition."""
 from __future__ import annotations
 
+import queue
+
 import pytest
 
 from lsp_client import LspClient
@@ -173,3 +175,18 @@ def test_errors_in_an_imported_file_are_published_for_that_file_and_saving_reche
     (tmp_path / "broken.m").write_text("func half(n) {\n    return n / 2\n}\n")
     server.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
     assert server.diagnostics(lib_uri) == []  # cleared once the import is fine
+
+
+def test_a_burst_of_changes_is_checked_once_and_a_request_sees_the_latest_text(server, tmp_path):
+    uri = (tmp_path / "typing.m").as_uri()
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "m", "version": 1,
+                                                            "text": "a = 1\n"}})
+    assert server.diagnostics(uri) == []
+    for version, text in enumerate(["a = 1\nb", "a = 1\nbe", "a = 1\nbest = a * 2.0\n"], start=2):
+        server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                                 "contentChanges": [{"text": text}]})
+    hover = server.request("textDocument/hover", at(uri, 1, 1))
+    assert "best: float" in hover["contents"]["value"]
+    assert server.diagnostics(uri) == []
+    with pytest.raises(queue.Empty):  # nothing more: the intermediate texts were never checked
+        server.diagnostics(uri, timeout=1)

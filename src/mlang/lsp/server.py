@@ -8,6 +8,7 @@ they load with the first check.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -34,6 +35,11 @@ _COMPLETION_KIND = {
 }
 
 
+# Typing sends a change per keystroke: check once the user pauses this long (a request for the
+# document meanwhile checks it at once).
+CHANGE_DELAY_S = 0.25
+
+
 class MLanguageServer(LanguageServer):
     """Keeps one `Analysis` per open document and which files it published diagnostics for."""
 
@@ -41,8 +47,19 @@ class MLanguageServer(LanguageServer):
         super().__init__("m-language-server", __version__)
         self.analyses: dict[str, Analysis] = {}
         self.published: dict[str, set[str]] = {}  # document uri -> uris it published diagnostics to
+        self.pending: dict[str, asyncio.TimerHandle] = {}  # changed documents not yet re-checked
+
+    def analyze_later(self, uri: str) -> None:
+        self.cancel_pending(uri)
+        self.pending[uri] = asyncio.get_running_loop().call_later(CHANGE_DELAY_S, self.analyze, uri)
+
+    def cancel_pending(self, uri: str) -> None:
+        handle = self.pending.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
 
     def analyze(self, uri: str) -> Analysis:
+        self.cancel_pending(uri)
         document = self.workspace.get_text_document(uri)
         filename = to_fs_path(uri) or uri
         try:
@@ -71,7 +88,9 @@ class MLanguageServer(LanguageServer):
 
     def position(self, uri: str, position: lsp.Position) -> tuple[Analysis, int, int] | None:
         """The document's analysis and the 1-based line, 0-based code-point column of `position`."""
-        analysis = self.analyses.get(uri) or self.analyze(uri)
+        analysis = self.analyses.get(uri)
+        if analysis is None or uri in self.pending:
+            analysis = self.analyze(uri)
         line = position.line + 1
         text = analysis.lines[position.line] if position.line < len(analysis.lines) else ""
         return analysis, line, codepoint_column(text, position.character)
@@ -122,7 +141,7 @@ def create_server() -> MLanguageServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: MLanguageServer, params: lsp.DidChangeTextDocumentParams):
-        ls.analyze(params.text_document.uri)
+        ls.analyze_later(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: MLanguageServer, params: lsp.DidSaveTextDocumentParams):
@@ -131,6 +150,7 @@ def create_server() -> MLanguageServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MLanguageServer, params: lsp.DidCloseTextDocumentParams):
         uri = params.text_document.uri
+        ls.cancel_pending(uri)
         ls.analyses.pop(uri, None)
         for target in ls.published.pop(uri, set()):
             ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=target, diagnostics=[]))
