@@ -1,4 +1,4 @@
-"""The `m` command (Typer): `m run`, `m check`, `m fmt`, `m --version`.
+"""The `m` command (Typer): `m run`, `m check`, `m fmt`, `m repl`, `m --version`.
 
 Later stages mount sub-commands on `app` (`app.add_typer(models_app, name="models")`).
 Exit codes: 0 success, 1 an error in the program (syntax, check or run time), 2 a usage error.
@@ -116,6 +116,14 @@ def fmt(files: List[Path] = typer.Argument(..., help="The .m files to format."),
     for file in unformatted:
         typer.echo(f"{'would reformat' if check_only else 'reformatted'} {file}", err=True)
     raise typer.Exit(1 if check_only and unformatted else 0)
+
+
+@app.command()
+def repl():
+    """Read M statements and run them; expression values are printed.  Ctrl-D ends."""
+    from mlang.lang.repl import repl as run_repl
+
+    run_repl()
 
 
 def main(argv: list[str] | None = None) -> int:
