@@ -119,3 +119,15 @@ def test_words_in_comments_and_strings_get_no_hover_and_no_completion():
     assert a.hover(1, 0) is not None
     assert a.hover(2, 10) is None and a.hover(2, 21) is None
     assert a.completions(2, 12) == [] and a.completions(2, 25) == []
+
+
+def test_an_imported_model_brings_the_fields_of_its_base_from_its_own_file(tmp_path):
+    (tmp_path / "base.m").write_text("metamodel Root {\n    input: Tensor[float32, B, 4]\n    depth: int = 3\n}\n")
+    (tmp_path / "mid.m").write_text('from "base.m" import Root\nmodel Mid extends Root {\n    Dense(depth)\n}\n')
+    source = 'from "mid.m" import Mid\nm = Mid()\nm.\n'
+    app = str(tmp_path / "app.m")
+    doc = Analysis(source, app, fallback=Analysis(source.replace("m.\n", ""), app))
+    labels = {c.label for c in doc.completions(3, 2)}
+    assert {"depth", "input"} <= labels
+    span = doc.definition(2, 5)
+    assert (span.file, span.line) == (str(tmp_path / "mid.m"), 2)

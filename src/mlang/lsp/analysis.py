@@ -244,6 +244,7 @@ class Analysis:
             symbol, seen = found, seen + 1
         return symbol
 
+    @cached_property
     def model_decls(self) -> dict[str, A.ModelDecl]:
         """Every model declaration visible at top level: the document's own and imported ones."""
         decls: dict[str, A.ModelDecl] = {}
@@ -254,23 +255,30 @@ class Analysis:
                 resolved = self.resolve_import(stmt.path)
                 outline = self.imported(str(resolved)) if resolved else None
                 for item in stmt.names if outline else ():
-                    decl = outline.model_decls().get(item.name)
+                    decl = outline.model_decls.get(item.name)
                     if decl is not None:
                         decls.setdefault(item.bound_name, decl)
         return decls
 
     def model_fields(self, decl: A.ModelDecl) -> dict[str, tuple[A.FieldDecl, A.ModelDecl]]:
         """Fields by name (inherited first, overridden by the subclass), each with its declarer."""
-        chain, decls, current = [], self.model_decls(), decl
+        chain, current = [], decl
         while current is not None and current not in chain and len(chain) < 32:
             chain.append(current)
-            current = decls.get(current.base) if current.base else None
+            current = self._decls_seen_from(current).get(current.base) if current.base else None
         fields: dict[str, tuple[A.FieldDecl, A.ModelDecl]] = {}
         for owner in reversed(chain):
             for f in owner.fields:
                 if f.type is not None or f.name not in fields:  # a binding keeps the declaration
                     fields[f.name] = (f, owner)
         return fields
+
+    def _decls_seen_from(self, decl: A.ModelDecl) -> dict[str, A.ModelDecl]:
+        """The models visible where `decl` is declared (an imported model's base lives in its file)."""
+        if decl.span.file == self.filename:
+            return self.model_decls
+        outline = self.imported(decl.span.file)
+        return outline.model_decls if outline else {}
 
     def field_span(self, f: A.FieldDecl, owner: A.ModelDecl) -> Span:
         if f.span.file == self.filename:
@@ -291,7 +299,7 @@ class Analysis:
             return None
         try:
             from mlang.models.check import ModelChecker
-            visible = {n: d for n, d in self.model_decls().items() if d.name == n}
+            visible = {n: d for n, d in self.model_decls.items() if d.name == n}
             checker = ModelChecker(self.module, visible)
             checker.run()
             return checker
@@ -465,11 +473,11 @@ class Analysis:
         return symbol.detail
 
     def _model_decl(self, symbol: Symbol) -> A.ModelDecl | None:
-        for decl in self.model_decls().values():
+        for decl in self.model_decls.values():
             if decl.name == symbol.name and decl.span.file == symbol.span.file:
                 return decl
         outline = self.imported(symbol.span.file) if symbol.span.file != self.filename else None
-        return outline.model_decls().get(symbol.name) if outline else None
+        return outline.model_decls.get(symbol.name) if outline else None
 
     def _layer_call_at(self, line: int, column: int, word: str) -> A.Call | None:
         for decl in (n for n in self.module.body if isinstance(n, A.ModelDecl)):

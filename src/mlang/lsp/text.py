@@ -11,7 +11,8 @@ import re
 _OPEN, _CLOSE = "([{", ")]}"
 _WORD = re.compile(r"[^\W\d]\w*")
 # a string, a comment, or one character: the scanner steps over strings and comments whole
-_TOKEN = re.compile(r'''[fF]?(?:"""[\s\S]*?(?:"""|$)|\'\'\'[\s\S]*?(?:\'\'\'|$)|"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)'''
+_TOKEN = re.compile(r'''[fF]?(?:"""[\s\S]*?(?:"""|$)|\'\'\'[\s\S]*?(?:\'\'\'|$)'''
+                    r'''|"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)'''
                     r"|//[^\n]*|#[^\n]*|/\*[\s\S]*?(?:\*/|$)|[\s\S]")
 
 
