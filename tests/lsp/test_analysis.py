@@ -131,3 +131,13 @@ def test_an_imported_model_brings_the_fields_of_its_base_from_its_own_file(tmp_p
     assert {"depth", "input"} <= labels
     span = doc.definition(2, 5)
     assert (span.file, span.line) == (str(tmp_path / "mid.m"), 2)
+
+
+def test_inside_a_call_completion_offers_its_keyword_arguments_first():
+    source = SOURCE + "scale(rates, )\nother = Wide(wi"
+    doc = analysis(source, fallback=analysis(SOURCE))
+    assert [c.label for c in doc.completions(20, 13)][:2] == ["values=", "factor="]
+    assert [c.label for c in doc.completions(21, 15)][0] == "width="
+    layer = [c.label for c in analysis("model M {\n    input: Tensor[float32, B, 4]\n    Dense(2, )\n}\n")
+             .completions(3, 13) if c.kind == "argument"]
+    assert layer == ["units=", "bias=", "activation="]  # span and input_shape are not for M code

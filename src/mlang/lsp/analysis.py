@@ -22,7 +22,7 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import parse
 from mlang.lang.types import TYPE_NAMES
-from mlang.lsp.text import block_end, in_code, line_offsets, word_at
+from mlang.lsp.text import block_end, in_code, line_offsets, open_call, word_at
 
 __all__ = ["Analysis", "Symbol", "Completion", "KEYWORDS", "MODEL_MEMBERS"]
 
@@ -32,6 +32,7 @@ KEYWORDS = ("metamodel", "model", "extends", "func", "forward", "import", "pytho
 # what every model value offers besides its fields (docs/architecture.md, MModel)
 MODEL_MEMBERS = ("summary", "parameters", "preprocess", "example_inputs", "input_type", "output_type",
                  "task", "labels", "spec", "eval", "train", "to", "state_dict", "forward")
+_LAYER_PLUMBING = ("span", "input_shape")  # layer parameters M code never passes
 _MEMBER_ACCESS = re.compile(r"([^\W\d]\w*)\s*\.\s*(\w*)$")
 _TYPE_POSITION = re.compile(r"(?::|->|\[|,)\s*\w*$")
 
@@ -52,7 +53,7 @@ class Symbol:
 @dataclass
 class Completion:
     label: str
-    kind: str  # keyword | builtin | variable | function | model | field | layer | type | module | method
+    kind: str  # keyword | builtin | variable | function | model | field | layer | type | module | method | argument
     detail: str = ""
 
 
@@ -124,9 +125,13 @@ class Analysis:
             return len(self.source)
         return self._offsets[line - 1] + column
 
+    def text_offset(self, line: int, column: int) -> int:
+        """Offset in the current text (which may differ from the last parsed one)."""
+        return sum(len(text) + 1 for text in self.lines[:line - 1]) + column
+
     def in_code(self, line: int, column: int) -> bool:
         """Whether a position of the current text is outside strings and comments."""
-        return in_code(self.source, sum(len(text) + 1 for text in self.lines[:line - 1]) + column)
+        return in_code(self.source, self.text_offset(line, column))
 
     def _span_offset(self, span: Span) -> int:
         return self.offset(span.line, span.column - 1)
@@ -553,7 +558,7 @@ class Analysis:
         access = _MEMBER_ACCESS.search(text)
         if access:
             return self._member_completions(access.group(1), offset)
-        items: dict[str, Completion] = {}
+        items = {c.label: c for c in self._argument_completions(line, column, offset)}
         scopes = self.scopes_at(offset) if self.module is not None else []
         for scope in reversed(scopes):  # inner scopes last: their names win
             for symbol in scope.symbols.values():
@@ -570,6 +575,28 @@ class Analysis:
         for word in KEYWORDS:
             items.setdefault(word, Completion(word, "keyword", "keyword"))
         return list(items.values())
+
+    def _argument_completions(self, line: int, column: int, offset: int) -> list[Completion]:
+        """`name=` for each keyword the call being written accepts: a function's parameters, a
+        model's fields, a builtin's or layer's parameters."""
+        callee = open_call(self.source, self.text_offset(line, column))
+        if callee is None:
+            return []
+        symbol = self.lookup(callee, offset) if self.module is not None else None
+        names: list[str] = []
+        if symbol is not None:
+            symbol = self.follow(symbol)
+            decl = self._model_decl(symbol) if symbol.kind in ("model", "metamodel") else None
+            function = self._function_decl(symbol)
+            if decl is not None:
+                names = [n for n in self.model_fields(decl) if n not in ("input", "output")]
+            elif function is not None:
+                names = [p.name for p in function.params if p.kind == "normal"]
+        elif callee in registry.builtins():
+            sig = _signature(registry.builtins()[callee])
+            hidden = _LAYER_PLUMBING if callee in _layer_names() else ()
+            names = [n for n in sig.names() if not n.startswith("_") and n not in hidden] if sig else []
+        return [Completion(f"{n}=", "argument", f"{callee}({n}=…)") for n in names]
 
     def _member_completions(self, name: str, offset: int) -> list[Completion]:
         members = self.members(name, offset) if self.module is not None else None
@@ -669,11 +696,15 @@ def _markdown(text: str) -> str:
     return f"```m\n{text}\n```"
 
 
-def _builtin_signature_text(builtin: registry.Builtin) -> str:
+def _signature(builtin: registry.Builtin):
     try:
-        sig = builtin_signature(builtin)
+        return builtin_signature(builtin)
     except Exception:  # a stage's broken signature must not break completion
-        sig = None
+        return None
+
+
+def _builtin_signature_text(builtin: registry.Builtin) -> str:
+    sig = _signature(builtin)
     if sig is None:
         return f"{builtin.name}(…)"
     params = [n + ("=…" if d else "") for n, d in sig.positional]

@@ -32,6 +32,7 @@ _COMPLETION_KIND = {
     "model": lsp.CompletionItemKind.Class, "field": lsp.CompletionItemKind.Field,
     "layer": lsp.CompletionItemKind.Constructor, "type": lsp.CompletionItemKind.TypeParameter,
     "module": lsp.CompletionItemKind.Module, "method": lsp.CompletionItemKind.Method,
+    "argument": lsp.CompletionItemKind.Property,
 }
 
 

@@ -105,3 +105,18 @@ def _is_open_literal(text: str) -> bool:
         return False
     quote = body[:3] if body[:3] in ('"""', "'''") else body[0]
     return len(body) < 2 * len(quote) or not body.endswith(quote)
+
+
+def open_call(source: str, offset: int) -> str | None:
+    """The callee name of the innermost call left open at `offset` (`Dense(4, act|` → "Dense")."""
+    stack: list[int] = []
+    for token in _TOKEN.finditer(source[:offset]):
+        text = token.group()
+        if text in _OPEN:
+            stack.append(token.start())
+        elif text in _CLOSE and stack:
+            stack.pop()
+    if not stack or source[stack[-1]] != "(":
+        return None
+    callee = re.search(r"([^\W\d]\w*)\s*$", source[:stack[-1]])
+    return callee.group(1) if callee else None
