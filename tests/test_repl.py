@@ -3,10 +3,9 @@ without ending the session; piped stdin works without a terminal."""
 from __future__ import annotations
 
 import io
-import subprocess
 import sys
 
-from mlang.repl import Repl, serve
+from mlang.repl import Repl, main, serve
 
 
 def session_output(*inputs: str) -> tuple[str, str, list[bool]]:
@@ -64,13 +63,19 @@ def test_braces_in_strings_and_comments_do_not_continue_the_input():
     assert not Repl.complete('s = """open\n')
 
 
-def test_m_repl_reads_piped_stdin_and_exits_1_after_an_error():
+def test_m_repl_reads_piped_stdin_and_exits_1_after_an_error(monkeypatch, capsys):
     script = "x = 6\nfunc twice(n) {\n    return 2 * n\n}\ntwice(x)\nprint(nope)\ntwice(x) + 1\n"
-    done = subprocess.run([sys.executable, "-m", "mlang.repl"], input=script, capture_output=True, text=True,
-                          timeout=120)
-    assert done.stdout == "12\n13\n"
-    assert "undefined name 'nope'" in done.stderr
-    assert done.returncode == 1
+    monkeypatch.setattr(sys, "stdin", io.StringIO(script))  # not a terminal: no prompts, no banner
+    assert main() == 1
+    printed = capsys.readouterr()
+    assert printed.out == "12\n13\n"
+    assert "undefined name 'nope'" in printed.err
+
+
+def test_m_repl_exits_0_when_every_piped_input_succeeds(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("print(1 + 1)\n"))
+    assert main() == 0
+    assert capsys.readouterr().out == "2\n"
 
 
 def test_a_function_from_an_earlier_input_still_declares_its_own_model(capsys):
