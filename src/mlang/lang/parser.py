@@ -152,6 +152,7 @@ class _Layout:
 
     def __init__(self):
         self.filename = "<input>"
+        self.openers: list[Token] = []
 
     def process(self, stream):
         tokens = list(stream)
@@ -971,8 +972,10 @@ class _Parser:
         return accepted or {k for k in self.actions[states[-1]] if k.isupper()}
 
     def parse(self, source: str, filename: str, start: str):
-        self.layout.openers = []
         with self.lock, _no_gc():
+            # An f-string field is parsed while its file is being parsed: keep the outer state.
+            outer = (self.layout.openers, self.layout.filename, self.builder.filename)
+            self.layout.openers = []
             self.layout.filename = self.builder.filename = filename
             try:
                 return self._drive(source, start)
@@ -980,6 +983,8 @@ class _Parser:
                 raise self.syntax_error(err, source, filename) from None
             except _LexError as err:
                 raise MSyntaxError(str(err), Span(filename, err.line, err.column), hint=err.hint) from None
+            finally:
+                self.layout.openers, self.layout.filename, self.builder.filename = outer
 
     def syntax_error(self, err: _UnexpectedToken, source: str, filename: str) -> MSyntaxError:
         tok = err.token
