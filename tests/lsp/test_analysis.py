@@ -141,3 +141,11 @@ def test_inside_a_call_completion_offers_its_keyword_arguments_first():
     layer = [c.label for c in analysis("model M {\n    input: Tensor[float32, B, 4]\n    Dense(2, )\n}\n")
              .completions(3, 13) if c.kind == "argument"]
     assert layer == ["units=", "bias=", "activation="]  # span and input_shape are not for M code
+
+
+def test_a_functions_locals_are_not_module_names_and_deep_nesting_does_not_crash():
+    doc = analysis("func f() {\n    inner = 1\n    return inner\n}\nprint(inner)\n")
+    assert hover_text(doc, 3, 12) == "inner: int"
+    assert doc.hover(5, 7) is None and doc.definition(5, 7) is None
+    deep = analysis("y = " + " + ".join(["1"] * 3000) + "\n")
+    assert deep.hover(1, 0) is not None

@@ -636,12 +636,15 @@ def _after_keyword(span: Span) -> Span:
 
 
 def _walk_scope(node: A.Node):
-    """`node` and its descendants, not entering nested functions, models or trailing blocks."""
-    yield node
-    if isinstance(node, (A.FuncDecl, A.ModelDecl)) or (isinstance(node, A.Call) and node.block is not None):
-        return
-    for child in A.iter_child_nodes(node):
-        yield from _walk_scope(child)
+    """`node` and its descendants, not entering nested functions, models or trailing blocks
+    (iterative: deeply nested expressions do not recurse)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (A.FuncDecl, A.ModelDecl)) or (isinstance(current, A.Call) and current.block):
+            continue
+        stack.extend(reversed(list(A.iter_child_nodes(current))))
 
 
 def _bindings(node: A.Node):
