@@ -86,3 +86,13 @@ def test_a_function_from_an_earlier_input_still_declares_its_own_model(capsys):
         "print(make().output_type)", "print(Other().output_type)")
     assert err == "" and all(results)
     assert capsys.readouterr().out == "Tensor[float32, B, 5]\nTensor[float32, B, 7]\n"
+
+
+def test_tab_suggestions_come_from_the_session_builtins_and_model_members():
+    session = Repl(out=io.StringIO(), err=io.StringIO())
+    session.run("model Tiny {\n    input: Tensor[float32, B, 4]\n    hidden: int = 8\n    Dense(hidden)\n}\n")
+    session.run("tiny_net = Tiny()")
+    assert session.suggestions("tin") == ["tiny_net"]
+    assert "print" in session.suggestions("x = pri")
+    assert session.suggestions("tiny_net.hi") == ["tiny_net.hidden"]
+    assert "tiny_net.output_type" in session.suggestions("tiny_net.out")

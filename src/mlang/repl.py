@@ -45,6 +45,7 @@ class Repl:
         self.globals = runtime.new_globals(FILENAME, "__main__")
         self.globals[SHOW] = self._show
         self.decls: list[A.ModelDecl] = []  # every model declaration compiled so far, by index
+        self._analysis = None  # the language server's view of `history`, for completion
 
     @staticmethod
     def complete(text: str) -> bool:
@@ -106,6 +107,21 @@ class Repl:
             return False
         return True
 
+    def suggestions(self, line: str) -> list[str]:
+        """Completions of the last word of `line` (the text before the cursor on a new input),
+        from the names the session has bound, builtins and keywords; `net.` gives the model's
+        fields and members (Tab in a terminal)."""
+        from mlang.lsp.analysis import Analysis
+
+        word = re.search(r"[\w.]*$", line).group()
+        if self._analysis is None or self._analysis.source != self.history:
+            self._analysis = Analysis(self.history, FILENAME)
+        analysis = Analysis(self.history + line, FILENAME, fallback=self._analysis)
+        labels = [c.label for c in analysis.completions(self.history.count("\n") + 1, len(line))]
+        head, _, prefix = word.rpartition(".")
+        start = head + "." if head else ""
+        return sorted({start + label for label in labels if label.startswith(prefix)})
+
     def _show(self, value) -> None:
         if value is not None:
             self.out.write(repr(value) + "\n")
@@ -159,16 +175,34 @@ def serve(session: Repl, read_line, interactive: bool) -> bool:
     return ok
 
 
+def _enable_line_editing(session: Repl) -> None:
+    """Line editing, history and Tab completion for `input()`, where readline exists."""
+    try:
+        import readline
+    except ImportError:
+        return
+    found: dict[str, list[str]] = {}
+
+    def complete(text: str, state: int) -> str | None:
+        line = readline.get_line_buffer()[:readline.get_endidx()]
+        if line not in found:
+            found.clear()
+            found[line] = session.suggestions(line)
+        matches = found[line]
+        return matches[state] if state < len(matches) else None
+
+    readline.set_completer_delims(" \t\n()[]{},=+-*/%<>!:;'\"")
+    readline.set_completer(complete)
+    readline.parse_and_bind("tab: complete")
+
+
 def main(argv: list[str] | None = None) -> int:
     """`m repl`: read, check, run and print until end of input (Ctrl-D) or `:quit`.  Prompts and
     line editing only on a terminal; with piped input the exit code is 1 if any input failed."""
     interactive = sys.stdin.isatty()
     session = Repl()
     if interactive:
-        try:
-            import readline  # noqa: F401  (line editing and history for input())
-        except ImportError:
-            pass
+        _enable_line_editing(session)
         sys.stdout.write("M repl: a `{` continues on the next line; Ctrl-D or :quit to leave.\n")
     ok = serve(session, _terminal_line if interactive else _piped_line, interactive)
     if interactive:
