@@ -190,3 +190,21 @@ def test_a_burst_of_changes_is_checked_once_and_a_request_sees_the_latest_text(s
     assert server.diagnostics(uri) == []
     with pytest.raises(queue.Empty):  # nothing more: the intermediate texts were never checked
         server.diagnostics(uri, timeout=1)
+
+
+def test_formatting_returns_m_fmts_layout_as_one_edit(server, tmp_path):
+    from mlang.lang.formatter import format_source
+
+    uri = (tmp_path / "messy.m").as_uri()
+    text = "func   f(a,b){\nreturn a+b}\nx=f(1,2)\n"
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "m", "version": 1,
+                                                            "text": text}})
+    [edit] = server.request("textDocument/formatting", {"textDocument": {"uri": uri},
+                                                        "options": {"tabSize": 4, "insertSpaces": True}})
+    assert edit["newText"] == format_source(text) != text
+    assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
+    broken = (tmp_path / "broken_fmt.m").as_uri()
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": broken, "languageId": "m", "version": 1,
+                                                            "text": "x = (\n"}})
+    assert server.request("textDocument/formatting", {"textDocument": {"uri": broken},
+                                                      "options": {"tabSize": 4, "insertSpaces": True}}) is None

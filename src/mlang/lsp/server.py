@@ -1,4 +1,4 @@
-"""M's language server (pygls 2): diagnostics, hover, completion and go-to-definition.
+"""M's language server (pygls 2): diagnostics, hover, completion, go-to-definition, formatting.
 
 Start it with `m lsp` (or `python -m mlang.lsp.server`); it speaks LSP over stdin/stdout.  Every
 open, change and save of a document re-parses and re-checks it with the front end
@@ -174,6 +174,24 @@ def create_server() -> MLanguageServer:
             return None
         lines = analysis.lines if span.file == analysis.filename else _file_lines(span.file)
         return lsp.Location(uri=from_fs_path(span.file), range=to_lsp_range(span, lines))
+
+    @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+    def formatting(ls: MLanguageServer, params: lsp.DocumentFormattingParams):
+        """The whole document in `m fmt`'s canonical layout; no edit while it does not parse
+        (its syntax error is already a diagnostic)."""
+        from mlang.lang.diagnostics import MError
+        from mlang.lang.formatter import format_source
+
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        try:
+            formatted = format_source(document.source, to_fs_path(document.uri) or document.uri)
+        except MError:
+            return None
+        if formatted == document.source:
+            return []
+        lines = document.source.split("\n")
+        end = lsp.Position(len(lines) - 1, utf16_column(lines[-1], len(lines[-1])))
+        return [lsp.TextEdit(range=lsp.Range(lsp.Position(0, 0), end), new_text=formatted)]
 
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["."]))
     def completion(ls: MLanguageServer, params: lsp.CompletionParams):
