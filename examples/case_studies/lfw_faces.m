@@ -12,7 +12,7 @@ import python sklearn.metrics as skmetrics
 setSeed(7)
 crops = skdata.lfw_subset()
 records = [{"image": crops[i], "label": 0 if i < 100 else 1} for i in range(len(crops))]
-images = Dataset.records(records, labels=["face", "not face"])
+images = Dataset(records, input_column="image", target_column="label", labels=["face", "not face"])
 train_set, test_set = split(images, 0.7, seed=7, stratify=true)
 print(f"LFW subset: {len(train_set)} training and {len(test_set)} test crops")
 
