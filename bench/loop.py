@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -107,7 +108,9 @@ def main() -> None:
     worst = max(row["ratio"] for row in rows)
     print(f"target: M/Python <= 1.05 -> {'met' if worst <= 1.05 else 'NOT met'} (worst {worst:.3f})")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    report = {"python": platform.python_version(), "torch": torch.__version__, "repeat": options.repeat,
+    load = round(os.getloadavg()[0], 2)
+    print(f"machine load average (1 min): {load} on {os.cpu_count()} CPUs")
+    report = {"load_average_1min": load, "python": platform.python_version(), "torch": torch.__version__, "repeat": options.repeat,
               "threads": options.threads, "rows": rows, "target_ratio": 1.05, "target_met": worst <= 1.05}
     (RESULTS / "loop.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
 
