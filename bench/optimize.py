@@ -95,10 +95,11 @@ def build_classifier(train, tokenizer, retrain: bool):
         loss = model(**features, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # as the HF Trainer does
         optimizer.step()
         schedule.step()
         if step % 10 == 0:
-            print(f"  fine-tune step {step}/{steps} loss {float(loss):.3f}", flush=True)
+            print(f"  fine-tune step {step}/{steps} loss {loss.item():.3f}", flush=True)
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, CACHE)
     return model.eval(), time.perf_counter() - started
