@@ -95,7 +95,6 @@ def build_classifier(train, tokenizer, retrain: bool):
         loss = model(**features, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # as the HF Trainer does
         optimizer.step()
         schedule.step()
         if step % 10 == 0:
