@@ -82,17 +82,19 @@ class _Lexer(Lexer):
         operators[";"] = "SEMI"
         self.operators = operators
         ordered_ops = sorted(operators, key=len, reverse=True)
+        # Alternatives are tried in order: the most frequent first, then longer before shorter
+        # (f-strings before names, comments before `/`, numbers like `.5` before `.`, `+=` before `+`).
         parts = [
-            ("_NL", r"(?:\r?\n[\t \f]*)+"),
+            ("FSTRING", regexps["FSTRING"]),
+            ("NAME", regexps["NAME"]),
             ("WS", r"[\t \f]+"),
-            ("CONTINUATION", r"\\[\t \f]*\r?\n"),
+            ("_NL", r"(?:\r?\n[\t \f]*)+"),
+            ("NUMBER", regexps["NUMBER"]),
+            ("STRING", regexps["STRING"]),
+            ("LINE_COMMENT", regexps["LINE_COMMENT"]),
             ("BLOCK_COMMENT", regexps["BLOCK_COMMENT"]),
             ("UNCLOSED_COMMENT", r"/\*"),
-            ("LINE_COMMENT", regexps["LINE_COMMENT"]),
-            ("FSTRING", regexps["FSTRING"]),
-            ("STRING", regexps["STRING"]),
-            ("NUMBER", regexps["NUMBER"]),
-            ("NAME", regexps["NAME"]),
+            ("CONTINUATION", r"\\[\t \f]*\r?\n"),
             ("AUGOP", regexps["AUGOP"]),
             ("OP", "|".join(re.escape(op) for op in ordered_ops)),
         ]
