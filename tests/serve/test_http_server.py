@@ -126,8 +126,11 @@ def test_shutdown_finishes_in_flight_requests(tiny_model):
 
     caller = threading.Thread(target=call)
     caller.start()
-    while not server.app.state.batcher._queue.qsize() and not server.app.state.batcher._busy:
-        threading.Event().wait(0.005)  # the request is now waiting in the batcher
+    batcher = server.app.state.batcher
+    for _ in range(2000):  # until the request waits in the batcher (its 600 ms latency budget)
+        if batcher._queue.qsize() or batcher._busy:
+            break
+        threading.Event().wait(0.005)
     server.stop()
     caller.join(10)
     assert results["response"].status_code == 200
