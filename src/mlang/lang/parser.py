@@ -882,6 +882,8 @@ class _Parser:
                 phrases.append(words)
         if len(phrases) > 5:
             phrases = phrases[:5] + ["..."]
+        if not phrases:
+            return "something else"
         if len(phrases) == 1:
             return phrases[0]
         return ", ".join(phrases[:-1]) + " or " + phrases[-1]
@@ -912,7 +914,8 @@ class _Parser:
                     row[symbol] = (True, arg)
                 else:
                     if arg not in rules:
-                        rules[arg] = (len(arg.expansion), callbacks[arg], arg.origin.name)
+                        rules[arg] = (len(arg.expansion), None if _passes_child_through(arg) else callbacks[arg],
+                                      arg.origin.name)
                     row[symbol] = (False, rules[arg])
             self.actions[state] = row
         self.start_states, self.end_states = table.start_states, table.end_states
@@ -938,13 +941,15 @@ class _Parser:
                     values.append(tok)
                     break
                 size, callback, origin = arg
-                if size:
+                if callback is None:  # `?a: b`: the value stays, only the state changes
+                    del states[-1]
+                elif size:
                     children = values[-size:]
                     del values[-size:]
                     del states[-size:]
+                    values.append(callback(children))
                 else:
-                    children = []
-                values.append(callback(children))
+                    values.append(callback([]))
                 states.append(actions[states[-1]][origin][1])
                 if end_token is not None and states[-1] == self.end_states[start]:
                     return values[-1]
@@ -1001,6 +1006,12 @@ class _Parser:
             hint = f"the '{unclosed[-1].value}' on line {unclosed[-1].line} is never closed"
         return MSyntaxError(f"expected {self.expected_words(err.expected)}, found {self.found_words(tok)}", span,
                             hint=hint)
+
+
+def _passes_child_through(rule) -> bool:
+    """A `?rule: other_rule` expansion: Lark's callback would return its one child unchanged."""
+    return (rule.options.expand1 and len(rule.expansion) == 1 and not rule.expansion[0].is_term
+            and rule.alias is None and not rule.options.empty_indices)
 
 
 @contextmanager
