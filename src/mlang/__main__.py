@@ -1,4 +1,3 @@
-"""`python -m mlang` is the `m` command."""
 import sys
 
 from mlang.cli import main

@@ -1,6 +1,5 @@
-"""The `m` command (Typer): `m run`, `m check`, `m fmt`, `m repl`, `m --version`.
-
-Later stages mount sub-commands on `app` (`app.add_typer(models_app, name="models")`).
+"""The `m` command (Typer): `m run`, `m check`, `m fmt`, `m repl`, `m lsp`, `m --version`, and the
+later stages' commands mounted at the end: `m models …`, `m export`, `m serve`.
 Exit codes: 0 success, 1 an error in the program (syntax, check or run time), 2 a usage error.
 """
 from __future__ import annotations
@@ -20,6 +19,10 @@ Examples:
   m check train.m                        report every syntax and check error, run nothing
   m fmt train.m                          rewrite the file in canonical layout
   m fmt --check train.m                  exit 1 if the file is not formatted
+  m run --nproc 2 train.m                data-parallel training in 2 processes
+  m models ls                            the model repository
+  m export sentiment:1 --format onnx     a verified ONNX graph for Java / C++ callers
+  m serve sentiment@prod --port 8000     HTTP serving with dynamic batching
 """
 
 app = typer.Typer(name="m", add_completion=False, no_args_is_help=True, epilog=EXAMPLES,
@@ -55,7 +58,8 @@ def _fail(err) -> None:
 
 @app.command(context_settings={"allow_interspersed_args": False})
 def run(file: Path = typer.Argument(..., help="The .m program to run."),
-        args: Optional[List[str]] = typer.Argument(None, help="Program arguments (after --).")):
+        args: Optional[List[str]] = typer.Argument(None, help="Program arguments (after --)."),
+        nproc: int = typer.Option(1, "--nproc", help="Run in N data-parallel processes (torchrun).")):
     """Check and run an M program.  Example: m run train.m -- --epochs 3"""
     from mlang.lang import api
     from mlang.lang.diagnostics import MError
@@ -64,6 +68,14 @@ def run(file: Path = typer.Argument(..., help="The .m program to run."),
     program_args = list(args or [])
     if program_args[:1] == ["--"]:
         program_args = program_args[1:]
+    if nproc != 1:
+        from mlang.train.distributed import run_program
+
+        try:
+            code = run_program(nproc, [str(file), "--", *program_args])
+        except MError as err:
+            _fail(err)
+        raise typer.Exit(code)
     try:
         api.run_file(file, program_args)
     except MError as err:
@@ -120,10 +132,34 @@ def fmt(files: List[Path] = typer.Argument(..., help="The .m files to format."),
 
 @app.command()
 def repl():
-    """Read M statements and run them; expression values are printed.  Ctrl-D ends."""
-    from mlang.lang.repl import repl as run_repl
+    """Interactive M: one module scope across inputs, each input checked before it runs, values
+    printed.  Ctrl-D ends.  Example: m repl"""
+    from mlang.repl import main as run_repl
 
-    run_repl()
+    raise typer.Exit(run_repl())
+
+
+@app.command()
+def lsp():
+    """Run the M language server on stdin/stdout (for editors).  Example: m lsp"""
+    from mlang.lsp.server import main as serve_lsp
+
+    raise typer.Exit(serve_lsp())
+
+
+def _mount_stage_commands() -> None:
+    # The stages' command modules import no torch at import time, so `m --help` stays fast.
+    from mlang.engine.cli import export_command
+    from mlang.registry.cli import app as models_app
+    from mlang.serve.cli import serve_command
+
+    app.add_typer(models_app, name="models", help="The model repository: ls, show, diff, alias, "
+                                                   "history, rm, gc, verify.")
+    app.command("export")(export_command)
+    app.command("serve")(serve_command)
+
+
+_mount_stage_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

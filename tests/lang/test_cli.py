@@ -64,15 +64,3 @@ def test_python_dash_m_runs_the_same_command(tmp_path):
     path = write(tmp_path, "p.m", 'print("hello from m")\n')
     done = subprocess.run([sys.executable, "-m", "mlang", "run", path], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout) == (0, "hello from m\n")
-
-
-def test_repl_keeps_state_prints_values_and_survives_errors():
-    from mlang.lang.repl import Repl
-
-    out = []
-    session = Repl(out.append)
-    for line in ["x = 20", "func f(a) {", "  return a + 1", "}", "f(x) * 2", "1 / 0", "[x,", " x]"]:
-        session.feed(line)
-    text = "".join(out)
-    assert text.startswith("42\n") and "ZeroDivisionError: division by zero" in text
-    assert text.endswith("[20, 20]\n")

@@ -402,5 +402,6 @@ def run_program(nproc: int, program_args: list[str]) -> int:
     """Run `m run <program_args>` under torchrun with `nproc` processes; returns the exit code."""
     import subprocess
 
+    command = relaunch_command(nproc, program_args)  # validates nproc first
     env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // nproc)))
-    return subprocess.call(relaunch_command(nproc, program_args), env=env)
+    return subprocess.call(command, env=env)
