@@ -226,7 +226,10 @@ def _discover() -> None:
     import importlib
     import pkgutil
 
-    import mlang.models.layers as package
+    # Not `import mlang.models.layers as package`: while `mlang.models` is still importing, that
+    # statement asks the `mlang` package for its attribute `models`, and `mlang.__getattr__` then
+    # loads the whole Python API (torch included) — `m check` would pay seconds for it.
+    package = importlib.import_module(__name__.rpartition(".")[0])
     for info in pkgutil.iter_modules(package.__path__):
         if info.name not in ("base",) and not info.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{info.name}")
