@@ -11,10 +11,9 @@ from safetensors.torch import load_file, save_file
 from mlang.data import Dataset, split
 from mlang.lang.diagnostics import MError
 from mlang.train import distributed, fine_tune_model
-from mlang.train.distributed import data_parallel
 
-# fine_tune_model with the `devices=N` argument data_parallel gives it.
-fine_tune = data_parallel(fine_tune_model)
+# fine_tune_model takes `devices=N` (data_parallel wraps it).
+fine_tune = fine_tune_model
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +102,11 @@ def test_under_torchrun_each_rank_joins_the_group_and_only_rank_0_prints(tmp_pat
         import torch
         from mlang.data import Dataset, split
         from mlang.train import fine_tune_model, distributed
-        from mlang.train.distributed import data_parallel
         train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=True)
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
-        model = data_parallel(fine_tune_model)(model, train.take(104), valid, epochs=2,
-                                               batch_size=8, lr=0.05, progress=False)
+        model = fine_tune_model(model, train.take(104), valid, epochs=2,
+                                batch_size=8, lr=0.05, progress=False)
         total = sum(p.sum().item() for p in model.parameters())
         print(f"rank {{distributed.rank()}} of {{distributed.world_size()}}: {{total:.6f}}")
         with open(r"{tmp_path}/rank" + str(distributed.rank()), "w") as out:
@@ -121,3 +119,22 @@ def test_under_torchrun_each_rank_joins_the_group_and_only_rank_0_prints(tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     assert "rank 0 of 2" in done.stdout and "rank 1 of 2" not in done.stdout
     assert (tmp_path / "rank0").read_text() == (tmp_path / "rank1").read_text()
+
+
+def test_an_m_program_fine_tunes_on_two_devices(tmp_path):
+    program = tmp_path / "dp.m"
+    program.write_text(textwrap.dedent("""
+        train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=true)
+        model Net {
+            input: Tensor[float32, B, 4]
+            Dense(16)
+            Tanh()
+            Dense(3)
+        }
+        net = fineTuneModel(Net(), train.take(104), valid, epochs=2, batch_size=8, lr=0.05,
+                            progress=false, devices=2)
+        print(evaluate(net, valid, metrics=["accuracy"])["accuracy"] > 0.5)
+    """))
+    done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program)],
+                          capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr

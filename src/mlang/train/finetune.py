@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 from mlang.data.errors import data_error
 from mlang.train import tasks
+from mlang.train.distributed import data_parallel
 from mlang.train.history import TrainingHistory
 from mlang.train.metrics import resolve_metric
 from mlang.train.progress import TrainingProgress, wanted
@@ -27,6 +28,7 @@ from mlang.train.seeding import seed_everything
 VALIDATION_METRIC = {"classification": "f1", "qa": "f1", "regression": "mse", "forecast": "mse"}
 
 
+@data_parallel
 def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e-5,
                     batch_size: int = 16, weight_decay: float = 0.01, warmup: float = 0.1,
                     gradient_accumulation: int = 1, max_grad_norm: float | None = 1.0,
@@ -50,6 +52,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
       pretrained model's new head is initialised when it is loaded.
     - `callbacks`: each is called as `callback(epoch=..., metrics=..., model=...)` after every
       epoch; returning True stops training (a raised exception propagates).
+    - `devices=N`: train data-parallel in N processes over torch.distributed (docs/hpo.md).
     """
     import torch
 
