@@ -427,24 +427,48 @@ class Module(Node):
     span: Span | None = None
 
 
-def iter_child_nodes(node: Node):
-    """The direct child nodes of `node` (statements, expressions, types), in source order."""
-    for name in node.__dataclass_fields__:  # type: ignore[attr-defined]
-        if name in ("span", "base_span", "end"):
-            continue
+# Field annotations that never hold a node: skipped when looking for children.
+_LEAF_ANNOTATIONS = frozenset({"Span", "Span | None", "str", "str | None", "int", "int | None", "bool",
+                               "list[str]", "Union[int, float, str, bool, None]"})
+_NOT_CHILDREN = frozenset({"span", "base_span", "end"})
+_child_fields_by_class: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of node class `cls` that may hold child nodes (computed once per class: the
+    checker and its plugins walk whole modules several times)."""
+    names = _child_fields_by_class.get(cls)
+    if names is None:
+        names = _child_fields_by_class[cls] = tuple(
+            name for name, f in cls.__dataclass_fields__.items()  # type: ignore[attr-defined]
+            if name not in _NOT_CHILDREN and f.type not in _LEAF_ANNOTATIONS)
+    return names
+
+
+def _children(node: Node) -> list[Node]:
+    children = []
+    for name in _child_fields(type(node)):
         value = getattr(node, name)
         if isinstance(value, Node):
-            yield value
+            children.append(value)
         elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, Node):
-                    yield item
+            children.extend([item for item in value if isinstance(item, Node)])
+    return children
+
+
+def iter_child_nodes(node: Node):
+    """The direct child nodes of `node` (statements, expressions, types), in source order."""
+    return iter(_children(node))
 
 
 def walk(node: Node):
     """`node` and all its descendants, depth first (iterative: deep trees do not recurse)."""
     stack = [node]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        current = stack.pop()
+        current = pop()
         yield current
-        stack.extend(reversed(list(iter_child_nodes(current))))
+        children = _children(current)
+        if children:
+            children.reverse()
+            extend(children)
