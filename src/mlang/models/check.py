@@ -74,8 +74,11 @@ class ModelChecker:
                       if isinstance(d, A.ModelDecl) and d.name == name}
         self.decls.update({s.name: s for s in module.body if isinstance(s, A.ModelDecl)})
         self.models: dict[str, StaticModel | None] = {}
-        self.globals = _module_names(module)
+        # each top-level statement's nodes, walked once: the names and the calls come from them
+        self.nodes = {id(stmt): list(A.walk(stmt)) for stmt in module.body}
+        self.globals = _bound_names(node for nodes in self.nodes.values() for node in nodes)
         self.assigned_models: dict[str, StaticModelValue] = {}
+        self.builtin_names: set[str] | None = None  # computed once, for the first forward block
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, hint=hint))
@@ -227,7 +230,9 @@ class ModelChecker:
         forward = model.decl.forward
         if forward is None or model.open:
             return
-        known = set(model.fields) | {p.name for p in forward.params} | self.globals | _builtin_names()
+        if self.builtin_names is None:
+            self.builtin_names = _builtin_names()
+        known = set(model.fields) | {p.name for p in forward.params} | self.globals | self.builtin_names
         known |= {"self"}
         for node in _walk_list(forward.body):
             if isinstance(node, (A.Assign, A.For)):
@@ -362,7 +367,7 @@ class ModelChecker:
         return [d for d in self.diagnostics if d.span is None or d.span.file == self.module.filename]
 
     def check_statement(self, stmt) -> None:
-        calls = [n for n in _walk_list([stmt]) if isinstance(n, A.Call)]
+        calls = [n for n in self.nodes[id(stmt)] if isinstance(n, A.Call)]
         for call in reversed(calls):  # innermost first: arguments before the calls using them
             value = self.check_instantiation(call)
             if value is not None:
@@ -426,10 +431,10 @@ def _target_names(target) -> set[str]:
     return set()
 
 
-def _module_names(module: A.Module) -> set[str]:
-    """Every name a module binds anywhere (so forward blocks may use module-level helpers)."""
+def _bound_names(nodes) -> set[str]:
+    """Every name bound by `nodes`, all of a module's (so forward blocks may use module-level helpers)."""
     names: set[str] = set()
-    for node in A.walk(module):
+    for node in nodes:
         if isinstance(node, (A.FuncDecl, A.ModelDecl)):
             names.add(node.name)
         elif isinstance(node, (A.Assign, A.For)):

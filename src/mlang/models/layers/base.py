@@ -16,6 +16,7 @@ Adding a layer is one file in this package (modules here are discovered automati
 from __future__ import annotations
 
 import dataclasses
+import functools
 import difflib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -45,9 +46,9 @@ class Layer:
     span: Span | None = field(default=None, kw_only=True, compare=False, repr=False)
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):  # M lists and Python tuples are the same sizes
-            if "tuple" in str(f.type) and isinstance(getattr(self, f.name), list):
-                setattr(self, f.name, tuple(getattr(self, f.name)))
+        for name in _tuple_fields(type(self)):  # M lists and Python tuples are the same sizes
+            if isinstance(getattr(self, name), list):
+                setattr(self, name, tuple(getattr(self, name)))
         check_arguments(self)
         self.validate()
 
@@ -141,27 +142,53 @@ def _expected_text(annotation: str) -> str:
 
 def check_arguments(layer: Layer) -> None:
     """Each parameter's value fits its annotation, else `LayerArgError` naming the argument."""
-    for f in dataclasses.fields(layer):
-        if f.name in ("span",):
-            continue
-        value = getattr(layer, f.name)
-        if not _accepts(f.type, value):
+    for name, annotation in _annotations(type(layer)):
+        value = getattr(layer, name)
+        if not _accepts(annotation, value):
             raise LayerArgError(
-                f"{layer.NAME}() argument '{f.name}' must be {_expected_text(f.type)}, "
+                f"{layer.NAME}() argument '{name}' must be {_expected_text(annotation)}, "
                 f"got {type(value).__name__} {value!r}", layer.span)
 
 
+# A layer class's parameter lists, computed once per class: `m check` configures every layer of
+# every declaration, and `dataclasses.fields` is slow enough to dominate that.
+
+@functools.cache
+def _annotations(cls) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, f.type) for f in dataclasses.fields(cls) if f.name != "span")
+
+
+@functools.cache
+def _tuple_fields(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if "tuple" in str(f.type))
+
+
+@functools.cache
+def _positional_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only)
+
+
+@functools.cache
+def _keyword_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name != "span")
+
+
+@functools.cache
+def _required_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name != "span"
+                 and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
 def positional_names(cls) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only]
+    return list(_positional_names(cls))
 
 
 def keyword_names(cls) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if f.init and f.name != "span"]
+    return list(_keyword_names(cls))
 
 
 def required_names(cls) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if f.init and f.name != "span"
-            and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    return list(_required_names(cls))
 
 
 def bind_arguments(cls, args: tuple, kwargs: dict, span: Span | None) -> dict:
