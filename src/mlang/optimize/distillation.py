@@ -70,7 +70,7 @@ class Distillation(Pass):
         student_params = sum(p.numel() for p in student.parameters())
         self.changes = [f"trained {_name_of(student)} ({student_params:,} parameters, "
                         f"{student_params / max(teacher_params, 1):.0%} of the teacher) for "
-                        f"{self.epochs} epochs at T={self.temperature:g} in "
+                        f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} at T={self.temperature:g} in "
                         f"{time.perf_counter() - started:.0f} s; final loss {self.history[-1]:.4f}"]
         return student
 

@@ -74,8 +74,9 @@ def traceable_parts(module, prefix: str, untraceable: list):
 
 
 def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"[:200]
+    """The error's first sentence: fx's messages run on with advice that does not apply here."""
+    text = (str(error).strip().splitlines() or [""])[0].split(". ")[0]
+    return f"{type(error).__name__}: {text}"[:160]
 
 
 def _find_pairs(graph_module, prefix: str) -> dict:
