@@ -91,6 +91,28 @@ def test_a_small_classifier_learns_separable_data():
     assert model.predict(x[:3]).shape == (3, 2)
 
 
+def test_a_channels_last_model_takes_pil_images_and_arrays_in_its_own_layout():
+    from PIL import Image
+
+    model = m.Model([m.Conv2D(4, kernel=(3, 3), padding='same', input_shape=(6, 8, 3)), m.Flatten(), m.Dense(2)])
+    model.eval()
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)  # H, W, C: the declared layout
+    image = Image.fromarray(pixels)
+
+    batch = model.preprocess([image, pixels])["x"]
+    assert tuple(batch.shape) == (2, 6, 8, 3)  # the layout compute() expects
+    expected = torch.from_numpy(pixels).float() / 255.0
+    assert torch.allclose(batch[0], expected) and torch.allclose(batch[1], expected)
+
+    with torch.no_grad():
+        from_image, from_array = model(image), model(pixels[None].astype(np.float32) / 255.0)
+    assert tuple(from_image.shape) == (1, 2)
+    assert torch.allclose(from_image, from_array, atol=1e-6)
+    with torch.no_grad():  # an image of another size is resized to the declared one
+        assert tuple(model(image.resize((16, 12))).shape) == (1, 2)
+
+
 def test_input_shape_is_taken_from_the_first_data_when_not_given():
     model = m.Model()
     model.add(m.Dense(3))

@@ -10,7 +10,8 @@ history = model.fit(x, y, epochs=2, batch_size=32)
 ```
 
 As in Keras, `input_shape` is channels-last: `(64, 64, 3)` is M's `Image[3, 64, 64]`.  Such a
-model takes channels-last arrays and, while its output still has spatial dims, gives them back
+model takes channels-last arrays and PIL images (decoded like any M image, then laid out
+channels-last) and, while its output still has spatial dims, gives them back
 channels-last; inside it is an ordinary channels-first M layer stack (same parameters, same
 `layers.N` state-dict names as the M declaration of the same stack).
 """
@@ -25,7 +26,7 @@ from torch import nn
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.layers.base import Layer, layer_from_config
-from mlang.models.module import MModel
+from mlang.models.module import MModel, _image_tensor
 from mlang.models.shapes import format_shape, propagate
 from mlang.models.spec import ModelSpec
 from mlang.models.stack import LayerList
@@ -237,6 +238,13 @@ class Model(MModel):
         if self.channels_last and x.dim() == len(self.stack_input.dims):
             x = x.movedim(1, -1)
         return x
+
+    def _example_tensor(self, item) -> torch.Tensor:
+        """PIL images and arrays are taken in this model's layout: channels last (Keras' own),
+        decoded like any M image (scaled to [0, 1], resized) and handed to `compute` as H, W, C."""
+        if self.channels_last and isinstance(self.input_type, T.ImageType) and not torch.is_tensor(item):
+            return _image_tensor(item, self.input_type, channels_last=True).movedim(0, -1)
+        return super()._example_tensor(item)
 
     def example_inputs(self, batch_size: int = 2) -> dict:
         if self.stack_input is None:

@@ -168,14 +168,17 @@ def _from_numpy(array: np.ndarray) -> torch.Tensor:
     return tensor.float() if tensor.dtype == torch.float64 else tensor
 
 
-def _image_tensor(item, image_type: T.ImageType) -> torch.Tensor:
-    """A PIL image or HWC/CHW array → float CHW in [0, 1], resized to the declared size."""
+def _image_tensor(item, image_type: T.ImageType, channels_last: bool | None = None) -> torch.Tensor:
+    """A PIL image or HWC/CHW array → float CHW in [0, 1], resized to the declared size.
+
+    `channels_last` says the array's layout; None guesses it from where a 1/3/4-sized dim is."""
     array = np.asarray(item)
-    if array.ndim == 2:
-        array = array[:, :, None]
+    if array.ndim == 2:  # a grey image, H x W
+        array, channels_last = array[:, :, None], True
     if array.ndim != 3:
         raise MError(f"an image must have 2 or 3 dims, got an array of shape {array.shape}")
-    channels_last = array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3, 4)
+    if channels_last is None:
+        channels_last = array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3, 4)
     tensor = torch.as_tensor(np.array(array))  # a copy: PIL arrays are read-only
     if channels_last:
         tensor = tensor.permute(2, 0, 1)
