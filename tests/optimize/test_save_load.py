@@ -71,3 +71,15 @@ def test_the_report_is_saved_with_the_model():
     report = optimization_report(back)
     assert report is not None and report.to_dict() == optimized.optimization_report.to_dict()
     assert report.after["size_bytes"] < report.before["size_bytes"]
+
+
+def test_the_stdlib_text_classifier_is_pruned_quantized_saved_and_loaded():
+    classifier = m.stdlib_metamodel("TextClassifier")(num_labels=2).eval()
+    texts = ["great coffee, will buy again", "stale and bland"]
+    optimizer = ModelOptimizer([Pruning(percentage=0.25, target="heads"),
+                                Pruning(percentage=0.2, target="neurons"), Quantization(bits=8)])
+    small = optimizer.optimize(classifier, measure_figures=False, show=False)
+    assert "18/72 heads" in optimizer.report.passes[0]
+    assert small(texts).shape == (2, 2)
+    back = reloaded(small).eval()
+    torch.testing.assert_close(back(texts), small(texts))

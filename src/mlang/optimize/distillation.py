@@ -114,7 +114,7 @@ def train_student(teacher, student, data, *, temperature: float = 2.0, epochs: i
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                total += float(loss)
+                total += loss.item()
                 batches += 1
             if not batches:
                 raise MError("the distillation data is empty", field="data")
