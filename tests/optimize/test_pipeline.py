@@ -7,7 +7,7 @@ import torch
 import mlang as m
 from mlang.lang.api import run_source
 from mlang.lang.diagnostics import MError
-from mlang.optimize import (Fusion, ModelOptimizer, OptimizationReport, Pruning, Quantization,
+from mlang.optimize import (Fusion, ModelOptimizer, Pruning, Quantization,
                             optimization_report)
 from mlang.optimize.layers import Int8Conv2d, Int8Linear
 

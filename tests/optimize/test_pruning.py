@@ -1,5 +1,4 @@
 """Pruning: exact sparsity for weights, real shape reduction for neurons, channels and heads."""
-import copy
 
 import pytest
 import torch
