@@ -113,3 +113,9 @@ def test_pruned_and_quantized_model_round_trips(repo):
     assert diff["parameter_count"]["a"] == diff["parameter_count"]["b"]
     assert diff["size"]["b"] < diff["size"]["a"]
 
+
+
+def test_loaded_models_are_in_inference_mode(repo, stack):
+    stack.train()
+    ref = repo.save(stack, "modes")
+    assert repo.load(ref).training is False

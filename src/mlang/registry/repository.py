@@ -200,11 +200,13 @@ class Repository:
     # ----- loading ---------------------------------------------------------------------------
 
     def load(self, ref):
-        """A working model for `ref`; every file is checked against its recorded sha256."""
+        """A working model for `ref`, in inference mode (as Hugging Face's `from_pretrained`
+        gives it: dropout off); every file is checked against its recorded sha256."""
         from mlang.models.serialize import restore
 
         record = self.resolve(ref)
         model = restore(self._read_artifact(record))
+        model.eval()
         _remember_ref(model, record.ref)
         return model
 
