@@ -25,6 +25,7 @@ from mlang.lang import registry
 from mlang.lang.builtins import PROGRAM_NAMES
 from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
+from mlang.lang.parser import gc_paused
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CheckContext", "check_module", "Signature", "builtin_signature"]
@@ -700,7 +701,8 @@ def check_module(module: m.Module, plugins: bool = True) -> list[Diagnostic]:
 
     core.register_core()
     origin = str(Path(module.filename).resolve()) if not module.filename.startswith("<") else module.filename
-    diagnostics = _check(module, [origin], {}, plugins)
+    with gc_paused():  # every collection during the check would traverse the whole young tree
+        diagnostics = _check(module, [origin], {}, plugins)
     unique = {}
     for d in diagnostics:
         key = (d.span.file if d.span else "", d.span.line if d.span else 0, d.span.column if d.span else 0,

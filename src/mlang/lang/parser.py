@@ -1003,7 +1003,7 @@ class _Parser:
         return accepted or {k for k in self.actions[states[-1]] if k.isupper()}
 
     def parse(self, source: str, filename: str, start: str):
-        with self.lock, _no_gc():
+        with self.lock, gc_paused():
             # An f-string field is parsed while its file is being parsed: keep the outer state.
             outer = (self.layout.openers, self.layout.filename, self.builder.filename)
             self.layout.openers = []
@@ -1039,9 +1039,10 @@ def _passes_child_through(rule) -> bool:
 
 
 @contextmanager
-def _no_gc():
+def gc_paused():
     """Pause the cyclic garbage collector while building a tree: the many new nodes would
-    otherwise trigger repeated full collections (a third of parse time), and trees have no cycles."""
+    otherwise trigger repeated full collections (a third of parse time), and trees have no cycles.
+    The checker pauses it too: its passes run while the tree just built is still young."""
     enabled = gc.isenabled()
     gc.disable()
     try:
