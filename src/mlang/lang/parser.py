@@ -840,13 +840,36 @@ _OPERATOR_TEXTS = frozenset("+ - * / % @ ** | ^ & << >> < > == != <= >= and or i
 
 
 
+def _table_cache(grammar: str) -> str | bool:
+    """A private file for Lark's parse tables (saves ~0.15 s a start), or False for no cache.
+
+    Lark's own default lives in the shared temp folder and is unpickled when read, so anyone who
+    can write there could plant code; ours sits in a folder only this user can write.
+    """
+    import hashlib
+    import os
+
+    import lark
+
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlang"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o022:
+            return False
+    except OSError:
+        return False
+    key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:32]
+    return str(folder / f"grammar-{key}.lark-tables")
+
+
 class _Parser:
     def __init__(self):
         self.layout = _Layout()
         self.builder = _Builder()
-        self.lark = Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer=_Lexer,
-                         transformer=self.builder, start=["start", "test"],
-                         maybe_placeholders=True, cache=True)
+        grammar = _GRAMMAR.read_text(encoding="utf-8")
+        self.lark = Lark(grammar, parser="lalr", lexer=_Lexer, transformer=self.builder,
+                         start=["start", "test"], maybe_placeholders=True,
+                         cache=_table_cache(grammar))
         self.lock = threading.RLock()
         self.lexer = _Lexer(self.lark.lexer_conf)
         self._build_tables()
