@@ -18,12 +18,21 @@ SPACE = "defineHyperparamSpace"
 
 
 def check_spaces(module: A.Module, ctx=None) -> list[Diagnostic]:
-    models = _declared_fields(module)
-    spaces = _spaces_by_variable(module)
-    found: list[Diagnostic] = []
+    # One walk collects everything; most programs tune nothing and stop there.
+    decls, assigned, tune_calls = [], [], []
     for node in A.walk(module):
-        if not (isinstance(node, A.Call) and call_name(node) == TUNE and len(node.args) >= 2):
-            continue
+        if isinstance(node, A.ModelDecl):
+            decls.append(node)
+        elif isinstance(node, A.Assign) and isinstance(node.target, A.Name):
+            assigned.append(node)
+        elif isinstance(node, A.Call) and len(node.args) >= 2 and call_name(node) == TUNE:
+            tune_calls.append(node)
+    if not tune_calls:
+        return []
+    models = _declared_fields(decls)
+    spaces = _spaces_by_variable(assigned)
+    found: list[Diagnostic] = []
+    for node in tune_calls:
         model, space = node.args[0], node.args[1]
         if not isinstance(model, A.Name) or models.get(model.id) is None:
             continue
@@ -33,9 +42,9 @@ def check_spaces(module: A.Module, ctx=None) -> list[Diagnostic]:
     return found
 
 
-def _declared_fields(module: A.Module) -> dict[str, dict | None]:
+def _declared_fields(declarations: list[A.ModelDecl]) -> dict[str, dict | None]:
     """Each declared model's fields and types, or None where a base is not in this file."""
-    decls = {s.name: s for s in A.walk(module) if isinstance(s, A.ModelDecl)}
+    decls = {s.name: s for s in declarations}
     names = tuple(decls)
 
     def fields_of(name: str, seen: frozenset) -> dict | None:
@@ -58,12 +67,11 @@ def _declared_fields(module: A.Module) -> dict[str, dict | None]:
     return {name: fields_of(name, frozenset()) for name in decls}
 
 
-def _spaces_by_variable(module: A.Module) -> dict[str, A.DictLit]:
+def _spaces_by_variable(assignments: list[A.Assign]) -> dict[str, A.DictLit]:
     """Variables assigned `defineHyperparamSpace({...})` exactly once (else their space is unknown)."""
     assigned: dict[str, list] = {}
-    for node in A.walk(module):
-        if isinstance(node, A.Assign) and isinstance(node.target, A.Name):
-            assigned.setdefault(node.target.id, []).append(node.value)
+    for node in assignments:
+        assigned.setdefault(node.target.id, []).append(node.value)
     spaces = {}
     for name, values in assigned.items():
         literal = _space_literal(values[0], {}) if len(values) == 1 else None
