@@ -70,26 +70,44 @@ def start_server(model_file: Path, port: int, batching: bool, model_batch_size: 
 
 
 async def load(url: str, texts: list[str], clients: int) -> tuple[float, list[float]]:
-    """`clients` concurrent clients send one request per text; returns wall seconds, latencies."""
-    import httpx
+    """`clients` concurrent keep-alive clients send one request per text; returns wall seconds,
+    latencies.  A minimal HTTP/1.1 client on raw asyncio streams: the clients share the server's
+    2 cores, and a full client library's per-request cost would be measured as the server's."""
+    from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
     latencies: list[float] = []
     queue = list(reversed(texts))
 
-    async def client(http):
-        while queue:
-            text = queue.pop()
-            start = time.perf_counter()
-            response = await http.post(url, json={"inputs": [text]})
-            response.raise_for_status()
-            assert len(response.json()["outputs"]) == 1
-            latencies.append(time.perf_counter() - start)
+    def request(text: str) -> bytes:
+        body = json.dumps({"inputs": [text]}).encode()
+        head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        return head.encode() + body
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=300) as http:
-        start = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        return time.perf_counter() - start, latencies
+    async def client():
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        try:
+            while queue:
+                text = queue.pop()
+                start = time.perf_counter()
+                writer.write(request(text))
+                status = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                answer = json.loads(await reader.readexactly(length))
+                if b" 200 " not in status or len(answer["outputs"]) != 1:
+                    raise RuntimeError(f"bad answer: {status!r} {answer}")
+                latencies.append(time.perf_counter() - start)
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - start, latencies
 
 
 def mean_batch_size(base: str) -> float:
