@@ -26,34 +26,30 @@ class CrossEntropyLoss(torch.nn.CrossEntropyLoss):
         return super().forward(scores, _as_tensor(target, scores, torch.long))
 
 
+def _elementwise_pair(input, target):
+    """Scores and targets of one shape for elementwise losses: `[B, 1]` scores meet `[B]` targets."""
+    values = logits(input)
+    target = _as_tensor(target, values, values.dtype)
+    if values.dim() == target.dim() + 1 and values.shape[-1] == 1:
+        values = values.squeeze(-1)
+    return values, target
+
 class MSELoss(torch.nn.MSELoss):
     """Mean squared error; a `[B, 1]` output is compared with `[B]` targets as `[B]`."""
 
     def forward(self, input, target):
-        values = logits(input)
-        target = _as_tensor(target, values, values.dtype)
-        if values.dim() == target.dim() + 1 and values.shape[-1] == 1:
-            values = values.squeeze(-1)
-        return super().forward(values, target)
+        return super().forward(*_elementwise_pair(input, target))
 
 
 class L1Loss(torch.nn.L1Loss):
     """Mean absolute error, with the same shape handling as `MSELoss`."""
 
     def forward(self, input, target):
-        values = logits(input)
-        target = _as_tensor(target, values, values.dtype)
-        if values.dim() == target.dim() + 1 and values.shape[-1] == 1:
-            values = values.squeeze(-1)
-        return super().forward(values, target)
+        return super().forward(*_elementwise_pair(input, target))
 
 
 class BCEWithLogitsLoss(torch.nn.BCEWithLogitsLoss):
     """Binary cross entropy on logits; targets are 0/1 (any numeric type)."""
 
     def forward(self, input, target):
-        values = logits(input)
-        target = _as_tensor(target, values, values.dtype)
-        if values.dim() == target.dim() + 1 and values.shape[-1] == 1:
-            values = values.squeeze(-1)
-        return super().forward(values, target)
+        return super().forward(*_elementwise_pair(input, target))
