@@ -1,4 +1,5 @@
 """evaluate() reports, predict(), and the hand-written training loop of DESIGN §1."""
+import math
 import json
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 from mlang.data import Dataset
 from mlang.lang.diagnostics import MError
 from mlang.train import EvaluationReport, evaluate, fine_tune_model, predict, seed_everything
-from mlang.train.losses import CrossEntropyLoss, MSELoss
+from mlang.train.losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
 from mlang.train.optimizers import SGD, Adam, AdamW
 
 from conftest import BagOfWordsClassifier, sentiment_records
@@ -95,6 +96,8 @@ def test_losses_and_optimizers_are_torch_underneath():
     assert isinstance(AdamW(layer.parameters(), lr=1e-3), torch.optim.AdamW)
     assert isinstance(SGD(layer, lr=0.1, momentum=0.9), torch.optim.SGD)
     assert MSELoss()(torch.tensor([[1.0], [3.0]]), [1.0, 1.0]).item() == pytest.approx(2.0)
+    assert L1Loss()(torch.tensor([[1.0], [3.0]]), [1.0, 1.0]).item() == pytest.approx(1.0)
+    assert BCEWithLogitsLoss()(torch.tensor([[0.0]]), [1]).item() == pytest.approx(math.log(2))
     with pytest.raises(MError, match="no parameters"):
         Adam([], lr=1e-3)
     with pytest.raises(MError, match="lr must be positive"):
