@@ -80,7 +80,7 @@ def create_app(model, options: ServeOptions | None = None):
         if runnable.task == "classification" and runnable.labels and outputs.dim() == 2:
             body["labels"] = [runnable.labels[i] for i in outputs.argmax(dim=1).tolist()]
         metrics.record_request(200, time.perf_counter() - start)
-        return body
+        return JSONResponse(body)  # already plain JSON types: skip FastAPI's per-item encoder
 
     @app.get("/healthz", summary="Liveness")
     async def healthz():
