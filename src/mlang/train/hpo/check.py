@@ -18,7 +18,9 @@ SPACE = "defineHyperparamSpace"
 
 
 def check_spaces(module: A.Module, ctx=None) -> list[Diagnostic]:
-    # One walk collects everything; most programs tune nothing and stop there.
+    if module.source and TUNE not in module.source:
+        return []  # most programs tune nothing: no need to walk them
+    # One walk collects everything the checks need.
     decls, assigned, tune_calls = [], [], []
     for node in A.walk(module):
         if isinstance(node, A.ModelDecl):
