@@ -2,16 +2,50 @@
 
 Stages after `lang` use `mlang.lang.registry` to add builtins, checks and runtime hooks, and
 `compile_expression` / `compile_forward` to run pieces of model declarations.
-"""
-from mlang.lang.api import (check_file, check_source, compile_file, compile_source, format_error, parse_file,
-                            parse_source, run_file, run_source)
-from mlang.lang.checker import CheckContext
-from mlang.lang.compiler import compile_expression, compile_forward
-from mlang.lang.diagnostics import Diagnostic, MCheckError, MError, MRuntimeError, MSyntaxError, Span
-from mlang.lang.parser import parse, parse_expression
-from mlang.lang.registry import register_builtin, register_check, register_hook
 
-__all__ = ["parse", "parse_expression", "parse_source", "parse_file", "check_source", "check_file",
-           "compile_source", "compile_file", "compile_expression", "compile_forward", "run_source", "run_file",
-           "format_error", "CheckContext", "Diagnostic", "Span", "MError", "MSyntaxError", "MCheckError",
-           "MRuntimeError", "register_builtin", "register_check", "register_hook"]
+The names below are imported on first use, so that importing one small module such as
+`mlang.lang.diagnostics` (which every stage does) does not load the parser and the checker.
+"""
+import importlib
+
+# Each public name and the module that defines it.
+_EXPORTS = {
+    "parse": "mlang.lang.parser",
+    "parse_expression": "mlang.lang.parser",
+    "parse_source": "mlang.lang.api",
+    "parse_file": "mlang.lang.api",
+    "check_source": "mlang.lang.api",
+    "check_file": "mlang.lang.api",
+    "compile_source": "mlang.lang.api",
+    "compile_file": "mlang.lang.api",
+    "compile_expression": "mlang.lang.compiler",
+    "compile_forward": "mlang.lang.compiler",
+    "run_source": "mlang.lang.api",
+    "run_file": "mlang.lang.api",
+    "format_error": "mlang.lang.api",
+    "CheckContext": "mlang.lang.checker",
+    "Diagnostic": "mlang.lang.diagnostics",
+    "Span": "mlang.lang.diagnostics",
+    "MError": "mlang.lang.diagnostics",
+    "MSyntaxError": "mlang.lang.diagnostics",
+    "MCheckError": "mlang.lang.diagnostics",
+    "MRuntimeError": "mlang.lang.diagnostics",
+    "register_builtin": "mlang.lang.registry",
+    "register_check": "mlang.lang.registry",
+    "register_hook": "mlang.lang.registry",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlang.lang' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
