@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from mlang import __version__
 
@@ -25,9 +26,63 @@ Examples:
   m serve sentiment@prod --port 8000     HTTP serving with dynamic batching
 """
 
-app = typer.Typer(name="m", add_completion=False, no_args_is_help=True, epilog=EXAMPLES,
+# Shared by the `m` command and the holders its later stages' commands are built in.
+TYPER_SETTINGS = {"add_completion": False, "rich_markup_mode": None, "pretty_exceptions_enable": False}
+
+
+def _mount_export(holder: typer.Typer) -> None:
+    from mlang.engine.cli import export_command
+
+    holder.command("export")(export_command)
+
+
+def _mount_serve(holder: typer.Typer) -> None:
+    from mlang.serve.cli import serve_command
+
+    holder.command("serve")(serve_command)
+
+
+def _mount_models(holder: typer.Typer) -> None:
+    from mlang.registry.cli import app as models_app
+
+    holder.add_typer(models_app, name="models", help="The model repository: ls, show, diff, alias, "
+                                                      "history, rm, gc, verify.")
+
+
+# The later stages' commands, mounted on first use: their modules import Rich, pydantic and the
+# stages themselves, which `m check`, `m fmt` and `m lsp` must not pay for at every start.
+STAGE_COMMANDS = {"export": _mount_export, "serve": _mount_serve, "models": _mount_models}
+
+
+def _stage_command(name: str):
+    """The click command of one later stage, built by Typer exactly as if mounted on `m` itself."""
+    holder = typer.Typer(**TYPER_SETTINGS)
+    STAGE_COMMANDS[name](holder)
+    return typer.main.get_group(holder).commands[name]
+
+
+class _RootGroup(TyperGroup):
+    """The `m` group: the front end's commands are built eagerly, the later stages' on first use.
+    `m --help` and an unknown command name (for "did you mean") build them all."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in STAGE_COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx, name: str):
+        if name not in self.commands and name in STAGE_COMMANDS:
+            self.commands[name] = _stage_command(name)
+        return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx, args: list[str]):
+        if args and args[0] not in self.commands and args[0] not in STAGE_COMMANDS:
+            for name in self.list_commands(ctx):
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(name="m", cls=_RootGroup, no_args_is_help=True, epilog=EXAMPLES,
                   help="M: a language in which a pretrained model is the atomic unit of programming.",
-                  rich_markup_mode=None, pretty_exceptions_enable=False)
+                  **TYPER_SETTINGS)
 
 
 def _version(value: bool):
@@ -145,21 +200,6 @@ def lsp():
     from mlang.lsp.server import main as serve_lsp
 
     raise typer.Exit(serve_lsp())
-
-
-def _mount_stage_commands() -> None:
-    # The stages' command modules import no torch at import time, so `m --help` stays fast.
-    from mlang.engine.cli import export_command
-    from mlang.registry.cli import app as models_app
-    from mlang.serve.cli import serve_command
-
-    app.add_typer(models_app, name="models", help="The model repository: ls, show, diff, alias, "
-                                                   "history, rm, gc, verify.")
-    app.command("export")(export_command)
-    app.command("serve")(serve_command)
-
-
-_mount_stage_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
