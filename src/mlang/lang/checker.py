@@ -9,6 +9,10 @@ diagnostics; `ctx` is a `CheckContext` (the models stage checks fields and shape
 
 Unknowns never cause errors: a call through an attribute, a builtin whose signature cannot be
 read, a model extending a base the checker cannot see — those are left alone.
+
+The checker visits every node of the module once, and on the way records every call of a plain
+name (`ctx.calls`), so that plugins look only at the calls they care about instead of walking
+the whole tree again.
 """
 from __future__ import annotations
 
@@ -28,9 +32,18 @@ from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
-__all__ = ["CheckContext", "check_module", "Signature", "builtin_signature"]
+__all__ = ["CallSite", "CheckContext", "check_module", "Signature", "builtin_signature"]
 
 _SHAPED_TYPES = ("Tensor", "Image")  # their bracket arguments are dims, not types
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call of a plain name, `name(...)`, and the module-level statement that holds it."""
+
+    name: str
+    call: m.Call
+    statement: m.Stmt
 
 
 @dataclass
@@ -39,7 +52,9 @@ class CheckContext:
 
     `models`: every model/metamodel declaration visible in the module (its own and imported ones,
     by bound name); `builtins`: the registry's builtins; `imports`: bound name → imported
-    `Module` AST; `report(message, span, hint)` adds a diagnostic.
+    `Module` AST; `calls`: every call of a plain name in the module, innermost first (arguments
+    before the call they are given to), statements in source order — None until the front end
+    has checked the module; `report(message, span, hint)` adds a diagnostic.
     """
 
     filename: str
@@ -48,6 +63,7 @@ class CheckContext:
     models: dict[str, m.ModelDecl] = field(default_factory=dict)
     builtins: dict = field(default_factory=dict)
     imports: dict[str, m.Module] = field(default_factory=dict)
+    calls: list[CallSite] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def report(self, message: str, span: Span | None, hint: str | None = None) -> None:
@@ -270,6 +286,9 @@ class _Checker:
         self.loop_depth = 0
         self.type_names = set(TYPE_NAMES)
         self.binding_counts: dict[str, int] = {}  # top-level name -> how many statements bind it
+        self.function_signatures: dict[m.FuncDecl, tuple[Signature, bool]] = {}
+        self.calls: list[CallSite] = []  # becomes ctx.calls once every statement is checked
+        self.top_statement: m.Stmt | None = None  # the module-level statement being checked
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.ctx.report(message, span, hint)
@@ -277,13 +296,13 @@ class _Checker:
     # -- module
     def run(self) -> None:
         module = self.ctx.module
-        names = bound_names(module.body) | set(PROGRAM_NAMES)
-        self.scope = _Scope("module", names, None)
         for s in module.body:
             for name in bound_names([s]):
                 self.binding_counts[name] = self.binding_counts.get(name, 0) + 1
+        self.scope = _Scope("module", set(self.binding_counts) | set(PROGRAM_NAMES), None)
         self.collect_models(module.body)
         self.statements(module.body)
+        self.ctx.calls = self.calls
 
     def collect_models(self, body: list[m.Stmt]) -> None:
         for s in body:
@@ -293,7 +312,10 @@ class _Checker:
 
     def statements(self, body: list[m.Stmt]) -> None:
         declared: dict[str, Span] = {}
+        top_level = body is self.ctx.module.body
         for s in body:
+            if top_level:
+                self.top_statement = s
             name = None
             if isinstance(s, (m.FuncDecl, m.ModelDecl)):
                 name = s.name
@@ -310,7 +332,7 @@ class _Checker:
             self.stmt(s)
 
     def stmt(self, s: m.Stmt) -> None:
-        getattr(self, "stmt_" + type(s).__name__)(s)
+        _STMT_VISITORS[type(s)](self, s)
 
     def stmt_ExprStmt(self, s: m.ExprStmt):
         self.expr(s.value)
@@ -327,6 +349,8 @@ class _Checker:
         if isinstance(t, (m.TupleLit, m.ListLit)):
             for elt in t.elts:
                 self.target(elt)
+        elif isinstance(t, m.Starred):
+            self.target(t.value)
         elif isinstance(t, m.Attribute):
             self.expr(t.value)
         elif isinstance(t, m.Index):
@@ -521,20 +545,63 @@ class _Checker:
         for arg in t.args:
             self.type(arg, dims)
 
-    # -- expressions
+    # -- expressions: each kind of node has its visitor; a kind without one has its children visited
     def expr(self, e: m.Expr) -> None:
-        method = getattr(self, "expr_" + type(e).__name__, None)
-        if method is not None:
-            method(e)
-        else:
-            for child in m.iter_child_nodes(e):
-                if isinstance(child, m.Expr):
-                    self.expr(child)
-                elif isinstance(child, m.Keyword):
-                    self.expr(child.value)
+        visit = _EXPR_VISITORS.get(type(e))
+        if visit is not None:
+            visit(self, e)
+            return
+        for child in m.iter_child_nodes(e):
+            if isinstance(child, m.Expr):
+                self.expr(child)
+            elif isinstance(child, m.Keyword):
+                self.expr(child.value)
+
+    def exprs(self, es) -> None:
+        for e in es:
+            if e is not None:
+                self.expr(e)
 
     def expr_Constant(self, e):
         return None
+
+    def expr_BinOp(self, e: m.BinOp):
+        self.expr(e.left)
+        self.expr(e.right)
+
+    def expr_UnaryOp(self, e: m.UnaryOp):
+        self.expr(e.operand)
+
+    def expr_BoolOp(self, e: m.BoolOp):
+        self.exprs(e.values)
+
+    def expr_Compare(self, e: m.Compare):
+        self.expr(e.left)
+        self.exprs(e.comparators)
+
+    def expr_IfExp(self, e: m.IfExp):
+        self.expr(e.test)
+        self.expr(e.body)
+        self.expr(e.orelse)
+
+    def expr_Starred(self, e: m.Starred):
+        self.expr(e.value)
+
+    def expr_Index(self, e: m.Index):
+        self.expr(e.value)
+        self.expr(e.index)
+
+    def expr_Slice(self, e: m.Slice):
+        self.exprs((e.lower, e.upper, e.step))
+
+    def expr_ListLit(self, e: m.ListLit):
+        self.exprs(e.elts)
+
+    expr_TupleLit = expr_SetLit = expr_ListLit
+
+    def expr_DictLit(self, e: m.DictLit):
+        self.exprs(e.keys)
+        self.exprs(e.values)
 
     def expr_Name(self, e: m.Name):
         if self.scope.lookup(e.id) is None and e.id not in self.builtins and not self.scope.is_open():
@@ -560,6 +627,7 @@ class _Checker:
             for i, g in enumerate(gens):
                 if i:
                     self.expr(g.iter)
+                self.target(g.target)
                 for cond in g.ifs:
                     self.expr(cond)
             for part in parts:
@@ -577,21 +645,23 @@ class _Checker:
         self.expr(e.func)
         for a in e.args:
             self.expr(a)
+        duplicated = False
         seen: set[str] = set()
         for k in e.keywords:
             if k.name is not None:
-                if k.name in seen:
+                if k.name in seen and not duplicated:
                     self.error(f"keyword argument '{k.name}' is given twice", k.span)
-                    return
+                    duplicated = True  # the argument checks would only repeat the confusion
                 seen.add(k.name)
             self.expr(k.value)
-        callee = self.callee(e.func)
+        # a callee we cannot see (a parameter, a Python object) is not checked: it may take a block
+        callee = None if duplicated else self.callee(e.func)
         if callee is not None:
             self.check_call(e, *callee)
-        elif e.block is not None and isinstance(e.func, m.Name):
-            pass  # a value we cannot see (a parameter, a Python object): it may take a block
         if e.block is not None:
             self.block(e.block)
+        if isinstance(e.func, m.Name):
+            self.calls.append(CallSite(e.func.id, e, self.top_statement))
 
     def callee(self, func: m.Expr):
         """(signature, takes_block, kind) for a call to a known M function, builtin or model."""
@@ -601,8 +671,7 @@ class _Checker:
         if scope is not None:
             decl = scope.funcs.get(func.id)
             if decl is not None and scope.kind == "module" and self.binding_counts.get(func.id) == 1:
-                sig = Signature.from_params(func.id, decl.params)
-                return sig, any(p.name == "_block" for p in decl.params) or sig.var_keyword, "function"
+                return *self.function_signature(decl), "function"
             model = self.ctx.models.get(func.id)
             if model is not None and scope.kind == "module":
                 fields = self.model_fields(model)
@@ -615,6 +684,15 @@ class _Checker:
         if builtin is None:
             return None
         return builtin_signature(builtin), builtin.accepts_block, "builtin"
+
+    def function_signature(self, decl: m.FuncDecl) -> tuple[Signature, bool]:
+        """(signature, takes_block) of an M function, read once per declaration."""
+        known = self.function_signatures.get(decl)
+        if known is None:
+            sig = Signature.from_params(decl.name, decl.params)
+            known = sig, any(p.name == "_block" for p in decl.params) or sig.var_keyword
+            self.function_signatures[decl] = known
+        return known
 
     def check_call(self, call: m.Call, sig: Signature | None, takes_block: bool, kind: str):
         name = call.func.id
@@ -661,6 +739,16 @@ class _Checker:
             self.statements(body)
         finally:
             self.scope, self.in_block, self.loop_depth = saved
+
+
+def _visitors(prefix: str) -> dict[type, object]:
+    """Node class → the checker's method `prefix + class name`, for the classes that have one."""
+    return {cls: getattr(_Checker, prefix + name) for name, cls in vars(m).items()
+            if isinstance(cls, type) and issubclass(cls, m.Node) and hasattr(_Checker, prefix + name)}
+
+
+_STMT_VISITORS = _visitors("stmt_")
+_EXPR_VISITORS = _visitors("expr_")
 
 
 def _names_in_target(target: m.Expr) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins as py_builtins
 import difflib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mlang.lang import ast as A
 from mlang.lang import types as T
@@ -36,6 +37,7 @@ RESERVED_FIELDS = frozenset({
 })
 ABSTRACT = object()
 FAILED = object()  # a layer whose error is already reported
+COMPOSITIONS = ("sequentialModel", "parallelModel")
 
 
 @dataclass
@@ -66,7 +68,13 @@ class StaticModel:
 
 
 class ModelChecker:
-    def __init__(self, module: A.Module, visible: dict | None = None):
+    """The model checks of one module.
+
+    `calls`: the front end's record of the module's calls (`CheckContext.calls`); without it
+    the checker finds the calls it needs by walking the module itself.
+    """
+
+    def __init__(self, module: A.Module, visible: dict | None = None, calls: list | None = None):
         self.module = module
         self.diagnostics: list[Diagnostic] = []
         # models imported from other M files (under their own name) are known too
@@ -74,11 +82,31 @@ class ModelChecker:
                       if isinstance(d, A.ModelDecl) and d.name == name}
         self.decls.update({s.name: s for s in module.body if isinstance(s, A.ModelDecl)})
         self.models: dict[str, StaticModel | None] = {}
-        # each top-level statement's nodes, walked once: the names and the calls come from them
-        self.nodes = {id(stmt): list(A.walk(stmt)) for stmt in module.body}
-        self.globals = _bound_names(node for nodes in self.nodes.values() for node in nodes)
+        self.calls = calls
         self.assigned_models: dict[str, StaticModelValue] = {}
         self.builtin_names: set[str] | None = None  # computed once, for the first forward block
+
+    @cached_property
+    def globals(self) -> set[str]:
+        """Every name the module binds anywhere (forward blocks may use module-level helpers)."""
+        return _bound_names(A.walk(self.module))
+
+    @cached_property
+    def model_calls(self) -> dict[int, list[A.Call]]:
+        """id(module-level statement) → its calls that may make a model value (instantiations of
+        a declared model, compositions), innermost first: arguments before the calls using them."""
+        wanted = set(self.decls).union(COMPOSITIONS)
+        found: dict[int, list[A.Call]] = {}
+        if self.calls is not None:
+            for site in self.calls:
+                if site.name in wanted:
+                    found.setdefault(id(site.statement), []).append(site.call)
+            return found
+        for stmt in _statements(self.module.body):
+            calls = [n for n in A.walk(stmt) if isinstance(n, A.Call) and call_name(n) in wanted]
+            if calls:
+                found[id(stmt)] = calls[::-1]
+        return found
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, hint=hint))
@@ -367,8 +395,7 @@ class ModelChecker:
         return [d for d in self.diagnostics if d.span is None or d.span.file == self.module.filename]
 
     def check_statement(self, stmt) -> None:
-        calls = [n for n in self.nodes[id(stmt)] if isinstance(n, A.Call)]
-        for call in reversed(calls):  # innermost first: arguments before the calls using them
+        for call in self.model_calls.get(id(stmt), ()):
             value = self.check_instantiation(call)
             if value is not None:
                 self.instantiations[id(call)] = value
@@ -457,7 +484,7 @@ def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
     Where the front end's checker already reported a problem at the same place (an undefined
     layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
     """
-    found = ModelChecker(module, getattr(ctx, "models", None)).run()
+    found = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None)).run()
     earlier = getattr(ctx, "diagnostics", None) or []
     kept = []
     for ours in found:

@@ -1,0 +1,74 @@
+"""The models plugin reads the front end's record of the calls (`CheckContext.calls`) instead of
+walking the module; on its own (the editor, `check_models(module)`) it walks.  Both find the same."""
+import textwrap
+
+import mlang.lang as lang
+from mlang.lang import registry
+from mlang.models.check import ModelChecker, check_models
+
+COMPOSED = textwrap.dedent("""\
+    model A {
+        input: Tensor[float32, B, 16]
+        Dense(8)
+    }
+    model C {
+        input: Tensor[float32, B, 32]
+        Dense(2)
+    }
+    metamodel Sized {
+        input: Tensor[float32, B, 4]
+        width: int = 3
+        Dense(width)
+    }
+    a = A()
+    pipeline = sequentialModel(a, C())
+    a = 5
+    stale = sequentialModel(a, C())
+    both = [parallelModel(A(), C(), merge="concatenate") for _ in range(2)]
+    func build() {
+        return sequentialModel(sequentialModel(A(), C()), Sized(widht=2))
+    }
+    print(A(1), Sized(width="wide"))
+    """)
+
+
+def context_for(source, filename="composed.m"):
+    seen = []
+    registry.register_check(lambda module, ctx: seen.append(ctx))
+    capture = registry._checks[-1]
+    try:
+        lang.check_source(source, filename)
+    finally:
+        registry._checks.remove(capture)
+    return seen[0]
+
+
+def as_tuples(diagnostics):
+    return sorted((d.span.line, d.span.column, d.message, d.hint) for d in diagnostics)
+
+
+def test_the_front_ends_calls_and_a_walk_of_the_module_give_the_same_diagnostics():
+    ctx = context_for(COMPOSED)
+    walked = ModelChecker(ctx.module).run()
+    from_calls = ModelChecker(ctx.module, calls=ctx.calls).run()
+    assert as_tuples(from_calls) == as_tuples(walked)
+    assert [line for line, *_ in as_tuples(walked)] == [15, 18, 20, 20, 22, 22]
+
+
+def test_only_the_calls_that_can_make_a_model_are_looked_at():
+    ctx = context_for(COMPOSED)
+    checker = ModelChecker(ctx.module, calls=ctx.calls)
+    looked_at = [call.func.id for calls in checker.model_calls.values() for call in calls]
+    assert sorted(set(looked_at)) == ["A", "C", "Sized", "parallelModel", "sequentialModel"]
+    build = ctx.module.body[8]
+    assert [call.func.id for call in checker.model_calls[id(build)]] == [
+        "A", "C", "sequentialModel", "Sized", "sequentialModel"]  # arguments before the calls using them
+
+
+def test_a_module_without_models_costs_no_walk():
+    source = "total = 0\nfor i in range(3) { total += abs(i) }\nprint(total)\n"
+    ctx = context_for(source)
+    checker = ModelChecker(ctx.module, calls=ctx.calls)
+    assert checker.run() == [] and checker.model_calls == {}
+    assert "globals" not in vars(checker)  # the module-wide names are read only for forward blocks
+    assert check_models(ctx.module, ctx) == []
