@@ -22,7 +22,9 @@ import importlib.util
 import inspect
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from mlang.lang import ast as m
 from mlang.lang import registry
@@ -37,8 +39,7 @@ __all__ = ["CallSite", "CheckContext", "check_module", "Signature", "builtin_sig
 _SHAPED_TYPES = ("Tensor", "Image")  # their bracket arguments are dims, not types
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(NamedTuple):
     """A call of a plain name, `name(...)`, and the module-level statement that holds it."""
 
     name: str
@@ -116,10 +117,20 @@ class Signature:
         return cls(name, positional, keyword_only, posonly, var, kwvar)
 
     def names(self) -> list[str]:
+        """The parameters that can be passed by keyword."""
         return [n for n, _ in self.positional[self.positional_only:]] + [n for n, _ in self.keyword_only]
 
+    @cached_property
+    def keyword_names(self) -> frozenset[str]:
+        return frozenset(self.names())
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        """The parameters without a default, in order."""
+        return tuple(n for n, has_default in self.positional + self.keyword_only if not has_default)
+
     def accepts_keyword(self, name: str) -> bool:
-        return self.var_keyword or name in self.names()
+        return self.var_keyword or name in self.keyword_names
 
 
 # ------------------------------------------------------------------ builtin signatures, no imports
@@ -725,8 +736,7 @@ class _Checker:
             filled.add(k.name)
         if starred or double_starred:
             return
-        missing = [n for n, has_default in sig.positional + sig.keyword_only
-                   if not has_default and n not in filled and not (n == "_block" and call.block is not None)]
+        missing = [n for n in sig.required if n not in filled and not (n == "_block" and call.block is not None)]
         if missing:
             self.error(f"'{name}' is missing {_plural(len(missing), 'argument')}: "
                        + ", ".join(f"'{n}'" for n in missing), call.span)

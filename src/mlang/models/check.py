@@ -27,6 +27,10 @@ from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
+from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
+from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequence, field_bindings, merge_type,
+                                 propagate, reject_input_shape, stack_input)
+from mlang.models.spec import value_matches_type
 
 RESERVED_FIELDS = frozenset({
     "forward", "compute", "preprocess", "spec", "input_type", "output_type", "task", "labels",
@@ -146,7 +150,7 @@ class ModelChecker:
             model.open = base.open
             model.lineage = list(base.lineage)
         model.lineage.insert(0, decl.name)
-        names = tuple(self.decls)
+        names = self.decls.keys()  # a model's name as a field type is a Model type
         for f in decl.fields:
             if f.name in IO_FIELDS and f.type is not None:
                 t = type_from_ast(f.type, names)
@@ -170,7 +174,7 @@ class ModelChecker:
                                hint=f"bind it in the body ({name} = ...) or declare {decl.name} as a metamodel")
         return model
 
-    def declare_field(self, model: StaticModel, f: A.FieldDecl, names: tuple) -> None:
+    def declare_field(self, model: StaticModel, f: A.FieldDecl, names) -> None:
         inherited = model.fields.get(f.name)
         declared = type_from_ast(f.type, names) if f.type is not None else None
         ftype = declared or (inherited.type if inherited else T.ANY)
@@ -187,8 +191,6 @@ class ModelChecker:
     # ----- layer stacks ------------------------------------------------------------------------
     def check_stack(self, model: StaticModel) -> T.MType:
         """Propagate shapes through the stack; report the first mismatch; return the output type."""
-        from mlang.models.shapes import ShapeMismatch, check_output, field_bindings, propagate, stack_input
-
         env = model.env()
         bindings = field_bindings(env)
         current = stack_input(T.substitute(model.input_type, bindings))
@@ -219,9 +221,6 @@ class ModelChecker:
 
     def static_layer(self, call: A.Call, env: dict):
         """The configured layer, `UNKNOWN` when its arguments are not static, `FAILED` after an error."""
-        from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
-        from mlang.models.shapes import reject_input_shape
-
         name = call_name(call)
         if name is None:
             return UNKNOWN
@@ -248,7 +247,6 @@ class ModelChecker:
 
     def static_argument(self, node, env: dict):
         if isinstance(node, A.Call) and call_name(node) is not None:
-            from mlang.models.layers.base import layer_class
             if layer_class(call_name(node)) is not None:
                 return self.static_layer(node, env)
         return static_value(node, env)
@@ -328,7 +326,6 @@ class ModelChecker:
 
     def model_fits(self, value: "StaticModelValue", expected: T.ModelType) -> bool:
         """A statically known model value against a `Model[In -> Out]` or model-named field type."""
-        from mlang.models.shapes import stack_input
         if expected.name not in (None, "Model"):
             known = self.models.get(value.name)
             if known is None or known.open:
@@ -347,8 +344,6 @@ class ModelChecker:
         return None
 
     def check_composition(self, call: A.Call) -> "StaticModelValue | None":
-        from mlang.models.shapes import MERGES, ShapeMismatch, check_sequence, merge_type, stack_input
-
         name = call_name(call)
         if name not in ("sequentialModel", "parallelModel"):
             return None
@@ -420,7 +415,6 @@ class StaticModelValue:
 
 
 def _fits(value, expected: T.MType) -> bool:
-    from mlang.models.spec import value_matches_type
     if isinstance(expected, T.ModelType):
         return True  # model-valued fields are checked at instantiation (values come from calls)
     return value_matches_type(value, expected)
