@@ -1,15 +1,19 @@
 """The `m` command (Typer): `m run`, `m check`, `m fmt`, `m repl`, `m lsp`, `m --version`, and the
 later stages' commands mounted at the end: `m models …`, `m export`, `m serve`.
 Exit codes: 0 success, 1 an error in the program (syntax, check or run time), 2 a usage error.
+
+Start-up time matters for the front end's commands (editors run `m check` on every save), and
+Typer 0.29 converts every parameter with pydantic: importing Typer and pydantic costs more than
+checking a small file.  So the plain invocations `m check FILE…`, `m fmt [--check] FILE…`, `m lsp`
+and `m --version` call the command's function directly, and every other invocation (`--help`,
+other options, usage errors) goes through the Typer app (`mlang.cli:app`), built on first use.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
-from typing import List, Optional
-
-import typer
-from typer.core import TyperGroup
+from typing import Callable, List, Optional
 
 from mlang import __version__
 
@@ -26,23 +30,161 @@ Examples:
   m serve sentiment@prod --port 8000     HTTP serving with dynamic batching
 """
 
+
+# ------------------------------------------------------------------ what the commands do
+
+def _echo_err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _missing(path: Path) -> bool:
+    """Report a file argument that names no file (a usage error: the caller exits 2)."""
+    if path.is_file():
+        return False
+    _echo_err(f"m: error: no such file: {path}")
+    return True
+
+
+def _report(err) -> int:
+    """Print an MError as M diagnostics; the exit code of a program error."""
+    from mlang.lang.runtime import format_error
+
+    _echo_err(format_error(err))
+    return 1
+
+
+def run_program(file: Path, program_args: list[str], nproc: int = 1) -> int:
+    """`m run`: check and run `file` (in `nproc` data-parallel processes); the exit code."""
+    from mlang.lang import api
+    from mlang.lang.diagnostics import MError
+
+    if _missing(file):
+        return 2
+    if program_args[:1] == ["--"]:
+        program_args = program_args[1:]
+    if nproc != 1:
+        from mlang.train.distributed import run_program as run_distributed
+
+        try:
+            return run_distributed(nproc, [str(file), "--", *program_args])
+        except MError as err:
+            return _report(err)
+    try:
+        api.run_file(file, program_args)
+    except MError as err:
+        return _report(err)
+    except KeyboardInterrupt:
+        _echo_err("interrupted")
+        return 1
+    return 0
+
+
+def check_files(files: list[Path]) -> int:
+    """`m check`: print every diagnostic of each file, running nothing; 1 if any file has errors."""
+    from mlang.lang import api
+    from mlang.lang.diagnostics import MError
+    from mlang.lang.runtime import format_error
+
+    failed = False
+    for file in files:
+        if _missing(file):
+            return 2
+        diagnostics = api.check_file(file)
+        errors = [d for d in diagnostics if d.severity == "error"]
+        if diagnostics:
+            _echo_err(format_error(MError("", diagnostics=diagnostics)))
+        if errors:
+            failed = True
+            count = len(errors)
+            _echo_err(f"{file}: {count} error{'s' if count > 1 else ''}")
+    return 1 if failed else 0
+
+
+def format_files(files: list[Path], check_only: bool = False) -> int:
+    """`m fmt`: rewrite each file in canonical layout (`check_only`: exit 1 if one would change)."""
+    from mlang.lang.diagnostics import MError
+    from mlang.lang.formatter import format_source
+
+    unformatted = []
+    for file in files:
+        if _missing(file):
+            return 2
+        source = file.read_text(encoding="utf-8")
+        try:
+            formatted = format_source(source, str(file))
+        except MError as err:
+            return _report(err)
+        if formatted != source:
+            unformatted.append(file)
+            if not check_only:
+                file.write_text(formatted, encoding="utf-8")
+    for file in unformatted:
+        _echo_err(f"{'would reformat' if check_only else 'reformatted'} {file}")
+    return 1 if check_only and unformatted else 0
+
+
+def serve_language_server() -> int:
+    """`m lsp`: the language server on stdin/stdout until the editor ends it."""
+    from mlang.lsp.server import main as serve_lsp
+
+    return serve_lsp()
+
+
+def print_version() -> int:
+    print(f"m {__version__}")
+    return 0
+
+
+# ------------------------------------------------------------------ plain invocations, run directly
+
+def _is_file_argument(arg: str) -> bool:
+    return bool(arg) and not arg.startswith("-")
+
+
+def _direct_command(args: list[str]) -> Callable[[], int] | None:
+    """The command for a plain invocation, which Typer would turn into exactly this call:
+    `check FILE…`, `fmt [--check] FILE…`, `lsp`, `--version`.  None for anything else."""
+    if args in (["lsp"], ["--version"]):
+        return serve_language_server if args == ["lsp"] else print_version
+    name, rest = (args[0], args[1:]) if args else ("", [])
+    files = [Path(arg) for arg in rest if _is_file_argument(arg)]
+    flags = {arg for arg in rest if not _is_file_argument(arg)}
+    if not files:
+        return None
+    if name == "check" and not flags:
+        return functools.partial(check_files, files)
+    if name == "fmt" and flags <= {"--check"}:
+        return functools.partial(format_files, files, check_only=bool(flags))
+    return None
+
+
+def _run_direct(command: Callable[[], int]) -> int:
+    try:
+        return command()
+    except KeyboardInterrupt:
+        _echo_err("\nAborted!")  # what Typer prints
+        return 1
+
+
+# ------------------------------------------------------------------ the Typer app
+
 # Shared by the `m` command and the holders its later stages' commands are built in.
 TYPER_SETTINGS = {"add_completion": False, "rich_markup_mode": None, "pretty_exceptions_enable": False}
 
 
-def _mount_export(holder: typer.Typer) -> None:
+def _mount_export(holder) -> None:
     from mlang.engine.cli import export_command
 
     holder.command("export")(export_command)
 
 
-def _mount_serve(holder: typer.Typer) -> None:
+def _mount_serve(holder) -> None:
     from mlang.serve.cli import serve_command
 
     holder.command("serve")(serve_command)
 
 
-def _mount_models(holder: typer.Typer) -> None:
+def _mount_models(holder) -> None:
     from mlang.registry.cli import app as models_app
 
     holder.add_typer(models_app, name="models", help="The model repository: ls, show, diff, alias, "
@@ -50,162 +192,114 @@ def _mount_models(holder: typer.Typer) -> None:
 
 
 # The later stages' commands, mounted on first use: their modules import Rich, pydantic and the
-# stages themselves, which `m check`, `m fmt` and `m lsp` must not pay for at every start.
+# stages themselves, which `m run` must not pay for at every start.
 STAGE_COMMANDS = {"export": _mount_export, "serve": _mount_serve, "models": _mount_models}
 
 
 def _stage_command(name: str):
     """The click command of one later stage, built by Typer exactly as if mounted on `m` itself."""
+    import typer
+
     holder = typer.Typer(**TYPER_SETTINGS)
     STAGE_COMMANDS[name](holder)
     return typer.main.get_group(holder).commands[name]
 
 
-class _RootGroup(TyperGroup):
-    """The `m` group: the front end's commands are built eagerly, the later stages' on first use.
-    `m --help` and an unknown command name (for "did you mean") build them all."""
+def _root_group_class():
+    from typer.core import TyperGroup
 
-    def list_commands(self, ctx) -> list[str]:
-        return [*super().list_commands(ctx), *(name for name in STAGE_COMMANDS if name not in self.commands)]
+    class RootGroup(TyperGroup):
+        """The `m` group: the front end's commands are built eagerly, the later stages' on first
+        use; `m --help` and an unknown command name (for "did you mean") build them all."""
 
-    def get_command(self, ctx, name: str):
-        if name not in self.commands and name in STAGE_COMMANDS:
-            self.commands[name] = _stage_command(name)
-        return super().get_command(ctx, name)
+        def list_commands(self, ctx) -> list[str]:
+            later = [name for name in STAGE_COMMANDS if name not in self.commands]
+            return [*super().list_commands(ctx), *later]
 
-    def resolve_command(self, ctx, args: list[str]):
-        if args and args[0] not in self.commands and args[0] not in STAGE_COMMANDS:
-            for name in self.list_commands(ctx):
-                self.get_command(ctx, name)
-        return super().resolve_command(ctx, args)
+        def get_command(self, ctx, name: str):
+            if name not in self.commands and name in STAGE_COMMANDS:
+                self.commands[name] = _stage_command(name)
+            return super().get_command(ctx, name)
 
+        def resolve_command(self, ctx, args: list[str]):
+            if args and args[0] not in self.commands and args[0] not in STAGE_COMMANDS:
+                for name in self.list_commands(ctx):
+                    self.get_command(ctx, name)
+            return super().resolve_command(ctx, args)
 
-app = typer.Typer(name="m", cls=_RootGroup, no_args_is_help=True, epilog=EXAMPLES,
-                  help="M: a language in which a pretrained model is the atomic unit of programming.",
-                  **TYPER_SETTINGS)
-
-
-def _version(value: bool):
-    if value:
-        typer.echo(f"m {__version__}")
-        raise typer.Exit(0)
+    return RootGroup
 
 
-@app.callback()
-def _root(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
-                                                 help="Print the version and exit.")):
-    """M: a language in which a pretrained model is the atomic unit of programming."""
+def _add_front_end_commands(app) -> None:
+    import typer
+
+    def _version(value: bool):
+        if value:
+            raise typer.Exit(print_version())
+
+    @app.callback()
+    def _root(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                                     help="Print the version and exit.")):
+        """M: a language in which a pretrained model is the atomic unit of programming."""
+
+    @app.command(context_settings={"allow_interspersed_args": False})
+    def run(file: Path = typer.Argument(..., help="The .m program to run."),
+            args: Optional[List[str]] = typer.Argument(None, help="Program arguments (after --)."),
+            nproc: int = typer.Option(1, "--nproc", help="Run in N data-parallel processes (torchrun).")):
+        """Check and run an M program.  Example: m run train.m -- --epochs 3"""
+        raise typer.Exit(run_program(file, list(args or []), nproc))
+
+    @app.command()
+    def check(files: List[Path] = typer.Argument(..., help="The .m files to check.")):
+        """Report every syntax and check error (file:line:col), running nothing.  Example: m check train.m"""
+        raise typer.Exit(check_files(files))
+
+    @app.command()
+    def fmt(files: List[Path] = typer.Argument(..., help="The .m files to format."),
+            check_only: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if a file would change.")):
+        """Rewrite M files in canonical layout (idempotent).  Example: m fmt --check src/*.m"""
+        raise typer.Exit(format_files(files, check_only))
+
+    @app.command()
+    def repl():
+        """Interactive M: one module scope across inputs, each input checked before it runs, values
+        printed.  Ctrl-D ends.  Example: m repl"""
+        from mlang.repl import main as run_repl
+
+        raise typer.Exit(run_repl())
+
+    @app.command()
+    def lsp():
+        """Run the M language server on stdin/stdout (for editors).  Example: m lsp"""
+        raise typer.Exit(serve_language_server())
 
 
-def _source_file(path: Path) -> Path:
-    if not path.is_file():
-        typer.echo(f"m: error: no such file: {path}", err=True)
-        raise typer.Exit(2)
-    return path
+@functools.cache
+def build_app():
+    """The `m` command as a Typer app (`mlang.cli:app`)."""
+    import typer
+
+    app = typer.Typer(name="m", cls=_root_group_class(), no_args_is_help=True, epilog=EXAMPLES,
+                      help="M: a language in which a pretrained model is the atomic unit of programming.",
+                      **TYPER_SETTINGS)
+    _add_front_end_commands(app)
+    return app
 
 
-def _fail(err) -> None:
-    from mlang.lang.runtime import format_error
-
-    typer.echo(format_error(err), err=True)
-    raise typer.Exit(1)
-
-
-@app.command(context_settings={"allow_interspersed_args": False})
-def run(file: Path = typer.Argument(..., help="The .m program to run."),
-        args: Optional[List[str]] = typer.Argument(None, help="Program arguments (after --)."),
-        nproc: int = typer.Option(1, "--nproc", help="Run in N data-parallel processes (torchrun).")):
-    """Check and run an M program.  Example: m run train.m -- --epochs 3"""
-    from mlang.lang import api
-    from mlang.lang.diagnostics import MError
-
-    _source_file(file)
-    program_args = list(args or [])
-    if program_args[:1] == ["--"]:
-        program_args = program_args[1:]
-    if nproc != 1:
-        from mlang.train.distributed import run_program
-
-        try:
-            code = run_program(nproc, [str(file), "--", *program_args])
-        except MError as err:
-            _fail(err)
-        raise typer.Exit(code)
-    try:
-        api.run_file(file, program_args)
-    except MError as err:
-        _fail(err)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(1)
-
-
-@app.command()
-def check(files: List[Path] = typer.Argument(..., help="The .m files to check.")):
-    """Report every syntax and check error (file:line:col), running nothing.  Example: m check train.m"""
-    from mlang.lang import api
-    from mlang.lang.runtime import format_error
-    from mlang.lang.diagnostics import MError
-
-    failed = False
-    for file in files:
-        _source_file(file)
-        diagnostics = api.check_file(file)
-        errors = [d for d in diagnostics if d.severity == "error"]
-        if diagnostics:
-            typer.echo(format_error(MError("", diagnostics=diagnostics)), err=True)
-        if errors:
-            failed = True
-            count = len(errors)
-            typer.echo(f"{file}: {count} error{'s' if count > 1 else ''}", err=True)
-    raise typer.Exit(1 if failed else 0)
-
-
-@app.command()
-def fmt(files: List[Path] = typer.Argument(..., help="The .m files to format."),
-        check_only: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if a file would change.")):
-    """Rewrite M files in canonical layout (idempotent).  Example: m fmt --check src/*.m"""
-    from mlang.lang.diagnostics import MError
-    from mlang.lang.formatter import format_source
-
-    unformatted = []
-    for file in files:
-        _source_file(file)
-        source = file.read_text(encoding="utf-8")
-        try:
-            formatted = format_source(source, str(file))
-        except MError as err:
-            _fail(err)
-        if formatted != source:
-            unformatted.append(file)
-            if not check_only:
-                file.write_text(formatted, encoding="utf-8")
-    for file in unformatted:
-        typer.echo(f"{'would reformat' if check_only else 'reformatted'} {file}", err=True)
-    raise typer.Exit(1 if check_only and unformatted else 0)
-
-
-@app.command()
-def repl():
-    """Interactive M: one module scope across inputs, each input checked before it runs, values
-    printed.  Ctrl-D ends.  Example: m repl"""
-    from mlang.repl import main as run_repl
-
-    raise typer.Exit(run_repl())
-
-
-@app.command()
-def lsp():
-    """Run the M language server on stdin/stdout (for editors).  Example: m lsp"""
-    from mlang.lsp.server import main as serve_lsp
-
-    raise typer.Exit(serve_lsp())
+def __getattr__(name: str):
+    if name == "app":
+        return build_app()
+    raise AttributeError(f"module 'mlang.cli' has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code (0 ok, 1 program error, 2 usage error)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    direct = _direct_command(args)
+    if direct is not None:
+        return _run_direct(direct)
     try:
-        app(args=argv, prog_name="m", standalone_mode=True)
+        build_app()(args=args, prog_name="m", standalone_mode=True)
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 2)
