@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import re
+import sys
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Callable
 
 
@@ -72,8 +74,52 @@ def load_stages() -> None:
     if _stages_loaded:
         return
     _stages_loaded = True
-    for entry in sorted(entry_points(group="mlang.builtins"), key=lambda e: e.name):
-        importlib.import_module(entry.value)
+    for _name, module in sorted(entry_points("mlang.builtins")):
+        importlib.import_module(module)
+
+
+def entry_points(group: str) -> list[tuple[str, str]]:
+    """(name, value) of each entry point in `group` of the distributions installed on `sys.path`.
+
+    Read from their `*.dist-info/entry_points.txt` as `importlib.metadata.entry_points` reads them
+    (the first distribution of a name on the path wins), without importing `importlib.metadata`,
+    whose imports (email, zipfile, csv) cost more than all of a small `m check`.
+    """
+    seen: set[str] = set()
+    found = []
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:  # a missing folder or a zip archive: neither holds an installed distribution
+            continue
+        for name in names:
+            stem, dot, kind = name.rpartition(".")
+            if not dot or kind.lower() not in ("dist-info", "egg-info"):
+                continue
+            distribution = re.sub(r"[-_.]+", "_", stem.partition("-")[0]).lower()
+            if distribution not in seen:
+                seen.add(distribution)
+                found += _section(os.path.join(folder, name, "entry_points.txt"), group)
+    return found
+
+
+def _section(path: str, group: str) -> list[tuple[str, str]]:
+    """The `name = value` lines under `[group]` in an entry_points.txt (none if there is no file)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except OSError:
+        return []
+    section, entries = None, []
+    for line in map(str.strip, lines):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line:
+            name, _, value = line.partition("=")
+            entries.append((name.strip(), value.strip()))
+    return entries
 
 
 def builtins() -> dict[str, Builtin]:
