@@ -15,7 +15,9 @@ import math
 import re
 
 from mlang.lang import ast as m
-from mlang.lang.parser import Block, _get_parser, parse
+from mlang.lang.builder import Block
+from mlang.lang.lexer import comments
+from mlang.lang.parser import parse
 
 __all__ = ["format_source"]
 
@@ -34,10 +36,9 @@ def format_source(source: str, filename: str = "<input>") -> str:
 
 def _comments(source: str) -> list[tuple[int, str, bool]]:
     """(line, text, own_line) of every comment, from the same lexer the parser uses."""
-    lexer = _get_parser().lexer
     found = []
     lines = source.splitlines()
-    for _, text, line, column in lexer.comments(source):
+    for text, line, column in comments(source):
         own_line = lines[line - 1][: column - 1].strip() == ""
         found.append((line, text, own_line))
     return found

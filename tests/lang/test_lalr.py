@@ -2,7 +2,7 @@
 import os
 import stat
 
-from mlang.lang.parser import _table_cache
+from mlang.lang.lalr import _table_cache
 
 
 def test_tables_are_cached_in_a_private_folder(tmp_path, monkeypatch):

@@ -1,0 +1,252 @@
+"""M source → tokens, then the layout pass that decides statement separators and what `{` opens.
+
+The terminals come from `grammar.lark` (its regular expressions and quoted literals), so the
+grammar file stays the one definition of M's tokens; no Lark import is needed to read them.
+One regular expression matches every token, and `re.findall` runs it over the whole text in C;
+only a text with a character no token matches takes the slower path that finds where it is.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mlang.lang.diagnostics import MSyntaxError, Span
+
+__all__ = ["Token", "tokenize", "comments", "position", "end_position", "KEYWORDS", "GRAMMAR"]
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# Tokens after which a `{` opens a block (`if x {`, `f(a) {`, `else {`); after anything else it
+# opens a dict or set literal (`x = {`, `f({`, `[{`).
+_ENDS_EXPRESSION = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", ")", "]", "}",
+                              "true", "false", "none", "True", "False", "None", "else"})
+_STATEMENT_START = frozenset({None, "_SEP", "BLOCK_LBRACE"})
+
+
+class Token:
+    """A token: its `type` (a terminal name like NAME, or the literal text of a keyword or operator),
+    text `value`, and 1-based start and end positions."""
+
+    __slots__ = ("type", "value", "line", "column", "end_line", "end_column")
+
+    def __init__(self, type_: str, value: str, line: int, column: int, end_line: int, end_column: int):
+        self.type, self.value = type_, value
+        self.line, self.column, self.end_line, self.end_column = line, column, end_line, end_column
+
+    def retyped(self, type_: str, value: str | None = None) -> Token:
+        return Token(type_, self.value if value is None else value, self.line, self.column, self.end_line,
+                     self.end_column)
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r})"
+
+
+def _grammar_terminals(text: str) -> tuple[dict[str, str], set[str], set[str], set[str]]:
+    """Of the grammar: the regular expression of each regex terminal, the keyword literals, the
+    operator literals, and the literals of AUGOP (the augmented assignments)."""
+    regexps, literals, augmented = {}, set(), set()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("//") or line.startswith("%"):
+            continue
+        found = re.fullmatch(r"([A-Z_]+)\s*:\s*/(.*)/", line)
+        if found:
+            regexps[found.group(1)] = found.group(2)
+            continue
+        quoted = set(re.findall(r'"((?:[^"\\]|\\.)*)"', line))
+        if line.startswith("AUGOP"):
+            augmented |= quoted
+        literals |= quoted
+    keywords = {lit for lit in literals if re.fullmatch(r"[^\W\d]\w*", lit)}
+    return regexps, keywords, literals - keywords - augmented, augmented
+
+
+_REGEXPS, KEYWORDS, _LITERAL_OPERATORS, _AUGMENTED = _grammar_terminals(GRAMMAR.read_text(encoding="utf-8"))
+# `{` and `;` have no literal in the grammar: the layout pass turns them into BLOCK_LBRACE /
+# DICT_LBRACE and _SEP.
+_OPERATORS = frozenset(_LITERAL_OPERATORS | {"{", ";"})
+
+# Alternatives are tried in order: the most frequent first, then longer before shorter (f-strings
+# before names, comments before `/`, numbers like `.5` before `.`, `+=` before `+`).  Blanks
+# before a token are captured with it; `\Z` lets trailing blanks match too.
+_PIECE = re.compile(r"([\t \f]*)(" + "|".join([
+    _REGEXPS["FSTRING"], _REGEXPS["NAME"], r"(?:\r?\n[\t \f]*)+", _REGEXPS["NUMBER"], _REGEXPS["STRING"],
+    _REGEXPS["LINE_COMMENT"], _REGEXPS["BLOCK_COMMENT"], r"/\*", r"\\[\t \f]*\r?\n",
+    "|".join(re.escape(op) for op in sorted(_AUGMENTED | _OPERATORS, key=len, reverse=True)),
+    r"\Z"]) + ")")
+
+_MULTILINE = frozenset({"_NL", "STRING", "FSTRING", "COMMENT", "CONTINUATION"})
+_UNIQUE = frozenset({"STRING", "FSTRING", "COMMENT"})  # kinds not worth caching by text
+
+
+def _kind(piece: str) -> str:
+    """The token kind of a matched piece (comments and continuations are kinds the parser skips)."""
+    first = piece[0]
+    if first == "_" or first.isalpha():
+        if first in "fF" and piece[1:2] in ("'", '"'):
+            return "FSTRING"
+        return piece if piece in KEYWORDS else "NAME"
+    if first.isdigit() or (first == "." and len(piece) > 1):
+        return "NUMBER"
+    if first in "\"'":
+        return "STRING"
+    if first in "\r\n":
+        return "_NL"
+    if first == "#" or piece.startswith("//"):
+        return "COMMENT"
+    if piece.startswith("/*"):
+        return "COMMENT" if len(piece) > 3 and piece.endswith("*/") else "UNCLOSED_COMMENT"
+    if first == "\\":
+        return "CONTINUATION"
+    return "AUGOP" if piece in _AUGMENTED else piece
+
+
+# The kind of every piece seen so far (pieces repeat: names, operators, indentation).
+_KIND_CACHE: dict[str, str] = {}
+
+
+def _raw_tokens(text: str, filename: str, keep_comments: bool = False,
+                at: tuple[int, int] = (1, 1)) -> tuple[list[Token], MSyntaxError | None]:
+    """Every token of `text` (which starts at line and column `at` of its file) with its position, up
+    to the first character no token matches (and the error saying so)."""
+    tokens = []
+    append = tokens.append
+    kinds = _KIND_CACHE
+    line, line_start, pos = at[0], 1 - at[1], 0
+    for blanks, piece in _PIECE.findall(text):
+        pos += len(blanks)
+        if not piece:
+            continue
+        kind = kinds.get(piece)
+        if kind is None:
+            kind = _kind(piece)
+            if kind not in _UNIQUE and len(kinds) < 100_000:
+                kinds[piece] = kind
+        if kind == "UNCLOSED_COMMENT":
+            return tokens, MSyntaxError("this block comment is never closed",
+                                        Span(filename, line, pos - line_start + 1), hint="end it with */")
+        newlines = piece.count("\n") if kind in _MULTILINE else 0
+        if kind != "CONTINUATION" and (kind != "COMMENT" or keep_comments):
+            column = pos - line_start + 1
+            if newlines:
+                append(Token(kind, piece, line, column, line + newlines, len(piece) - piece.rfind("\n")))
+            else:
+                append(Token(kind, piece, line, column, line, column + len(piece)))
+        if newlines:
+            line += newlines
+            line_start = pos + piece.rfind("\n") + 1
+        pos += len(piece)
+    if pos != len(text):
+        return _up_to_unmatched(text, filename, keep_comments, at)
+    return tokens, None
+
+
+def _up_to_unmatched(text: str, filename: str, keep_comments: bool,
+                     at: tuple[int, int]) -> tuple[list[Token], MSyntaxError]:
+    """The tokens before the first character no token matches, and the error there (a slow walk,
+    taken only for a bad text)."""
+    pos = 0
+    for found in _PIECE.finditer(text):
+        if found.start() != pos:
+            break
+        pos = found.end()
+    while text[pos] in "\t \f":
+        pos += 1
+    tokens, _ = _raw_tokens(text[:pos], filename, keep_comments, at)
+    line, column = position(text, pos, at)
+    if text[pos] in "\"'":
+        return tokens, MSyntaxError("this string is never closed", Span(filename, line, column),
+                                    hint="close it with the same quote on the same line, or use triple quotes")
+    return tokens, MSyntaxError(f"unexpected character {text[pos]!r}", Span(filename, line, column))
+
+
+def position(text: str, index: int, at: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    """Line and column of `text[index]`, for a text that starts at line and column `at`."""
+    newlines = text.count("\n", 0, index)
+    if newlines:
+        return at[0] + newlines, index - text.rfind("\n", 0, index)
+    return at[0], at[1] + index
+
+
+def end_position(text: str, at: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    """Line and column just after the last character that is not blank (where `$END` is reported)."""
+    return position(text, len(text.rstrip()), at)
+
+
+def comments(text: str, filename: str = "<input>"):
+    """(text, line, column) of each comment in `text` (for the formatter)."""
+    tokens, error = _raw_tokens(text, filename, keep_comments=True)
+    if error is not None:
+        raise error
+    for tok in tokens:
+        if tok.type == "COMMENT":
+            yield tok.value, tok.line, tok.column
+
+
+def tokenize(text: str, filename: str = "<input>",
+             at: tuple[int, int] = (1, 1)) -> tuple[list[Token], MSyntaxError | None]:
+    """The tokens the parsers read, after the layout pass, up to the first lexical error (and the error).
+
+    Layout: newlines inside `( )`, `[ ]` and dict/set literals are dropped; runs of newlines and
+    `;` become one `_SEP`; a separator right after a block's `{`, before its `}`, before `else`,
+    or at the start or end of the file is dropped.  `{` becomes BLOCK_LBRACE (after a model
+    header or after a token that ends an expression) or DICT_LBRACE.  `model`/`metamodel`
+    followed by a name at the start of a statement is MODEL_KW; `forward(` at the start of a
+    model-body statement is FORWARD_KW.
+    """
+    tokens, error = _raw_tokens(text, filename, at=at)
+    out = []
+    append = out.append
+    stack: list[str] = []
+    prev: str | None = None
+    pending: Token | None = None
+    model_header = False
+    count = len(tokens)
+    for i, tok in enumerate(tokens):
+        kind = tok.type
+        if kind == "_NL" or kind == ";":
+            if stack and stack[-1] != "block" and stack[-1] != "model":
+                if kind == ";":
+                    append(tok.retyped("_SEP", ";"))
+                continue
+            if pending is None or kind == ";":
+                pending = tok
+            continue
+        if pending is not None:
+            closes_block = kind == "}" and stack and (stack[-1] == "block" or stack[-1] == "model")
+            if not (prev in _STATEMENT_START or closes_block or kind == "else"):
+                append(pending.retyped("_SEP", "\n" if pending.type == "_NL" else ";"))
+                prev = "_SEP"
+            pending = None
+        if kind == "NAME":
+            if prev in _STATEMENT_START and i + 1 < count:
+                value, following = tok.value, tokens[i + 1].type
+                if (value == "model" or value == "metamodel") and following == "NAME":
+                    tok = tok.retyped("MODEL_KW")
+                    model_header = True
+                elif value == "forward" and following == "(" and stack and stack[-1] == "model":
+                    tok = tok.retyped("FORWARD_KW")
+        elif kind == "(" or kind == "[":
+            stack.append("paren")
+        elif kind == "{":
+            if model_header:
+                stack.append("model")
+                tok = tok.retyped("BLOCK_LBRACE")
+            elif prev in _ENDS_EXPRESSION:
+                stack.append("block")
+                tok = tok.retyped("BLOCK_LBRACE")
+            else:
+                stack.append("dict")
+                tok = tok.retyped("DICT_LBRACE")
+            model_header = False
+        elif (kind == ")" or kind == "]" or kind == "}") and stack:
+            stack.pop()
+        elif kind == "import" and prev in _STATEMENT_START and i + 1 < count and tokens[i + 1].type == "NAME" \
+                and tokens[i + 1].value != "python":
+            name = tokens[i + 1]
+            return out, MSyntaxError(f"expected a quoted file path or 'python' after import, found the name "
+                                     f"'{name.value}'", Span(filename, name.line, name.column),
+                                     hint=f'write import "{name.value}.m" or import python {name.value}')
+        prev = tok.type
+        append(tok)
+    return out, error
