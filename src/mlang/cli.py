@@ -4,9 +4,10 @@ Exit codes: 0 success, 1 an error in the program (syntax, check or run time), 2 
 
 Start-up time matters for the front end's commands (editors run `m check` on every save), and
 Typer 0.29 converts every parameter with pydantic: importing Typer and pydantic costs more than
-checking a small file.  So the plain invocations `m check FILE…`, `m fmt [--check] FILE…`, `m lsp`
-and `m --version` call the command's function directly, and every other invocation (`--help`,
-other options, usage errors) goes through the Typer app (`mlang.cli:app`), built on first use.
+checking a small file.  So the plain invocations `m check FILE…`, `m fmt [--check] FILE…`,
+`m run FILE [ARGS…]`, `m lsp` and `m --version` call the command's function directly, and every
+other invocation (`--help`, other options, usage errors) goes through the Typer app
+(`mlang.cli:app`), built on first use.
 """
 from __future__ import annotations
 
@@ -143,10 +144,14 @@ def _is_file_argument(arg: str) -> bool:
 
 def _direct_command(args: list[str]) -> Callable[[], int] | None:
     """The command for a plain invocation, which Typer would turn into exactly this call:
-    `check FILE…`, `fmt [--check] FILE…`, `lsp`, `--version`.  None for anything else."""
+    `check FILE…`, `fmt [--check] FILE…`, `run FILE [ARGS…]`, `lsp`, `--version`.  None for
+    anything else."""
     if args in (["lsp"], ["--version"]):
         return serve_language_server if args == ["lsp"] else print_version
     name, rest = (args[0], args[1:]) if args else ("", [])
+    if name == "run" and rest and _is_file_argument(rest[0]):
+        # Typer hands `run` everything after FILE as the program's arguments, options included.
+        return functools.partial(run_program, Path(rest[0]), rest[1:])
     files = [Path(arg) for arg in rest if _is_file_argument(arg)]
     flags = {arg for arg in rest if not _is_file_argument(arg)}
     if not files:
@@ -296,11 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code (0 ok, 1 program error, 2 usage error)."""
     args = sys.argv[1:] if argv is None else list(argv)
     direct = _direct_command(args)
-    if direct is not None:
-        return _run_direct(direct)
     try:
+        if direct is not None:
+            return _run_direct(direct)
         build_app()(args=args, prog_name="m", standalone_mode=True)
-    except SystemExit as exit_:
+    except SystemExit as exit_:  # from Typer, or from the program or language server itself
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     return 0
