@@ -1,5 +1,5 @@
-"""`m check`, `m fmt` and `m lsp` start fast: they import neither Typer, pydantic, Rich nor torch,
-yet the later stages' checker plugins still run, and the plain invocations they take directly
+"""`m check`, `m fmt`, `m run` and `m lsp` start fast: they import neither Typer, pydantic, Rich nor
+torch, yet the later stages' checker plugins still run, and the plain invocations taken directly
 behave exactly as the same invocations through the Typer app."""
 import importlib.metadata
 import json
@@ -40,11 +40,15 @@ def test_m_check_imports_no_cli_framework_and_still_runs_the_stages_plugins(tmp_
     assert probe == {"result": 1, "loaded": []}
 
 
-def test_m_fmt_imports_no_cli_framework(tmp_path):
+@pytest.mark.parametrize("command, source, expected", [
+    (["fmt", "--check"], "x=1\n", 1),
+    (["run"], 'print("hi")\n', 0),
+])
+def test_m_fmt_and_m_run_import_no_cli_framework(tmp_path, command, source, expected):
     program = tmp_path / "p.m"
-    program.write_text("x=1\n")
-    probe = modules_loaded_by(f"from mlang.cli import main\nresult = main(['fmt', '--check', {str(program)!r}])")
-    assert probe == {"result": 1, "loaded": []}
+    program.write_text(source)
+    probe = modules_loaded_by(f"from mlang.cli import main\nresult = main({[*command, str(program)]!r})")
+    assert probe == {"result": expected, "loaded": []}
 
 
 def test_importing_the_diagnostics_does_not_load_the_front_end():
@@ -62,15 +66,15 @@ def test_every_public_name_of_mlang_lang_still_imports():
 
 
 def through_typer(args, capsys):
-    """Exit code and stderr of `m ARGS` run by the Typer app, never by the direct path."""
+    """Exit code, stdout and stderr of `m ARGS` run by the Typer app, never by the direct path."""
     with pytest.raises(SystemExit) as exit_:
         mlang.cli.app(args=args, prog_name="m", standalone_mode=True)
-    return exit_.value.code, capsys.readouterr().err
+    return (exit_.value.code, *capsys.readouterr())
 
 
 def directly(args, capsys):
     assert mlang.cli._direct_command(args) is not None
-    return main(args), capsys.readouterr().err
+    return (main(args), *capsys.readouterr())
 
 
 @pytest.mark.parametrize("files, flags", [
@@ -89,7 +93,7 @@ def test_direct_check_is_the_typer_command(tmp_path, capsys, files, flags):
 
 def test_direct_check_of_a_missing_file_is_a_usage_error_as_through_typer(tmp_path, capsys):
     args = ["check", str(tmp_path / "missing.m")]
-    assert directly(args, capsys) == through_typer(args, capsys) == (2, f"m: error: no such file: {args[1]}\n")
+    assert directly(args, capsys) == through_typer(args, capsys) == (2, "", f"m: error: no such file: {args[1]}\n")
 
 
 @pytest.mark.parametrize("flags", [["--check"], []])
@@ -103,8 +107,21 @@ def test_direct_fmt_is_the_typer_command(tmp_path, capsys, flags):
     assert results[0] == results[1]
 
 
+@pytest.mark.parametrize("program, program_args", [
+    ("print(args)\n", []),
+    ("print(args)\n", ["--", "--epochs", "3"]),
+    ("print(args)\n", ["a", "--nproc", "2", "--help"]),
+    ("func f(x) { return 1 / x }\nf(0)\n", []),
+    ("print(nope)\n", []),
+])
+def test_direct_run_is_the_typer_command(tmp_path, capsys, program, program_args):
+    (tmp_path / "p.m").write_text(program)
+    args = ["run", str(tmp_path / "p.m"), *program_args]
+    assert directly(args, capsys) == through_typer(args, capsys)
+
+
 @pytest.mark.parametrize("args", [[], ["check"], ["check", "--help"], ["fmt", "--chek", "p.m"], ["lsp", "x"],
-                                  ["check", "--", "p.m"], ["run", "p.m"], ["models", "ls"]])
+                                  ["check", "--", "p.m"], ["run", "--nproc", "2", "p.m"], ["models", "ls"]])
 def test_everything_but_a_plain_invocation_goes_through_typer(args):
     assert mlang.cli._direct_command(args) is None
 
