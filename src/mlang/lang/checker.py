@@ -215,12 +215,12 @@ def _signature_from_args(name: str, args: pyast.arguments, skip_self: bool) -> S
     return Signature(name, positional, keyword_only, len(posonly), args.vararg is not None, args.kwarg is not None)
 
 
-_builtin_signatures: dict[str, Signature | None] = {}
+_builtin_signatures: dict[tuple, Signature | None] = {}
 
 
 def builtin_signature(b: registry.Builtin) -> Signature | None:
     """The builtin's parameters, read without importing its module when it is not loaded yet."""
-    key = f"{b.name}={b.target if isinstance(b.target, str) else id(b.target)}"
+    key = (b.name, b.target if isinstance(b.target, str) else id(b.target))
     if key in _builtin_signatures:
         return _builtin_signatures[key]
     sig = None
@@ -656,15 +656,7 @@ class _Checker:
         self.expr(e.func)
         for a in e.args:
             self.expr(a)
-        duplicated = False
-        seen: set[str] = set()
-        for k in e.keywords:
-            if k.name is not None:
-                if k.name in seen and not duplicated:
-                    self.error(f"keyword argument '{k.name}' is given twice", k.span)
-                    duplicated = True  # the argument checks would only repeat the confusion
-                seen.add(k.name)
-            self.expr(k.value)
+        duplicated = self.keyword_arguments(e.keywords) if e.keywords else False
         # a callee we cannot see (a parameter, a Python object) is not checked: it may take a block
         callee = None if duplicated else self.callee(e.func)
         if callee is not None:
@@ -673,6 +665,20 @@ class _Checker:
             self.block(e.block)
         if isinstance(e.func, m.Name):
             self.calls.append(CallSite(e.func.id, e, self.top_statement))
+
+    def keyword_arguments(self, keywords: list[m.Keyword]) -> bool:
+        """Check the keywords' values; True when a name is given twice (reported at its first repeat:
+        the argument checks would only repeat the confusion)."""
+        duplicated = False
+        seen: set[str] = set()
+        for k in keywords:
+            if k.name is not None:
+                if k.name in seen and not duplicated:
+                    self.error(f"keyword argument '{k.name}' is given twice", k.span)
+                    duplicated = True
+                seen.add(k.name)
+            self.expr(k.value)
+        return duplicated
 
     def callee(self, func: m.Expr):
         """(signature, takes_block, kind) for a call to a known M function, builtin or model."""
