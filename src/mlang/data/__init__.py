@@ -2,9 +2,16 @@
 
 `Dataset` with its loaders (`Dataset.csv`, `.jsonl`, `.parquet`, `.images`, `.squad`,
 `.timeseries`, `.rdataset`, `.bbc_news`, `.sklearn`, `.frame`, `.records`), `split`, and batching
-with the model's own preprocessing.
+with the model's own preprocessing.  Names are imported on first use (`mlang.lang.exports`).
 """
-from mlang.data.batching import Batch
-from mlang.data.dataset import Dataset, Example, split
+from mlang.lang.exports import lazy_exports
 
-__all__ = ["Dataset", "Example", "Batch", "split"]
+_EXPORTS = {
+    "Dataset": "mlang.data.dataset",
+    "Example": "mlang.data.dataset",
+    "Batch": "mlang.data.batching",
+    "split": "mlang.data.dataset",
+}
+
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -25,9 +25,7 @@ import importlib
 import json
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -98,7 +96,9 @@ def load_model_from_url(url: str, sha256: str | None = None, *, cache_dir: str |
         path = download(url, sha256, cache_dir=cache_dir, progress=progress)
         return load_local(path, **options)
     if scheme == "file":
-        path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+        from urllib.request import url2pathname
+
+        path = Path(url2pathname(urllib.parse.urlparse(url).path))
         _verify_local(path, sha256)
         return load_local(path, **options)
     if scheme is not None:
@@ -220,6 +220,9 @@ def _cache_name(url: str) -> str:
 
 def _fetch(url: str, partial: Path, progress: bool) -> None:
     """Download into `partial`, continuing from its current size when the server honours Range."""
+    import urllib.error  # with urllib.request, http.client and email: 0.1 s that m check never needs
+    import urllib.request
+
     offset = partial.stat().st_size if partial.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "mlang"})
     if offset:

@@ -2,23 +2,29 @@
 
 Passes (`Pruning`, `Quantization`, `Fusion`, `Distillation`: configure → `apply(model)` →
 `describe()`), the `ModelOptimizer` pipeline (`m.Optimizer()` with no algorithm named) and its
-before/after `OptimizationReport`.  Importing this package does not import torch.
+before/after `OptimizationReport`.  Names are imported on first use (`mlang.lang.exports`);
+importing this package does not import torch.
 """
-from mlang.optimize.distillation import Distillation
-from mlang.optimize.fusion import Fusion
-from mlang.optimize.language import distill
-from mlang.optimize.passes import Pass
-from mlang.optimize.pipeline import ModelOptimizer, default_passes, optimization_report
-from mlang.optimize.pruning import Pruning
-from mlang.optimize.quantization import Quantization
-from mlang.optimize.report import OptimizationReport, measure
+from mlang.lang.exports import lazy_exports
 
-__all__ = ["ModelOptimizer", "Pass", "Pruning", "Quantization", "Fusion", "Distillation",
-           "OptimizationReport", "optimization_report", "default_passes", "measure", "distill"]
+_EXPORTS = {
+    "ModelOptimizer": "mlang.optimize.pipeline",
+    "Pass": "mlang.optimize.passes",
+    "Pruning": "mlang.optimize.pruning",
+    "Quantization": "mlang.optimize.quantization",
+    "Fusion": "mlang.optimize.fusion",
+    "Distillation": "mlang.optimize.distillation",
+    "OptimizationReport": "mlang.optimize.report",
+    "optimization_report": "mlang.optimize.pipeline",
+    "default_passes": "mlang.optimize.pipeline",
+    "measure": "mlang.optimize.report",
+    "distill": "mlang.optimize.language",
+}
 
-# Saved optimized models restore in any process that imports mlang (see transforms.py).  Last,
-# after the public names exist: importing the models stage may import `mlang.api`, which imports
-# this package's names while it is still initializing.
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+# Saved optimized models restore in any process that imports mlang (see transforms.py).
 from mlang.models.serialize import register_transform  # noqa: E402
 
 register_transform("prune_structured", "mlang.optimize.transforms:replay_prune")

@@ -2,14 +2,26 @@
 
 `save(model, "name")` → `"name:N"`; `load("name")`, `load("name:3")`, `load("name@prod")`;
 `Repository` for everything else (listing, lineage, diff, aliases, removal, gc).  Metadata sits
-behind the `Store` interface (`SQLiteStore` locally).  See docs/registry.md.
+behind the `Store` interface (`SQLiteStore` locally).  See docs/registry.md.  Names are imported
+on first use (`mlang.lang.exports`).
 """
-from mlang.registry.refs import ModelRef, parse_ref
-from mlang.registry.repository import (GcReport, ModelSummary, Repository, list_models, load,
-                                       save)
-from mlang.registry.sqlite_store import SQLiteStore
-from mlang.registry.store import AliasMove, FileRecord, Store, VersionRecord
+from mlang.lang.exports import lazy_exports
 
-__all__: list[str] = ["save", "load", "list_models", "Repository", "Store", "SQLiteStore",
-                      "ModelRef", "parse_ref", "VersionRecord", "FileRecord", "AliasMove",
-                      "ModelSummary", "GcReport"]
+_EXPORTS = {
+    "save": "mlang.registry.repository",
+    "load": "mlang.registry.repository",
+    "list_models": "mlang.registry.repository",
+    "Repository": "mlang.registry.repository",
+    "Store": "mlang.registry.store",
+    "SQLiteStore": "mlang.registry.sqlite_store",
+    "ModelRef": "mlang.registry.refs",
+    "parse_ref": "mlang.registry.refs",
+    "VersionRecord": "mlang.registry.store",
+    "FileRecord": "mlang.registry.store",
+    "AliasMove": "mlang.registry.store",
+    "ModelSummary": "mlang.registry.repository",
+    "GcReport": "mlang.registry.repository",
+}
+
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,22 +1,31 @@
 """The train stage of M's pipeline (see docs/architecture.md and docs/training.md).
 
 `fine_tune_model` (M: `fineTuneModel`), `evaluate`, `predict`, metrics and the evaluation report,
-the training history, seeding, and losses / optimizers for hand-written loops.
+the training history, seeding, losses / optimizers for hand-written loops, and hyperparameter
+search (docs/hpo.md).  Names are imported on first use (`mlang.lang.exports`).
 """
-from mlang.train.evaluate import evaluate, predict
-from mlang.train.finetune import fine_tune_model
-from mlang.train.history import TrainingHistory, plot_history
-from mlang.train.metrics import METRICS
-from mlang.train.report import EvaluationReport
-from mlang.train.seeding import seed_everything
+from mlang.lang.exports import lazy_exports
 
-__all__ = ["fine_tune_model", "evaluate", "predict", "EvaluationReport", "TrainingHistory",
-           "plot_history", "seed_everything", "METRICS"]
+_EXPORTS = {
+    "fine_tune_model": "mlang.train.finetune",
+    "evaluate": "mlang.train.evaluate",
+    "predict": "mlang.train.evaluate",
+    "EvaluationReport": "mlang.train.report",
+    "TrainingHistory": "mlang.train.history",
+    "plot_history": "mlang.train.history",
+    "seed_everything": "mlang.train.seeding",
+    "METRICS": "mlang.train.metrics",
+    "define_hyperparam_space": "mlang.train.hpo.space",
+    "uniform": "mlang.train.hpo.space",
+    "log_uniform": "mlang.train.hpo.space",
+    "int_range": "mlang.train.hpo.space",
+    "choice": "mlang.train.hpo.space",
+    "HyperparamSpace": "mlang.train.hpo.space",
+    "auto_tune_model": "mlang.train.hpo.tune",
+    "train_trial": "mlang.train.hpo.tune",
+    "TuningSummary": "mlang.train.hpo.tune",
+    "TrialRecord": "mlang.train.hpo.tune",
+}
 
-# Hyperparameter search (docs/hpo.md); torch-free until a study runs.
-from mlang.train.hpo import (HyperparamSpace, TrialRecord, TuningSummary, auto_tune_model,  # noqa: E402
-                             choice, define_hyperparam_space, int_range, log_uniform,
-                             train_trial, uniform)
-
-__all__ += ["define_hyperparam_space", "uniform", "log_uniform", "int_range", "choice",
-            "HyperparamSpace", "auto_tune_model", "train_trial", "TuningSummary", "TrialRecord"]
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
