@@ -345,7 +345,7 @@ class ModelChecker:
 
     def check_composition(self, call: A.Call) -> "StaticModelValue | None":
         name = call_name(call)
-        if name not in ("sequentialModel", "parallelModel"):
+        if name not in COMPOSITIONS:
             return None
         parts = [self.model_value(a) for a in call.args]
         merge_kw = next((k for k in call.keywords if k.name == "merge"), None)
