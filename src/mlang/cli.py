@@ -196,8 +196,8 @@ def _mount_models(holder) -> None:
                                                       "history, rm, gc, verify.")
 
 
-# The later stages' commands, mounted on first use: their modules import Rich, pydantic and the
-# stages themselves, which `m run` must not pay for at every start.
+# The later stages' commands, mounted on first use: their modules import Rich and the stages
+# themselves, which the front end's commands (`m repl`, `m run --nproc 2`, …) need not pay for.
 STAGE_COMMANDS = {"export": _mount_export, "serve": _mount_serve, "models": _mount_models}
 
 
