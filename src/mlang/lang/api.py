@@ -18,7 +18,7 @@ from mlang.lang.ast import Module
 from mlang.lang.checker import check_module
 from mlang.lang.compiler import CompiledModule, compile_module
 from mlang.lang.diagnostics import Diagnostic, MCheckError, MError
-from mlang.lang.parser import parse
+from mlang.lang.parser import gc_paused, parse
 
 __all__ = ["parse_source", "parse_file", "check_source", "check_file", "compile_source", "compile_file",
            "run_source", "run_file", "format_error"]
@@ -57,10 +57,13 @@ def parse_file(path: str | Path) -> Module:
 
 
 def _diagnostics_of(action) -> list[Diagnostic]:
-    try:
-        return action()
-    except MError as err:
-        return err.diagnostics
+    # One pause of the cyclic collector for parsing and checking: a collection in between would
+    # walk the whole new tree (a fifth of checking a big file) and find nothing to free.
+    with gc_paused():
+        try:
+            return action()
+        except MError as err:
+            return err.diagnostics
 
 
 def check_source(source: str, filename: str = "<input>") -> list[Diagnostic]:

@@ -46,17 +46,21 @@ def _lalr_parser():
 
 
 def _parse(source: str, filename: str, start: str, at: tuple[int, int] = (1, 1)):
-    with gc_paused():
-        tokens, error = tokenize(source, filename, at)
-        if error is None:
-            builder = Builder()
-            builder.filename = filename
-            descent = DescentParser(tokens + [Token("$END", "", *(end_position(source, at) * 2))], builder)
-            try:
-                return descent.module() if start == "start" else descent.expression()
-            except (NoParse, MSyntaxError, RecursionError):
-                pass  # the LALR parser finds the first error and says what the grammar expected there
-        return _lalr_parser().parse(tokens, error, source, filename, start, at)
+    with gc_paused():  # entered and left here, so the tokens are gone before the collector runs
+        return _parse_tokens(source, filename, start, at)
+
+
+def _parse_tokens(source: str, filename: str, start: str, at: tuple[int, int]):
+    tokens, error = tokenize(source, filename, at)
+    if error is None:
+        builder = Builder()
+        builder.filename = filename
+        descent = DescentParser(tokens + [Token("$END", "", *(end_position(source, at) * 2))], builder)
+        try:
+            return descent.module() if start == "start" else descent.expression()
+        except (NoParse, MSyntaxError, RecursionError):
+            pass  # the LALR parser finds the first error and says what the grammar expected there
+    return _lalr_parser().parse(tokens, error, source, filename, start, at)
 
 
 def parse(source: str, filename: str = "<input>") -> m.Module:
