@@ -1,16 +1,18 @@
 """Benchmark: `m check` on a generated 10,000-line M program (target: under 1 s).
 
-Reports wall and CPU time (on a shared machine CPU time is the steadier figure) of the front
-end in-process (parse, check, both; best of several runs) and of whole
-processes: `m check FILE` as installed, and the same check in a process that imports only the
-front end (what `m check` costs once `import mlang` no longer imports every stage eagerly).
-Prints a table and writes bench/results/check.json.
+The target is the whole `m check FILE` process, start to exit, as a user times it.  Also
+reported: the front end in process (parse, check, both) and `m check` of a 1-line file (the
+fixed cost of starting).  Wall and CPU time, best of several runs (on a shared machine CPU time
+is the steadier figure).  Python's bytecode for `mlang` is compiled first, as an installed
+package has it (this matters where PYTHONDONTWRITEBYTECODE is set: every process would compile
+the sources again).  Prints a table and writes bench/results/check.json.
 
-    python bench/check.py [--lines 10000] [--repeat 3]
+    python bench/check.py [--lines 10000] [--repeat 5]
 """
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -74,18 +76,6 @@ def best(fn, repeat: int) -> tuple[float, float]:
     return min(runs)
 
 
-FRONT_END_ONLY = """
-import sys, types
-package = types.ModuleType("mlang")
-package.__path__ = [{src!r}]
-package.__version__ = "0"
-sys.modules["mlang"] = package
-from mlang.lang import api
-diagnostics = api.check_file({path!r})
-sys.exit(1 if diagnostics else 0)
-"""
-
-
 def process_time(command: list[str], repeat: int) -> tuple[float, float]:
     def once():
         done = subprocess.run(command, capture_output=True, text=True)
@@ -97,13 +87,14 @@ def process_time(command: list[str], repeat: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
 
     from mlang.lang import api
     from mlang.lang.checker import check_module
     from mlang.lang.parser import parse
 
+    compileall.compile_dir(str(ROOT / "src" / "mlang"), quiet=1)
     source = generate(options.lines)
     folder = Path(tempfile.mkdtemp(prefix="m-bench-check-"))
     path = folder / "generated.m"
@@ -119,35 +110,32 @@ def main() -> None:
     own_check_s = best(lambda: check_module(module, plugins=False), options.repeat)
     both_s = best(lambda: check_module(parse(source, str(path))), options.repeat)
     m_check_s = process_time([sys.executable, "-m", "mlang", "check", str(path)], options.repeat)
-    front_s = process_time([sys.executable, "-c", FRONT_END_ONLY.format(src=str(ROOT / "src" / "mlang"),
-                                                                        path=str(path))], options.repeat)
     empty = folder / "empty.m"
     empty.write_text("x = 1\n")
     startup_s = process_time([sys.executable, "-m", "mlang", "check", str(empty)], options.repeat)
 
     rows = [
+        ("`m check` whole process", m_check_s),
+        ("`m check` of a 1-line file (startup)", startup_s),
+        ("parse + check (in process)", both_s),
         ("parse (in process)", parse_s),
         ("check of the parsed AST (in process)", check_s),
         ("  of which the front end's own checks", own_check_s),
-        ("parse + check (in process)", both_s),
-        ("`m check` whole process", m_check_s),
-        ("`m check` of a 1-line file (startup)", startup_s),
-        ("front end alone, whole process", front_s),
     ]
     print(f"m check on a generated program of {n_lines} lines (best of {options.repeat})")
     print(f"{'measure':42} {'wall s':>8} {'CPU s':>8}")
     for name, (wall, cpu) in rows:
         print(f"{name:42} {wall:8.3f} {cpu:8.3f}")
-    wall, cpu = both_s
+    wall, cpu = m_check_s
     verdict = "met" if wall < 1.0 else ("met in CPU time" if cpu < 1.0 else "NOT met")
-    print(f"target: parse + check under 1 s -> {verdict} (wall {wall:.3f} s, CPU {cpu:.3f} s)")
+    print(f"target: `m check` of the whole program under 1 s -> {verdict} (wall {wall:.3f} s, CPU {cpu:.3f} s)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     load = round(os.getloadavg()[0], 2)
     print(f"machine load average (1 min): {load} on {os.cpu_count()} CPUs — other work slows every figure")
     report = {"load_average_1min": load, "lines": n_lines, "repeat": options.repeat, "python": platform.python_version(),
               "machine": platform.machine(),
               "seconds": {name: {"wall": round(w, 4), "cpu": round(c, 4)} for name, (w, c) in rows},
-              "target_s": 1.0, "target_met_wall": both_s[0] < 1.0, "target_met_cpu": both_s[1] < 1.0}
+              "target_s": 1.0, "target_met_wall": m_check_s[0] < 1.0, "target_met_cpu": m_check_s[1] < 1.0}
     (RESULTS / "check.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
