@@ -12,6 +12,7 @@ other invocation (`--help`, other options, usage errors) goes through the Typer 
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -171,6 +172,15 @@ def _run_direct(command: Callable[[], int]) -> int:
         return 1
 
 
+def _before_exit(args: list[str]) -> None:
+    """Called when this process ends as main returns.  `m check` and `m fmt` ran no code of the
+    user's, so no finalizer of theirs waits on the interpreter's exit-time garbage collections:
+    freezing the heap spares those collections a scan of every parsed module (0.3-0.6 s after
+    checking 10,000 lines, more than the check itself)."""
+    if args[:1] in (["check"], ["fmt"]):
+        gc.freeze()
+
+
 # ------------------------------------------------------------------ the Typer app
 
 # Shared by the `m` command and the holders its later stages' commands are built in.
@@ -303,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     direct = _direct_command(args)
     try:
         if direct is not None:
-            return _run_direct(direct)
+            code = _run_direct(direct)
+            if argv is None:  # the process's own command line: it exits with this code
+                _before_exit(args)
+            return code
         build_app()(args=args, prog_name="m", standalone_mode=True)
     except SystemExit as exit_:  # from Typer, or from the program or language server itself
         code = exit_.code
