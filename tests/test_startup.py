@@ -51,6 +51,27 @@ def test_m_fmt_and_m_run_import_no_cli_framework(tmp_path, command, source, expe
     assert probe == {"result": expected, "loaded": []}
 
 
+@pytest.mark.parametrize("command, source, frozen", [
+    (["check"], "x = 1\n", True),
+    (["fmt", "--check"], "x = 1\n", True),
+    (["run"], "x = 1\n", False),  # a program's own finalizers still run at exit
+])
+def test_only_check_and_fmt_as_the_process_freeze_the_heap_for_exit(tmp_path, command, source, frozen):
+    program = tmp_path / "p.m"
+    program.write_text(source)
+    probe = modules_loaded_by(f"import gc\nfrom mlang.cli import main\nsys.argv = ['m', *{[*command, str(program)]!r}]\n"
+                              "result = [main(), gc.get_freeze_count() > 0]")
+    assert probe["result"] == [0, frozen]
+
+
+def test_a_call_with_its_own_arguments_leaves_the_callers_heap_alone(tmp_path):
+    program = tmp_path / "p.m"
+    program.write_text("x = 1\n")
+    probe = modules_loaded_by(f"import gc\nfrom mlang.cli import main\n"
+                              f"result = [main(['check', {str(program)!r}]), gc.get_freeze_count()]")
+    assert probe["result"] == [0, 0]
+
+
 def test_importing_the_diagnostics_does_not_load_the_front_end():
     probe = modules_loaded_by("import mlang.lang.diagnostics\n"
                               "result = [m for m in ('mlang.lang.parser', 'mlang.lang.checker') if m in sys.modules]")
