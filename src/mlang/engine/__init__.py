@@ -3,7 +3,7 @@
 Names are imported on first use so that `import mlang` stays cheap for tools that never run a
 model (`m check`, the language server).
 """
-import importlib
+from mlang.lang.exports import lazy_exports
 
 _EXPORTS = {
     "Engine": "mlang.engine.engine",
@@ -16,11 +16,4 @@ _EXPORTS = {
 }
 
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'mlang.engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,11 +1,12 @@
 """The models stage of M's pipeline (see docs/architecture.md).
 
-Names are exported lazily (PEP 562): `import mlang.models` does not import torch; the first use
-of a name imports the module that defines it.  Each entry maps a public name to "module:attr".
+Names are exported lazily (`mlang.lang.exports`): `import mlang.models` does not import torch;
+the first use of a name imports the module that defines it.  Each entry maps a public name to
+"module:attr".
 """
 from __future__ import annotations
 
-import importlib
+from mlang.lang.exports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # the IR and the module contract
@@ -63,14 +64,7 @@ _EXPORTS.update({k: v for k, v in _catalogue_exports().items() if k not in _EXPO
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    target = _EXPORTS.get(name)
-    if target is None:
-        raise AttributeError(f"module 'mlang.models' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 # The zoo (torch-free) registers its serialization kinds and pretrained layers on import, so a

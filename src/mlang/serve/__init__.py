@@ -4,9 +4,10 @@
 package's name and the function users reach for; the two cannot be told apart in `mlang`'s
 namespace, so the package answers the call itself.
 """
-import importlib
 import sys
 import types
+
+from mlang.lang.exports import lazy_exports
 
 _EXPORTS = {
     "Server": "mlang.serve.server",
@@ -20,12 +21,7 @@ _EXPORTS = {
 __all__ = ["Server", "serve", "ServeOptions"]
 
 
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'mlang.serve' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 class _CallableModule(types.ModuleType):
