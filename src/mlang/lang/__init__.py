@@ -6,7 +6,7 @@ Stages after `lang` use `mlang.lang.registry` to add builtins, checks and runtim
 The names below are imported on first use, so that importing one small module such as
 `mlang.lang.diagnostics` (which every stage does) does not load the parser and the checker.
 """
-import importlib
+from mlang.lang.exports import lazy_exports
 
 # Each public name and the module that defines it.
 _EXPORTS = {
@@ -24,6 +24,7 @@ _EXPORTS = {
     "run_file": "mlang.lang.api",
     "format_error": "mlang.lang.api",
     "CheckContext": "mlang.lang.checker",
+    "CallSite": "mlang.lang.checker",
     "Diagnostic": "mlang.lang.diagnostics",
     "Span": "mlang.lang.diagnostics",
     "MError": "mlang.lang.diagnostics",
@@ -36,16 +37,4 @@ _EXPORTS = {
 }
 
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlang.lang' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
