@@ -14,8 +14,9 @@ from mlang.lang import ast as m
 from mlang.lang.diagnostics import MSyntaxError, Span
 from mlang.lang.lexer import Token
 
+
 def _start_of(item):
-    if type(item) is Token or isinstance(item, (Span, Token)):  # tokens first: the most frequent
+    if isinstance(item, (Token, Span)):
         return item.line, item.column
     if isinstance(item, list):
         return _start_of(item[0]) if item else None
@@ -24,12 +25,10 @@ def _start_of(item):
 
 
 def _end_of(item):
-    if type(item) is Token:
+    if isinstance(item, Token):
         return item.end_line, item.end_column
     if isinstance(item, Span):
         return (item.end_line, item.end_column) if item.end_line else (item.line, item.column)
-    if isinstance(item, Token):
-        return item.end_line, item.end_column
     if isinstance(item, list):
         return _end_of(item[-1]) if item else None
     span = getattr(item, "span", None)
@@ -109,7 +108,6 @@ class _Precedence:
                 right = self.expression(prec + 1)
                 left = m.BinOp(left, op, right, span(left, right))
         return left
-
 
 
 def _verbatim(text: str) -> bool:
@@ -283,7 +281,7 @@ class Builder:
         return m.Param(c[0].value, None, None, self._span(c[0]), kind="var")
 
     def keyword_only_marker(self, c):
-        return m.Param("*", None, None, self._span(*c) if c else Span(self.filename, 1, 1), kind="star")
+        return m.Param("*", None, None, self._span(c[0]), kind="star")
 
     def kwvar_param(self, c):
         return m.Param(c[0].value, None, None, self._span(c[0]), kind="kwvar")
@@ -340,10 +338,7 @@ class Builder:
         return m.Import(self._string_value(path), alias.value if alias else None, self._span(keyword, path))
 
     def python_import(self, c):
-        keyword, python, dotted, alias = c
-        if python.value != "python":
-            self._error(f"expected a quoted file path or 'python', found the name '{python.value}'", python,
-                        hint='write import "file.m" or import python package.module')
+        keyword, python, dotted, alias = c  # the lexer reports `import name` unless name is `python`
         return m.PythonImport(dotted, alias.value if alias else None, self._span(keyword, python))
 
     def dotted_name(self, c):
@@ -569,8 +564,11 @@ class FStringParser:
             line, col = self._position(start)
             return m.Constant(text, Span(self.builder.filename, line, col))
         quote = '"""' if "\n" in text or '"' in text else '"'
+        body = text.replace('"""', '\\"\\"\\"')
+        if body.endswith('"') and (len(body) - 1 - len(body[:-1].rstrip("\\"))) % 2 == 0:
+            body = body[:-1] + '\\"'  # an unescaped quote just before the closing quotes
         try:
-            value = pyast.literal_eval(quote + text.replace('"""', '\\"\\"\\"') + quote) if text else ""
+            value = pyast.literal_eval(quote + body + quote) if text else ""
         except (SyntaxError, ValueError) as err:
             raise MSyntaxError(f"invalid string literal: {err}", self.builder._span(self.tok)) from None
         line, col = self._position(start)

@@ -41,9 +41,9 @@ class DescentParser:
     def kind(self) -> str:
         return self.tokens[self.pos].type
 
-    def peek(self, ahead: int = 1) -> str:
-        index = self.pos + ahead
-        return self.tokens[index].type if index < len(self.tokens) else "$END"
+    def peek(self) -> str:
+        """The kind of the token after the current one (never past `$END`: only called before it)."""
+        return self.tokens[self.pos + 1].type
 
     def take(self, kind: str) -> Token:
         tok = self.tokens[self.pos]
@@ -172,9 +172,10 @@ class DescentParser:
         return self.b.params(items)
 
     def param(self):
-        if self.accept("*"):
+        star = self.accept("*")
+        if star is not None:
             name = self.accept("NAME")
-            return self.b.var_param([name]) if name else self.b.keyword_only_marker([])
+            return self.b.var_param([name]) if name else self.b.keyword_only_marker([star])
         if self.accept("**"):
             return self.b.kwvar_param([self.take("NAME")])
         name = self.take("NAME")

@@ -71,22 +71,22 @@ _OPERATORS = frozenset(_LITERAL_OPERATORS | {"{", ";"})
 # before a token are captured with it; `\Z` lets trailing blanks match too.
 _PIECE = re.compile(r"([\t \f]*)(" + "|".join([
     _REGEXPS["FSTRING"], _REGEXPS["NAME"], r"(?:\r?\n[\t \f]*)+", _REGEXPS["NUMBER"], _REGEXPS["STRING"],
-    _REGEXPS["LINE_COMMENT"], _REGEXPS["BLOCK_COMMENT"], r"/\*", r"\\[\t \f]*\r?\n",
+    _REGEXPS["LINE_COMMENT"], _REGEXPS["BLOCK_COMMENT"], r"/\*[\s\S]*", r"\\[\t \f]*\r?\n",
     "|".join(re.escape(op) for op in sorted(_AUGMENTED | _OPERATORS, key=len, reverse=True)),
     r"\Z"]) + ")")
 
-_MULTILINE = frozenset({"_NL", "STRING", "FSTRING", "COMMENT", "CONTINUATION"})
+_MULTILINE = frozenset({"_NL", "STRING", "FSTRING", "COMMENT", "CONTINUATION"})  # block comments span lines
 _UNIQUE = frozenset({"STRING", "FSTRING", "COMMENT"})  # kinds not worth caching by text
 
 
 def _kind(piece: str) -> str:
     """The token kind of a matched piece (comments and continuations are kinds the parser skips)."""
     first = piece[0]
-    if first == "_" or first.isalpha():
+    if _NAME_START.match(first):
         if first in "fF" and piece[1:2] in ("'", '"'):
             return "FSTRING"
         return piece if piece in KEYWORDS else "NAME"
-    if first.isdigit() or (first == "." and len(piece) > 1):
+    if first.isdecimal() or (first == "." and len(piece) > 1):
         return "NUMBER"
     if first in "\"'":
         return "STRING"
@@ -95,11 +95,16 @@ def _kind(piece: str) -> str:
     if first == "#" or piece.startswith("//"):
         return "COMMENT"
     if piece.startswith("/*"):
+        # An unclosed comment matches to the end of the text (see _PIECE).
         return "COMMENT" if len(piece) > 3 and piece.endswith("*/") else "UNCLOSED_COMMENT"
     if first == "\\":
         return "CONTINUATION"
     return "AUGOP" if piece in _AUGMENTED else piece
 
+
+# What NAME's regular expression takes as a first character (letters and `_`, and also characters
+# such as `²` or `Ⅻ` that str.isalpha and str.isdigit disagree on).
+_NAME_START = re.compile(_REGEXPS["NAME"].split("]")[0] + "]")
 
 # The kind of every piece seen so far (pieces repeat: names, operators, indentation).
 _KIND_CACHE: dict[str, str] = {}
@@ -123,8 +128,10 @@ def _raw_tokens(text: str, filename: str, keep_comments: bool = False,
             if kind not in _UNIQUE and len(kinds) < 100_000:
                 kinds[piece] = kind
         if kind == "UNCLOSED_COMMENT":
-            return tokens, MSyntaxError("this block comment is never closed",
-                                        Span(filename, line, pos - line_start + 1), hint="end it with */")
+            unclosed = MSyntaxError("this block comment is never closed",
+                                    Span(filename, line, pos - line_start + 1), hint="end it with */")
+            pos += len(piece)
+            break
         newlines = piece.count("\n") if kind in _MULTILINE else 0
         if kind != "CONTINUATION" and (kind != "COMMENT" or keep_comments):
             column = pos - line_start + 1
@@ -136,9 +143,11 @@ def _raw_tokens(text: str, filename: str, keep_comments: bool = False,
             line += newlines
             line_start = pos + piece.rfind("\n") + 1
         pos += len(piece)
-    if pos != len(text):
+    else:
+        unclosed = None
+    if pos != len(text):  # a character no token matches, before any unclosed comment
         return _up_to_unmatched(text, filename, keep_comments, at)
-    return tokens, None
+    return tokens, unclosed
 
 
 def _up_to_unmatched(text: str, filename: str, keep_comments: bool,
