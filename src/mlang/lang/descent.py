@@ -59,6 +59,16 @@ class DescentParser:
         self.pos += 1
         return tok
 
+    def comma_list(self, first, item, end: str) -> list:
+        """`first` and the items after it in `item ("," item)* [","]`, which `end` ends after a
+        trailing comma (`end` is not taken)."""
+        items = [first]
+        while self.accept(","):
+            if self.tokens[self.pos].type == end:
+                break
+            items.append(item())
+        return items
+
     # -- entry points
     def module(self) -> list:
         stmts = []
@@ -141,12 +151,7 @@ class DescentParser:
         return self.b.for_stmt([keyword, target, iterable, self.block()])
 
     def target_list(self):
-        items = [self.postfix()]
-        while self.accept(","):
-            if self.kind() == "in":
-                break
-            items.append(self.postfix())
-        return self.b.target_list(items)
+        return self.b.target_list(self.comma_list(self.postfix(), self.postfix, "in"))
 
     # -- functions and models
     def func_decl(self):
@@ -164,12 +169,7 @@ class DescentParser:
         return params, returns
 
     def params(self):
-        items = [self.param()]
-        while self.accept(","):
-            if self.kind() == ")":
-                break
-            items.append(self.param())
-        return self.b.params(items)
+        return self.b.params(self.comma_list(self.param(), self.param, ")"))
 
     def param(self):
         star = self.accept("*")
@@ -256,11 +256,7 @@ class DescentParser:
         name = self.take("NAME")
         children = [name]
         if self.accept("["):
-            children.append(self.type_arg())
-            while self.accept(","):
-                if self.kind() == "]":
-                    break
-                children.append(self.type_arg())
+            children += self.comma_list(self.type_arg(), self.type_arg, "]")
             self.take("]")
         return self.b.type(children)
 
@@ -349,12 +345,7 @@ class DescentParser:
                 return value
 
     def arguments(self):
-        items = [self.argument()]
-        while self.accept(","):
-            if self.kind() == ")":
-                break
-            items.append(self.argument())
-        return self.b.arguments(items)
+        return self.b.arguments(self.comma_list(self.argument(), self.argument, ")"))
 
     def argument(self):
         kind = self.kind()
@@ -371,12 +362,7 @@ class DescentParser:
         return self.test()
 
     def subscripts(self):
-        items = [self.subscript()]
-        while self.accept(","):
-            if self.kind() == "]":
-                break
-            items.append(self.subscript())
-        return self.b.subscripts(items)
+        return self.b.subscripts(self.comma_list(self.subscript(), self.subscript, "]"))
 
     def subscript(self):
         lower = None if self.kind() == ":" else self.test()
@@ -428,11 +414,7 @@ class DescentParser:
 
     def rest_of_items(self, first, closing: str) -> list:
         """`first` and the items after it in `a, b, c[,]` up to `closing` (taken)."""
-        items = [first]
-        while self.accept(","):
-            if self.kind() == closing:
-                break
-            items.append(self.test())
+        items = self.comma_list(first, self.test, closing)
         self.take(closing)
         return items
 
@@ -448,15 +430,14 @@ class DescentParser:
             comprehension = self.comp_for()
             self.take("}")
             return self.b.dict_comp([opening, first, value, comprehension])
-        items = [self.b.dict_item([first, value])]
-        while self.accept(","):
-            if self.kind() == "}":
-                break
-            key = self.test()
-            self.take(":")
-            items.append(self.b.dict_item([key, self.test()]))
+        items = self.comma_list(self.b.dict_item([first, value]), self.dict_item, "}")
         self.take("}")
         return self.b.dict_lit([opening, *items])
+
+    def dict_item(self):
+        key = self.test()
+        self.take(":")
+        return self.b.dict_item([key, self.test()])
 
     def comp_for(self):
         keyword = self.take("for")
