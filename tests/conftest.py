@@ -15,3 +15,21 @@ def m_home(tmp_path, monkeypatch):
     home = tmp_path / "m_home"
     monkeypatch.setenv("M_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def check_context():
+    """`check_context(source)`: the `CheckContext` the checker plugins are given for `source`."""
+    import mlang.lang as lang
+    from mlang.lang import registry
+
+    def capture(source, filename="context.m"):
+        seen = []
+        plugin = lambda module, ctx: seen.append(ctx)  # noqa: E731
+        registry.register_check(plugin)
+        try:
+            lang.check_source(source, filename)
+        finally:
+            registry._checks.remove(plugin)
+        return seen[0]
+    return capture

@@ -2,7 +2,6 @@
 places (after a repeated keyword, in a comprehension's target) are found like any other."""
 import mlang.lang as lang
 from mlang.lang import ast as m
-from mlang.lang import registry
 from mlang.lang.parser import parse
 
 EVERY_KIND_OF_PLACE = """import python math
@@ -32,21 +31,9 @@ NAMES_CALLED = {"g", "h", "enumerate", "zip", "p", "range", "k", "w", "q", "r", 
                 "after"}
 
 
-def checked_context(source, filename="calls.m"):
-    """The `CheckContext` the plugins are given for `source`."""
-    seen = []
-    registry.register_check(lambda module, ctx: seen.append(ctx))
-    capture = registry._checks[-1]
-    try:
-        lang.check_source(source, filename)
-    finally:
-        registry._checks.remove(capture)
-    return seen[0]
-
-
-def test_every_call_of_a_name_is_recorded_with_its_module_level_statement():
+def test_every_call_of_a_name_is_recorded_with_its_module_level_statement(check_context):
     module = parse(EVERY_KIND_OF_PLACE, "calls.m")
-    ctx = checked_context(EVERY_KIND_OF_PLACE)
+    ctx = check_context(EVERY_KIND_OF_PLACE)
     walked = [n for n in m.walk(module) if isinstance(n, m.Call) and isinstance(n.func, m.Name)]
     assert sorted(site.name for site in ctx.calls) == sorted(c.func.id for c in walked)
     assert {site.name for site in ctx.calls} == NAMES_CALLED
@@ -56,8 +43,8 @@ def test_every_call_of_a_name_is_recorded_with_its_module_level_statement():
     assert isinstance(statement_of["index"], m.Assign)
 
 
-def test_calls_are_recorded_innermost_first_and_statements_in_order():
-    ctx = checked_context("a = outer(middle(inner()), last())\nb = second()\n")
+def test_calls_are_recorded_innermost_first_and_statements_in_order(check_context):
+    ctx = check_context("a = outer(middle(inner()), last())\nb = second()\n")
     assert [site.name for site in ctx.calls] == ["inner", "middle", "last", "outer", "second"]
     assert [site.statement.target.id for site in ctx.calls] == ["a", "a", "a", "a", "b"]
 

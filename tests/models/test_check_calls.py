@@ -2,8 +2,6 @@
 walking the module; on its own (the editor, `check_models(module)`) it walks.  Both find the same."""
 import textwrap
 
-import mlang.lang as lang
-from mlang.lang import registry
 from mlang.models.check import ModelChecker, check_models
 
 COMPOSED = textwrap.dedent("""\
@@ -32,31 +30,20 @@ COMPOSED = textwrap.dedent("""\
     """)
 
 
-def context_for(source, filename="composed.m"):
-    seen = []
-    registry.register_check(lambda module, ctx: seen.append(ctx))
-    capture = registry._checks[-1]
-    try:
-        lang.check_source(source, filename)
-    finally:
-        registry._checks.remove(capture)
-    return seen[0]
-
-
 def as_tuples(diagnostics):
     return sorted((d.span.line, d.span.column, d.message, d.hint) for d in diagnostics)
 
 
-def test_the_front_ends_calls_and_a_walk_of_the_module_give_the_same_diagnostics():
-    ctx = context_for(COMPOSED)
+def test_the_front_ends_calls_and_a_walk_of_the_module_give_the_same_diagnostics(check_context):
+    ctx = check_context(COMPOSED)
     walked = ModelChecker(ctx.module).run()
     from_calls = ModelChecker(ctx.module, calls=ctx.calls).run()
     assert as_tuples(from_calls) == as_tuples(walked)
     assert [line for line, *_ in as_tuples(walked)] == [15, 18, 20, 20, 22, 22]
 
 
-def test_only_the_calls_that_can_make_a_model_are_looked_at():
-    ctx = context_for(COMPOSED)
+def test_only_the_calls_that_can_make_a_model_are_looked_at(check_context):
+    ctx = check_context(COMPOSED)
     checker = ModelChecker(ctx.module, calls=ctx.calls)
     looked_at = [call.func.id for calls in checker.model_calls.values() for call in calls]
     assert sorted(set(looked_at)) == ["A", "C", "Sized", "parallelModel", "sequentialModel"]
@@ -65,9 +52,9 @@ def test_only_the_calls_that_can_make_a_model_are_looked_at():
         "A", "C", "sequentialModel", "Sized", "sequentialModel"]  # arguments before the calls using them
 
 
-def test_a_module_without_models_costs_no_walk():
+def test_a_module_without_models_costs_no_walk(check_context):
     source = "total = 0\nfor i in range(3) { total += abs(i) }\nprint(total)\n"
-    ctx = context_for(source)
+    ctx = check_context(source)
     checker = ModelChecker(ctx.module, calls=ctx.calls)
     assert checker.run() == [] and checker.model_calls == {}
     assert "globals" not in vars(checker)  # the module-wide names are read only for forward blocks
