@@ -54,7 +54,6 @@ _STATEMENT_KEYWORDS = frozenset({"RETURN", "BREAK", "CONTINUE", "IF", "WHILE", "
 _OPERATOR_TEXTS = frozenset("+ - * / % @ ** | ^ & << >> < > == != <= >= and or in not is if . ( [".split())
 
 
-
 def _table_cache(grammar: str) -> str | bool:
     """A private file for Lark's parse tables (saves ~0.15 s a start), or False for no cache.
 
