@@ -64,7 +64,7 @@ def timed(fn) -> float:
 
 def compare(model, name: str, repeats: int, workdir: Path) -> dict:
     """Median seconds of save and load, repository vs one plain safetensors file."""
-    from mlang.models.url import read_model_file, save_model_file
+    from mlang.models.modelfile import read_model_file, save_model_file
     from mlang.registry import Repository
 
     repo = Repository(workdir / f"home-{name}")

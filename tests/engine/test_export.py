@@ -102,7 +102,7 @@ def test_save_model_writes_one_file_that_load_model_reads_back(layer_stack, tmp_
 def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
     path = tmp_path / "notes.bin"
     path.write_bytes(b"not a model")
-    with pytest.raises(MError, match="notes.bin is not a model file"):
+    with pytest.raises(MError, match="notes.bin: not a readable M model file"):
         Engine(device="cpu").load_model(path)
 
 

@@ -4,6 +4,7 @@ import torch
 
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
+from mlang.models.trust import TrustedCodeWarning
 from mlang.models import customModel, dump, parallelModel, restore, sequentialModel
 from mlang.models.layers import create_layer
 from mlang.models.shapes import ShapeMismatch
@@ -97,7 +98,10 @@ def test_composed_models_compose_again_train_and_save():
 
 def test_custom_models_save_when_their_function_is_importable():
     model = customModel(add_outputs, mlp(4, 3), mlp(4, 3))
-    again = restore(dump(model))
+    with pytest.raises(MError, match="the Python function .*add_outputs"):
+        restore(dump(model))  # importing a module named in a file is running code: trusted only
+    with pytest.warns(TrustedCodeWarning):
+        again = restore(dump(model), trust_code=True)
     x = torch.rand(2, 4)
     assert torch.allclose(again(x), model(x))
     with pytest.raises(MError, match="not importable by name"):
@@ -143,6 +147,6 @@ func weighted(x, a, b) {
 custom = customModel(weighted, Left(), Left())
 """, filename="custom_save.m")
     model = g["custom"]
-    again = restore(dump(model))
+    again = restore(dump(model), trust_code=True)
     x = torch.rand(2, 4)
     assert torch.allclose(again(x), model(x))

@@ -118,7 +118,9 @@ print("not re-run on restore")
     model = g["h"]
     artifact = dump(model)
     assert artifact.config["model"]["kind"] == "declared"
-    again = restore(artifact)
+    with pytest.raises(MError, match="carries code"):
+        restore(artifact)  # its M source would run: only when trusted (tests/models/test_trust.py)
+    again = restore(artifact, trust_code=True)
     x = torch.rand(3, 4)
     assert again.num_out == 2 and again(x).shape == (3, 2)
     assert torch.allclose(again(x), model(x))

@@ -10,7 +10,8 @@ import torch
 
 from mlang.lang.diagnostics import MError
 from mlang.models import url as model_url
-from mlang.models.url import download, load_model_from_url, register_source, save_model_file
+from mlang.models.modelfile import save_model_file
+from mlang.models.url import download, load_model_from_url, register_source
 
 
 def tiny_text_encoder():

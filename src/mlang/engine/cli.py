@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from mlang.lang.diagnostics import MError
+from mlang.models.trust import TRUST_CODE_HELP, TRUST_SHA256_HELP, trust_option
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
 
@@ -20,6 +21,8 @@ def export_command(
     format: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript | safetensors"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="file to write (default: NAME.SUFFIX)"),
     no_verify: bool = typer.Option(False, "--no-verify", help="skip comparing the export with torch"),
+    trust_code: bool = typer.Option(False, "--trust-code", help=TRUST_CODE_HELP),
+    trust_code_sha256: Optional[str] = typer.Option(None, "--trust-code-sha256", help=TRUST_SHA256_HELP),
 ) -> None:
     """Export a model for other runtimes; ONNX and TorchScript are checked against torch."""
     from mlang.engine.exporter import FORMATS, export
@@ -29,7 +32,8 @@ def export_command(
             raise MError(f"unknown export format {format!r}", field="--format",
                          hint=f"use one of: {', '.join(FORMATS)}")
         stem = Path(ref).stem if Path(ref).is_file() else ref.replace(":", "-")
-        path = export(ref, output or Path(stem + SUFFIXES[format]), format=format, verify=not no_verify)
+        path = export(ref, output or Path(stem + SUFFIXES[format]), format=format, verify=not no_verify,
+                      trust_code=trust_option(trust_code, trust_code_sha256))
     except MError as error:
         typer.echo(error.format(), err=True)
         raise typer.Exit(1) from None

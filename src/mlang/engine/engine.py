@@ -64,13 +64,15 @@ class Engine:
         self._backend = None
 
     # -- settings ---------------------------------------------------------------------------
-    def load_model(self, model, name: str | None = None) -> "Engine":
-        """An M model, a torch module, an M model file (`model.bin`) or a registry ref `name:3`."""
+    def load_model(self, model, name: str | None = None, *, trust_code=None) -> "Engine":
+        """An M model, a torch module, an M model file (`model.bin`) or a registry ref `name:3`.
+
+        A model file whose model carries code loads only with `trust_code` (`mlang.models.trust`)."""
         if isinstance(model, (str, Path)):
             from mlang.engine.artifact import load_model_ref
 
             name = name or Path(str(model)).stem.split(":")[0]
-            model = load_model_ref(model)
+            model = load_model_ref(model, trust_code=trust_code)
         self.runnable = model if isinstance(model, Runnable) else Runnable(model, name)
         self._backend = None
         return self

@@ -19,19 +19,20 @@ OPSET = 18
 
 
 def export(model, path, format: str | None = None, *, example: Any = None, verify: bool = True,
-           atol: float = 1e-4) -> Path:
+           atol: float = 1e-4, trust_code=None) -> Path:
     """Write `model` to `path` as `format` (default: from the file suffix, else onnx).
 
     `example` (a batch of raw inputs, or preprocessed features) is only needed for models that
     do not provide `example_inputs()`.  With `verify`, the written file is loaded back and run on
     a batch of a different size than the one traced, and must match torch within `atol`.
+    A model file whose model carries code is read only with `trust_code` (`mlang.models.trust`).
     """
     path = Path(path)
     format = (format or _format_from_suffix(path)).lower()
     if format not in FORMATS:
         raise MError(f"unknown export format {format!r}", field="format",
                      hint=f"use one of: {', '.join(FORMATS)}")
-    runnable = model if isinstance(model, Runnable) else Runnable(_resolve(model))
+    runnable = model if isinstance(model, Runnable) else Runnable(_resolve(model, trust_code))
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "safetensors":
         from mlang.engine.artifact import save_artifact
@@ -61,11 +62,11 @@ def _format_from_suffix(path: Path) -> str:
             ".safetensors": "safetensors", ".bin": "safetensors"}.get(path.suffix.lower(), "onnx")
 
 
-def _resolve(model):
+def _resolve(model, trust_code):
     if isinstance(model, (str, Path)):
         from mlang.engine.artifact import load_model_ref
 
-        return load_model_ref(model)
+        return load_model_ref(model, trust_code=trust_code)
     return model
 
 

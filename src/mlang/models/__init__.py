@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
     "History": "mlang.models.keras:History",
     # pretrained models and transfer learning (docs/pretrained.md)
     "load_model_from_url": "mlang.models.url:load_model_from_url",
-    "save_model_file": "mlang.models.url:save_model_file",
+    "save_model_file": "mlang.models.modelfile:save_model_file",
     "register_source": "mlang.models.url:register_source",
     "download": "mlang.models.url:download",
     "load_pretrained": "mlang.models.zoo:load_pretrained",

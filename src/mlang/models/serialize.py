@@ -41,6 +41,7 @@ class Artifact:
     config: dict
     tensors: dict = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    origin: str | None = None  # where it was read from, for messages
 
 
 def register_kind(kind: str, target) -> None:
@@ -55,6 +56,11 @@ def register_transform(name: str, replay_fn) -> None:
 
 def _resolve(registry: dict, name: str, what: str):
     target = registry.get(name)
+    if target is None:
+        from mlang.lang.registry import load_stages
+
+        load_stages()  # a stage registers its kinds and transforms when its builtins load
+        target = registry.get(name)
     if target is None:
         known = ", ".join(sorted(registry)) or "none"
         raise MError(f"unknown {what} '{name}' in a saved model", field=what,
@@ -95,12 +101,17 @@ def dump(model) -> Artifact:
     return Artifact(config, tensors, files)
 
 
-def restore(artifact: Artifact):
-    """Rebuild the model, replay its transforms, then load its tensors (strictly)."""
+def restore(artifact: Artifact, *, trust_code=None):
+    """Rebuild the model, replay its transforms, then load its tensors (strictly).
+
+    Code the model carries runs only as `trust_code` allows (`mlang.models.trust`)."""
+    from mlang.models.trust import check_trust
+
     config = artifact.config
     if config.get("format") != FORMAT_VERSION:
         raise MError(f"unsupported model format {config.get('format')!r}", field="format",
                      hint=f"this version of M reads format {FORMAT_VERSION}")
+    check_trust(config, trust_code, artifact.origin)
     model = model_from_config(config["model"], artifact.files)
     for record in config.get("transforms", []):
         replay = _resolve(_TRANSFORMS, record.get("transform", "?"), "transform")

@@ -8,21 +8,20 @@ A location is one of:
 - `http://` / `https://`: downloaded into `$M_HOME/cache/downloads` with a progress bar, resumed
   with an HTTP `Range` request when a partial download exists, verified against `sha256` when
   given (a mismatch deletes the file), then loaded as a local file;
-- `file://PATH` or a plain path: an M model file (`.safetensors` written by `save_model_file`) or a
-  local Hugging Face-format directory;
+- `file://PATH` or a plain path: an M model file (`mlang.models.modelfile`, written by
+  `saveModelFile` or `engine.save_model`) or a local Hugging Face-format directory;
 - a model-zoo name (`"minilm-l6"`, `"efficientnet-lite0"`, `"dlib-face-resnet"`).
 
-Nothing downloaded is ever executed or unpickled: an M model file is safetensors, whose header
-carries the model's JSON config and its small files (tokenizer) next to the tensors.
+Nothing downloaded is ever unpickled, and code that comes with a model runs only with
+`trust_code` (`mlang.models.trust`): an M model file is safetensors, whose header carries the
+model's JSON config and its small files (tokenizer) next to the tensors.
 
 This module imports torch only when a model is actually loaded, so registering a source is cheap.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib
-import json
 import os
 import re
 import urllib.parse
@@ -31,9 +30,6 @@ from typing import Callable
 
 from mlang.lang.diagnostics import MError
 
-CONFIG_KEY = "mlang.config"
-FILES_KEY = "mlang.files"
-MODEL_FILE_SUFFIX = ".safetensors"
 _CHUNK = 1 << 16
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(.*)", re.S)
 _sources: dict[str, Callable | str] = {}
@@ -75,11 +71,13 @@ def download_cache_dir() -> Path:
 
 # ----- the public entry point ------------------------------------------------------------------
 
-def load_model_from_url(url: str, sha256: str | None = None, *, cache_dir: str | None = None,
-                        progress: bool = True, **options):
+def load_model_from_url(url: str, sha256: str | None = None, *, trust_code=None,
+                        cache_dir: str | None = None, progress: bool = True, **options):
     """Load a model from a zoo name, a registry reference, a local path, `file://` or `http(s)://`.
 
-    `sha256` (hex) verifies a downloaded or local file.  `options` go to zoo sources
+    `sha256` (hex) verifies a downloaded or local file.  A model file that carries code (a
+    `forward` block, a `customModel` function) loads only with `trust_code=True` or
+    `trust_code="sha256:<its code's sha256>"` (`mlang.models.trust`).  `options` go to zoo sources
     (for example `max_length=128` for `minilm-l6`).
     """
     if not isinstance(url, str) or not url.strip():
@@ -94,13 +92,13 @@ def load_model_from_url(url: str, sha256: str | None = None, *, cache_dir: str |
     scheme = match.group(1).lower() if match and len(match.group(1)) > 1 else None
     if scheme in ("http", "https"):
         path = download(url, sha256, cache_dir=cache_dir, progress=progress)
-        return load_local(path, **options)
+        return load_local(path, trust_code=trust_code, origin=url, **options)
     if scheme == "file":
         from urllib.request import url2pathname
 
         path = Path(url2pathname(urllib.parse.urlparse(url).path))
         _verify_local(path, sha256)
-        return load_local(path, **options)
+        return load_local(path, trust_code=trust_code, **options)
     if scheme is not None:
         _load_stage_sources()
         if scheme in _sources:
@@ -111,7 +109,7 @@ def load_model_from_url(url: str, sha256: str | None = None, *, cache_dir: str |
     path = Path(url).expanduser()
     if path.exists():
         _verify_local(path, sha256)
-        return load_local(path, **options)
+        return load_local(path, trust_code=trust_code, **options)
     raise MError(f"{url!r} is neither a known pretrained model nor an existing path", field="url",
                  hint=_known_locations_hint())
 
@@ -124,65 +122,16 @@ def _known_locations_hint() -> str:
             + (f", {schemes}" if schemes else "") + "; or a local M model file / Hugging Face directory")
 
 
-def load_local(path: Path, **options):
-    """An M model file (`.safetensors` with an M config) or a Hugging Face-format directory."""
+def load_local(path: Path, *, trust_code=None, origin: str | None = None, **options):
+    """An M model file (`mlang.models.modelfile`) or a Hugging Face-format directory."""
     path = Path(path)
     if path.is_dir():
         from mlang.models import zoo
 
         return zoo.load_pretrained(str(path), **options)
-    if path.suffix in (".pt", ".pth", ".bin", ".pkl", ".pickle"):
-        raise MError(f"{path}: M does not load pickled files (they can run code)", field="url",
-                     hint="share models as M model files (saveModelFile) or safetensors directories")
-    return read_model_file(path)
+    from mlang.models.modelfile import read_model_file
 
-
-# ----- M model files: one safetensors file that describes itself --------------------------------
-
-def save_model_file(model, path: str) -> str:
-    """Write `model` as one self-describing `.safetensors` file; return the path written.
-
-    The header's metadata holds the model's JSON config and its small files (tokenizer, base64),
-    so `loadModelFromUrl("file://...")` or an http(s) URL rebuilds the model without pickle.
-    """
-    from safetensors.torch import save_file
-
-    from mlang.models import serialize
-
-    artifact = serialize.dump(model)
-    target = Path(path)
-    if target.suffix != MODEL_FILE_SUFFIX:
-        target = target.with_name(target.name + MODEL_FILE_SUFFIX)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    files = {name: base64.b64encode(data).decode("ascii") for name, data in artifact.files.items()}
-    metadata = {CONFIG_KEY: json.dumps(artifact.config), FILES_KEY: json.dumps(files)}
-    tensors = {name: t.detach().contiguous() for name, t in artifact.tensors.items()}
-    save_file(tensors, str(target), metadata=metadata)
-    return str(target)
-
-
-def read_model_file(path: Path):
-    """Rebuild the model an M model file describes."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
-
-    from mlang.models import serialize
-
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise MError(f"{path}: not a readable safetensors file ({error})", field="url",
-                     hint="M model files are written by saveModelFile / save_model_file") from None
-    if CONFIG_KEY not in metadata:
-        raise MError(f"{path}: a safetensors file without an M model config (bare weights)",
-                     field="url", hint="load bare weights into a model with model.load_state_dict")
-    config = json.loads(metadata[CONFIG_KEY])
-    files = {name: base64.b64decode(data)
-             for name, data in json.loads(metadata.get(FILES_KEY, "{}")).items()}
-    model = serialize.restore(serialize.Artifact(config=config, tensors=tensors, files=files))
-    return model.eval()  # like every loaded pretrained model; fine-tuning switches to train mode
+    return read_model_file(path, trust_code=trust_code, origin=origin)
 
 
 # ----- downloads -------------------------------------------------------------------------------

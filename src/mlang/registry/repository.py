@@ -9,23 +9,27 @@ of metadata in the `Store`.  Models become files and come back only through
 Crash safety comes from the order of a save: every blob is written to a temporary file, fsynced
 and renamed into place first; the version row is inserted last, in one transaction.  A process
 killed at any moment leaves at most unreferenced blobs (which `gc` removes), never a visible
-partial version.  Loading re-hashes every file and refuses bytes that changed.
+partial version.  Loading re-hashes every file and refuses bytes that changed, and recomputes
+the version's `record_sha256` (its metadata bound to its files' hashes), so a row pointed at
+other bytes is refused too.  A save that fails (read-only folder, full disk) takes back the files
+it wrote and leaves the repository as it was.
 """
 from __future__ import annotations
 
 import difflib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mlang.lang.diagnostics import MError
-from mlang.registry.blobs import BlobStore, sha256_of
+from mlang.registry.blobs import BlobStore, sha256_of, write_failure_hint
 from mlang.registry.metadata import (dataset_fingerprint, framework_versions, metrics_dict,
                                      params_dict, tags_dict)
-from mlang.registry.refs import ModelRef, check_alias, check_name, parse_ref
+from mlang.registry.refs import ModelRef, check_alias, check_name, parse_ref, parse_version
 from mlang.registry.sqlite_store import SQLiteStore
-from mlang.registry.store import AliasMove, FileRecord, Store, VersionRecord
+from mlang.registry.store import AliasMove, FileRecord, Store, VersionRecord, record_digest
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -35,6 +39,16 @@ SOURCE_FILE = "source.m"
 EXTRA_FILES_DIR = "files/"
 # Where the repository records which version a loaded (or saved) model is, for lineage.
 REF_ATTRIBUTE = "registry_ref"
+
+
+class UnboundVersionWarning(UserWarning):
+    """A version saved before M recorded `record_sha256`: its files are still verified by hash,
+    but a change to its metadata row cannot be detected.  The first write by this M to the
+    repository binds such versions as they are then."""
+
+
+# (store location, ref) of the unbound versions already warned about in this process.
+_warned_unbound: set[tuple[str, str]] = set()
 
 
 def default_home() -> Path:
@@ -91,6 +105,7 @@ class Repository:
         given.  `dataset` is fingerprinted (a Dataset, a file or folder path, or a dict).
         """
         from mlang.models.serialize import dump
+        from mlang.models.trust import VERIFIED
 
         check_name(name)  # before the (possibly slow) dump
         artifact = dump(model)
@@ -99,46 +114,75 @@ class Repository:
         ref = self.save_artifact(
             artifact, name, alias=alias, tags=tags, metrics=metrics, params=params,
             parent=parent, dataset=dataset, parameter_count=_parameter_count(model, artifact),
-            model_class=_model_class(model), source=_m_source(model))
+            model_class=_model_class(model), source=_m_source(model), trust_code=VERIFIED)
         _remember_ref(model, ref)
         return ref
 
     def save_artifact(self, artifact, name: str, *, alias: str | None = None,
                       tags: dict | None = None, metrics=None, params: dict | None = None,
                       parent=None, dataset=None, parameter_count: int | None = None,
-                      model_class: str | None = None, source: str | None = None) -> str:
-        """Save an `Artifact(config, tensors, files)` as the next version of `name`."""
+                      model_class: str | None = None, source: str | None = None,
+                      trust_code=None) -> str:
+        """Save an `Artifact(config, tensors, files)` as the next version of `name`.
+
+        The repository vouches for the code of what it saved (`load` runs it), so an artifact that
+        carries code is saved only as `trust_code` allows (`mlang.models.trust`); `save(model)`
+        vouches for a model that already runs in this process."""
+        from mlang.models.trust import check_trust
+
         check_name(name)
+        check_trust(artifact.config, trust_code, artifact.origin)
         if alias is not None:
             check_alias(alias)
         # Everything that can be refused is checked before the first blob is written.
         metrics_json, params_json, tags_json = metrics_dict(metrics), params_dict(params), tags_dict(tags)
         parent_ref, fingerprint = self._parent_ref(parent), dataset_fingerprint(dataset)
         contents = _artifact_files(artifact, metrics_json, params_json, source)
+        created: list[str] = []  # the blobs this save wrote, taken back if it fails
         try:
-            files = tuple(FileRecord(path, self.blobs.put(data), len(data))
+            files = tuple(FileRecord(path, self.blobs.put(data, created), len(data))
                           for path, data in contents.items())
+            record = VersionRecord(
+                name=name, files=files, parent=parent_ref, dataset=fingerprint,
+                params=params_json, metrics=metrics_json, tags=tags_json,
+                source_sha256=sha256_of(source.encode()) if source else None,
+                frameworks=framework_versions(), size=sum(f.size for f in files),
+                parameter_count=(parameter_count if parameter_count is not None
+                                 else sum(int(t.numel()) for t in artifact.tensors.values())),
+                model_class=model_class)
+
+            def blobs_still_present():
+                # Runs under the store's write lock, which `gc` also holds while it deletes: a
+                # blob that a concurrent gc removed before this save took the lock is written again.
+                for entry in files:
+                    if not self.blobs.exists(entry.sha256):
+                        self.blobs.put(contents[entry.path], created)
+
+            return self.store.add_version(record, alias=alias, check=blobs_still_present).ref
         except OSError as error:
-            raise MError(f"cannot write the artifacts of {name!r} to {self.blobs.root}: "
-                         f"{error.strerror or error}", field="repository",
-                         hint="check free disk space and that M_HOME is writable") from None
-        record = VersionRecord(
-            name=name, files=files, parent=parent_ref, dataset=fingerprint, params=params_json,
-            metrics=metrics_json, tags=tags_json,
-            source_sha256=sha256_of(source.encode()) if source else None,
-            frameworks=framework_versions(), size=sum(f.size for f in files),
-            parameter_count=(parameter_count if parameter_count is not None
-                             else sum(int(t.numel()) for t in artifact.tensors.values())),
-            model_class=model_class)
+            self._take_back(created)
+            raise MError(f"cannot save {name!r} in the model repository {self.home}: "
+                         f"{error.strerror or error}; nothing was saved", field="repository",
+                         hint=write_failure_hint(self.blobs.root, error.errno)) from None
+        except Exception:
+            self._take_back(created)
+            raise
 
-        def blobs_still_present():
-            # Runs under the store's write lock, which `gc` also holds while it deletes: a blob
-            # that a concurrent gc removed before this save took the lock is written again.
-            for entry in files:
-                if not self.blobs.exists(entry.sha256):
-                    self.blobs.put(contents[entry.path])
+    def _take_back(self, created: list[str]) -> None:
+        """Delete the blobs a failed save wrote, under the store's write lock and only those no
+        version references (another save may have written the same bytes meanwhile).  When even
+        the lock cannot be taken (a full disk, say) they stay for `gc`."""
+        if not created:
+            return
 
-        return self.store.add_version(record, alias=alias, check=blobs_still_present).ref
+        def sweep(referenced: set[str]) -> None:
+            for sha256 in created:
+                if sha256 not in referenced:
+                    self.blobs.remove(sha256)
+        try:
+            self.store.sweep(sweep)
+        except (MError, OSError):
+            return
 
     def _remembered_parent(self, model) -> str | None:
         """The version `model` was loaded from or last saved as, if it is in this repository
@@ -163,9 +207,16 @@ class Repository:
 
     # ----- references ------------------------------------------------------------------------
 
-    def resolve(self, ref) -> VersionRecord:
+    def resolve(self, ref, *, check: bool = True) -> VersionRecord:
         """The version `ref` names (`name`, `name:N`, `name@alias`), or an MError listing what
-        exists."""
+        exists.  A version whose metadata row is damaged, or no longer matches its
+        `record_sha256`, is an MError naming it and the field, unless `check=False` (removal)."""
+        record = self._lookup(ref)
+        if check:
+            self._check_record(record)
+        return record
+
+    def _lookup(self, ref) -> VersionRecord:
         try:
             parsed = parse_ref(ref)
         except MError as error:
@@ -197,15 +248,67 @@ class Repository:
         listing = "models: " + ", ".join(names)
         return f"did you mean {close[0]!r}? {listing}" if close else listing
 
+    # ----- the metadata of a version is what was saved -----------------------------------------
+
+    def problem(self, record: VersionRecord) -> MError | None:
+        """Why `record` cannot be used — a damaged row, or metadata that no longer matches its
+        `record_sha256` — as an MError naming the version and the field; None when it is sound."""
+        fix = (f"the registry database was edited or damaged; remove the version with "
+               f"`m models rm {record.ref} --force` (its files stay until `m models gc`) or "
+               f"restore {self.store.location} from a backup")
+        if record.damage is not None:
+            field, reason = record.damage
+            return MError(f"the metadata of {record.ref} is damaged: {field} {reason}",
+                          field=field, hint=fix)
+        if record.record_sha256 is None:
+            return None
+        actual = record_digest(record)
+        if actual != record.record_sha256:
+            return MError(f"the metadata of {record.ref} is not what was saved: it records "
+                          f"record_sha256 {record.record_sha256}, but its name, number, "
+                          f"metadata and file hashes give {actual} (a row pointed at other files, "
+                          "such as another model's weights, or otherwise edited)",
+                          field="record_sha256", hint="refusing to use it; " + fix)
+        return None
+
+    def _check_record(self, record: VersionRecord) -> None:
+        problem = self.problem(record)
+        if problem is not None:
+            raise problem
+        if record.record_sha256 is None:
+            key = (self.store.location, record.ref)
+            if key not in _warned_unbound:
+                _warned_unbound.add(key)
+                warnings.warn(f"{record.ref} in {self.home} was saved before M bound a version's "
+                              "metadata to its files: its files are verified, but a change to its "
+                              "metadata row cannot be detected (the next save, alias, rm or gc "
+                              "with this M binds it)", UnboundVersionWarning, stacklevel=3)
+
+    def _sound(self, records: list[VersionRecord], damaged: list | None) -> list[VersionRecord]:
+        """`records` less the unusable ones, which are appended to `damaged` (raised if None)."""
+        sound = []
+        for record in records:
+            problem = self.problem(record)
+            if problem is None:
+                sound.append(record)
+            elif damaged is None:
+                raise problem
+            else:
+                damaged.append(problem)
+        return sound
+
     # ----- loading ---------------------------------------------------------------------------
 
     def load(self, ref):
         """A working model for `ref`, in inference mode (as Hugging Face's `from_pretrained`
         gives it: dropout off); every file is checked against its recorded sha256."""
         from mlang.models.serialize import restore
+        from mlang.models.trust import VERIFIED
 
         record = self.resolve(ref)
-        model = restore(self._read_artifact(record))
+        # Every file was just checked against its recorded sha256: the code in it is what the
+        # local user saved, so it is trusted (docs/security.md).
+        model = restore(self._read_artifact(record), trust_code=VERIFIED)
         model.eval()
         _remember_ref(model, record.ref)
         return model
@@ -267,22 +370,28 @@ class Repository:
 
     # ----- listing and inspecting ------------------------------------------------------------
 
-    def list_models(self) -> list[ModelSummary]:
+    def list_models(self, *, damaged: list | None = None) -> list[ModelSummary]:
+        """Every model with its version numbers (damaged ones included: they exist until
+        removed).  A damaged version raises its MError, or is appended to `damaged` if given."""
         summaries = []
         for name in self.store.names():
             versions = self.store.versions(name)
+            sound = self._sound(versions, damaged)
             if versions:
+                latest = max((v.created_at for v in sound), default="")
                 summaries.append(ModelSummary(name, tuple(v.version for v in versions),
-                                              self.store.aliases(name), versions[-1].created_at))
+                                              self.store.aliases(name), latest))
         return summaries
 
-    def versions(self, name: str) -> list[VersionRecord]:
+    def versions(self, name: str, *, damaged: list | None = None) -> list[VersionRecord]:
+        """`name`'s usable versions, oldest first.  A damaged one raises its MError, or is left
+        out and appended to `damaged` if given."""
         check_name(name)
         versions = self.store.versions(name)
         if not versions:
             raise MError(f"no model named {name!r} in the repository {self.home}",
                          field="reference", hint=self._names_hint(name))
-        return versions
+        return self._sound(versions, damaged)
 
     def aliases(self, name: str) -> dict[str, int]:
         return self.store.aliases(check_name(name))
@@ -294,8 +403,14 @@ class Repository:
         seen = {record.ref}
         while record is not None and record.parent and record.parent not in seen:
             seen.add(record.parent)
-            parent = parse_ref(record.parent)
+            try:
+                parent = parse_ref(record.parent)
+            except MError:  # a parent written by something other than M: shown, not followed
+                chain.append((str(record.parent), None))
+                break
             record = self.store.get_version(parent.name, parent.version)
+            if record is not None and self.problem(record) is not None:
+                record = None
             chain.append((str(parent), record))
         return chain
 
@@ -311,6 +426,7 @@ class Repository:
             "aliases": aliases, "parent": record.parent, "dataset": record.dataset,
             "params": record.params, "metrics": record.metrics, "tags": record.tags,
             "source_sha256": record.source_sha256, "frameworks": record.frameworks,
+            "record_sha256": record.record_sha256,
             "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in record.files],
             "lineage": [{"ref": r, "exists": rec is not None,
                          "created_at": rec.created_at if rec else None,
@@ -352,10 +468,10 @@ class Repository:
 
     def _version_number(self, name: str, version) -> int:
         if isinstance(version, int) and not isinstance(version, bool):
-            return version
+            return parse_version(version, field="version")
         text = str(version).strip()
-        if text.isdigit():
-            return int(text)
+        if text.isdigit() or text.isnumeric():  # '²' and '٣' too: refused there, by name
+            return parse_version(text, field="version")
         record = self.resolve(text if (":" in text or "@" in text) else f"{name}@{text}")
         if record.name != name:
             raise MError(f"{text} is a version of {record.name}, not of {name}", field="version")
@@ -370,11 +486,14 @@ class Repository:
         unless `force`, which removes those aliases too (recorded in the alias history)."""
         parsed = parse_ref(ref)
         if parsed.version is None and parsed.alias is None:
-            versions = self.versions(parsed.name)
+            versions = self.store.versions(check_name(parsed.name))
+            if not versions:
+                raise MError(f"no model named {parsed.name!r} in the repository {self.home}",
+                             field="reference", hint=self._names_hint(parsed.name))
             raise MError(f"{parsed.name!r} names a model, not one version", field="reference",
                          hint="remove a version such as "
                          + ", ".join(v.ref for v in versions[-3:]))
-        record = self.resolve(parsed)
+        record = self.resolve(parsed, check=False)  # a damaged version can still be removed
         return self.store.remove_version(record.name, record.version, force=force)
 
     def gc(self, *, dry_run: bool = False, temp_grace_s: float = 3600.0) -> GcReport:
