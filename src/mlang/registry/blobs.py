@@ -6,6 +6,7 @@ either no blob or a complete one — never a partial file under a real name.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -20,8 +21,34 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _is_sha256(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+def is_sha256(text: object) -> bool:
+    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_READ_ONLY_ERRNOS = {errno.EROFS}
+
+
+def write_failure_hint(folder: Path, error_number: int | None = None) -> str:
+    """Why nothing could be written under `folder`, as a hint: a read-only file system, a full
+    disk (from the error, or from the free space now) or missing permission."""
+    probe = Path(folder)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        stats = os.statvfs(probe)
+    except OSError:
+        stats = None
+    if error_number in _READ_ONLY_ERRNOS or (stats is not None and stats.f_flag & os.ST_RDONLY):
+        return (f"the file system holding {probe} is mounted read-only: the repository can be "
+                "read there but not changed; set M_HOME to a writable folder to save")
+    free = stats.f_bavail * stats.f_frsize if stats is not None else None
+    if error_number in _FULL_ERRNOS or (free is not None and free < (1 << 20)):
+        shown = f" ({free:,} bytes free)" if free is not None else ""
+        return f"the disk holding {probe} is full{shown}; free space and try again"
+    if error_number in (errno.EACCES, errno.EPERM) or not os.access(probe, os.W_OK):
+        return f"{probe} is not writable by this user; set M_HOME to a writable folder"
+    return "check free disk space and that M_HOME is writable"
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -44,9 +71,10 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, created: list[str] | None = None) -> str:
         """Store `data` (once) and return its sha256.  An existing blob whose bytes no longer match
-        its name is replaced, so saving again repairs a damaged copy."""
+        its name is replaced, so saving again repairs a damaged copy.  The sha256 of a blob this
+        call wrote is appended to `created` (so a failed save can take its files back)."""
         sha256 = sha256_of(data)
         target = self.path(sha256)
         if target.is_file() and self.verify(sha256):
@@ -66,6 +94,8 @@ class BlobStore:
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
+        if created is not None:
+            created.append(sha256)
         _fsync_directory(target.parent)
         return sha256
 
@@ -89,7 +119,7 @@ class BlobStore:
         for sub in sorted(self.root.iterdir()):
             if sub.is_dir():
                 for entry in sorted(sub.iterdir()):
-                    if entry.is_file() and _is_sha256(entry.name):
+                    if entry.is_file() and is_sha256(entry.name):
                         yield entry.name, entry.stat().st_size
 
     def stale_temp_files(self, older_than_s: float) -> Iterator[Path]:

@@ -1,7 +1,8 @@
 """`m models`: inspect and manage the model repository from the shell.
 
 Every command prints a readable Rich table, or JSON with `--json` (for scripts).  A user error
-(bad reference, alias in use, damaged file) prints M's diagnostic and exits 1.
+(bad reference, alias in use, damaged file) prints M's diagnostic and exits 1.  `ls` lists what
+it can and then reports each damaged version (and exits 1), rather than stopping at the first.
 """
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def _reports_errors(command: Callable) -> Callable:
             typer.echo(error.format(), err=True)
             raise typer.Exit(1) from None
     return wrapper
+
+
+def _report_damaged(damaged: list[MError]) -> None:
+    """After a listing: each damaged version's diagnostic on stderr, then exit 1."""
+    if not damaged:
+        return
+    for error in damaged:
+        typer.echo(error.format(), err=True)
+    raise typer.Exit(1)
 
 
 def _print_json(data) -> None:
@@ -79,12 +89,13 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Show this mode
                  as_json: JsonFlag = False) -> None:
     """List the models, or the versions of NAME."""
     repository = Repository()
+    damaged: list[MError] = []
     if name is None:
-        models = repository.list_models()
+        models = repository.list_models(damaged=damaged)
         if as_json:
             _print_json([{"name": m.name, "versions": list(m.versions), "latest": m.latest,
                           "aliases": m.aliases, "updated_at": m.updated_at} for m in models])
-            return
+            return _report_damaged(damaged)
         if not models:
             _console().print(f"no models in {repository.home}")
             return
@@ -96,8 +107,8 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Show this mode
             table.add_row(m.name, str(len(m.versions)), f"{m.name}:{m.latest}", aliases,
                           _when(m.updated_at))
         _console().print(table)
-        return
-    versions = repository.versions(name)
+        return _report_damaged(damaged)
+    versions = repository.versions(name, damaged=damaged)
     aliases = repository.aliases(name)
     by_version: dict[int, list[str]] = {}
     for alias, number in aliases.items():
@@ -108,7 +119,7 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Show this mode
                       "parameter_count": v.parameter_count, "size": v.size,
                       "metrics": v.metrics, "parent": v.parent, "tags": v.tags}
                      for v in versions])
-        return
+        return _report_damaged(damaged)
     table = Table(title=f"versions of {name}")
     for column in ("version", "created", "aliases", "parameters", "size", "metrics", "parent"):
         table.add_column(column, justify="right" if column in ("parameters", "size") else "left")
@@ -118,6 +129,7 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Show this mode
                       f"{v.parameter_count:,}", _size(v.size), _metrics_text(v.metrics),
                       v.parent or "—")
     _console().print(table)
+    _report_damaged(damaged)
 
 
 @app.command("show")
@@ -140,6 +152,7 @@ def show_command(ref: Annotated[str, typer.Argument(help="name, name:N or name@a
             ("lineage", lineage), ("parameters", f"{info['parameter_count']:,}"),
             ("size", _size(info["size"])), ("dataset", _value(info["dataset"])),
             ("M source sha256", _value(info["source_sha256"])),
+            ("record sha256", info["record_sha256"] or "— (saved before M bound metadata to files)"),
             ("tags", ", ".join(f"{k}={v}" for k, v in sorted(info["tags"].items())) or "—"),
             ("frameworks", ", ".join(f"{k} {v}" for k, v in info["frameworks"].items()))]
     for field, value in rows:
@@ -236,7 +249,7 @@ def remove_command(ref: Annotated[str, typer.Argument(help="name:N or name@alias
                    as_json: JsonFlag = False) -> None:
     """Remove a version (refused while an alias points at it, unless --force)."""
     repository = Repository()
-    removed = repository.resolve(ref).ref
+    removed = repository.resolve(ref, check=False).ref  # a damaged version can be removed
     moves = repository.remove(ref, force=force)
     if as_json:
         _print_json({"removed": removed, "aliases_removed": [m.alias for m in moves]})

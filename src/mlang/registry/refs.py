@@ -15,6 +15,11 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 NAME_RULE = ("a name is 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, "
              "and never contains '..'")
 REGISTRY_SCHEME = "registry:"
+# Version numbers are ASCII digits only (`str.isdigit` also accepts '²' and '٣', which `int`
+# rejects or silently converts), and fit the store's 64-bit integer column.
+VERSION_PATTERN = re.compile(r"[0-9]{1,19}")
+MAX_VERSION = 2**63 - 1
+VERSION_RULE = "versions are whole numbers from 1: `name:3`"
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,30 @@ def parse_ref(ref: object) -> ModelRef:
     if ":" in text:
         name, _, version = text.partition(":")
         check_name(name)
-        if not version.isdigit() or int(version) < 1:
-            raise MError(f"{version!r} in {ref!r} is not a version number", field="reference",
-                         hint="versions are whole numbers from 1: `name:3`")
-        return ModelRef(name, version=int(version))
+        return ModelRef(name, version=parse_version(version, ref))
     return ModelRef(check_name(text))
+
+
+def parse_version(version: object, ref: object = None, *, field: str = "reference") -> int:
+    """A version number from `3` or `"3"`: 1 ≤ N ≤ 2**63 - 1, written in ASCII digits.
+
+    Anything else — `"²"`, `"٣"`, `"0"`, `"-1"`, `"99999999999999999999"`, `True` — is an MError
+    naming `field`, never a ValueError or an OverflowError from deeper down."""
+    where = f" in {ref!r}" if isinstance(ref, str) and len(ref) <= 200 else ""
+    if isinstance(version, int) and not isinstance(version, bool):
+        if 1 <= version <= MAX_VERSION:
+            return version
+        shown = str(version) if version.bit_length() <= 128 else f"of {version.bit_length()} bits"
+        raise MError(f"version {shown}{where} is out of range", field=field,
+                     hint=f"{VERSION_RULE}, at most {MAX_VERSION}")
+    if isinstance(version, str) and VERSION_PATTERN.fullmatch(version):
+        number = int(version)
+        if 1 <= number <= MAX_VERSION:
+            return number
+    shown = repr(version if not isinstance(version, str) or len(version) <= 40
+                 else version[:40] + "…")
+    if isinstance(version, str) and version.isascii() and version.isdigit():
+        raise MError(f"version {shown}{where} is out of range", field=field,
+                     hint=f"{VERSION_RULE}, at most {MAX_VERSION}")
+    raise MError(f"{shown}{where} is not a version number", field=field,
+                 hint=f"{VERSION_RULE} (ASCII digits 0-9)")

@@ -138,6 +138,9 @@ class Repository:
         metrics_json, params_json, tags_json = metrics_dict(metrics), params_dict(params), tags_dict(tags)
         parent_ref, fingerprint = self._parent_ref(parent), dataset_fingerprint(dataset)
         contents = _artifact_files(artifact, metrics_json, params_json, source)
+        # A store that cannot be written (read-only folder, full disk) refuses before any file is
+        # written; past this point its write lock can be taken to take the files back.
+        self.store.prepare_write()
         created: list[str] = []  # the blobs this save wrote, taken back if it fails
         try:
             files = tuple(FileRecord(path, self.blobs.put(data, created), len(data))

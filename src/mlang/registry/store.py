@@ -8,12 +8,24 @@ and a version row names them by sha256.  The two places are kept consistent by t
 store runs while it holds its write lock: `add_version(check=...)` re-verifies that every blob
 exists just before the row is committed, and `sweep(fn)` lets garbage collection delete blobs
 while no version can be added.
+
+Each version row carries `record_sha256`, a digest over the whole record — its name and number,
+its metadata and every file's path, sha256 and size (`record_digest`) — computed by the store when
+it assigns the number.  The repository recomputes it on every read, so a row pointed at another
+model's weights (or any other edit of the metadata) is refused instead of loading silently.
+A row the store cannot decode comes back with `damage = (field, reason)` rather than raising, so
+listing shows the other versions and removal still works; the repository refuses to use it.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
+
+# The first item of the digested document: a new layout gets a new tag, and old digests stay valid.
+RECORD_DIGEST_FORMAT = "m-registry-record/1"
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,8 @@ class VersionRecord:
     size: int = 0                           # bytes of all artifact files
     parameter_count: int = 0
     model_class: str | None = None
+    record_sha256: str | None = None       # record_digest(...) at save; None on rows from before
+    damage: tuple[str, str] | None = field(default=None, compare=False)  # (field, reason)
 
     @property
     def ref(self) -> str:
@@ -51,6 +65,22 @@ class VersionRecord:
 
     def file(self, path: str) -> FileRecord | None:
         return next((f for f in self.files if f.path == path), None)
+
+
+def record_digest(record: VersionRecord) -> str:
+    """sha256 over everything a version records except the digest itself, as canonical JSON.
+
+    It binds a version's identity (name, number, creation time) and metadata to its files (path,
+    sha256, size): pointing the row at other bytes, or at another version's files, changes it."""
+    document = [
+        RECORD_DIGEST_FORMAT, record.name, record.version, record.created_at,
+        sorted([f.path, f.sha256, f.size] for f in record.files),
+        record.parent, record.dataset, record.params, record.metrics, record.tags,
+        record.source_sha256, record.frameworks, record.size, record.parameter_count,
+        record.model_class,
+    ]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -69,15 +99,21 @@ class Store(ABC):
 
     location: str
 
+    def prepare_write(self) -> None:
+        """Make ready for a write (create the schema, open the connection), or raise an MError
+        saying why the store cannot be written.  A save calls it before writing its first
+        file, so a read-only or full store refuses the save with nothing written."""
+
     @abstractmethod
     def add_version(self, record: VersionRecord, *, alias: str | None = None,
                     check: Callable[[], None] | None = None) -> VersionRecord:
-        """Atomically assign the next version number of `record.name`, store the record (and move
-        `alias` to it); `check` runs under the write lock just before committing."""
+        """Atomically assign the next version number of `record.name`, store the record with its
+        `record_sha256 = record_digest(...)` (computed once the number and time are assigned) and
+        move `alias` to it; `check` runs under the write lock just before committing."""
 
     @abstractmethod
     def get_version(self, name: str, version: int) -> VersionRecord | None:
-        """The record of `name:version`, or None."""
+        """The record of `name:version`, or None (a row that cannot be decoded has `damage`)."""
 
     @abstractmethod
     def versions(self, name: str) -> list[VersionRecord]:
