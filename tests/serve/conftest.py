@@ -25,5 +25,12 @@ def tiny_server(tiny_model):
 
 
 @pytest.fixture(scope="module")
+def impatient_server(tiny_model):
+    """The tiny classifier, giving clients half a second to send a request's headers and its body."""
+    with Server(tiny_model, name="tiny", port=0, read_timeout_s=0.5) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def minilm_model():
     return make_minilm_classifier()

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from mlang.lang.diagnostics import MError
+from mlang.serve.options import ServeOptions as DEFAULT  # its class attributes are the defaults
 
 
 def serve_command(
@@ -17,26 +18,38 @@ def serve_command(
     port: int = typer.Option(8000, help="TCP port (0 picks a free one)"),
     host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 for all)"),
     workers: int = typer.Option(1, help="worker processes, each with its own copy of the model"),
-    max_batch_size: int = typer.Option(32, help="most examples one model call takes"),
+    max_batch_size: int = typer.Option(DEFAULT.max_batch_size, help="most examples one model call takes"),
     model_batch_size: Optional[int] = typer.Option(
-        None, help="examples per model call within a batch; texts are grouped by length, so smaller "
-                   "calls pad less (default: --max-batch-size)"),
-    max_latency_ms: float = typer.Option(5.0, help="how long a request may wait for others to batch with"),
-    no_batching: bool = typer.Option(False, "--no-batching", help="run every request on its own"),
-    token: Optional[str] = typer.Option(None, envvar="M_SERVE_TOKEN",
-                                        help="require 'Authorization: Bearer TOKEN' on predictions"),
-    backend: str = typer.Option("eager", help="eager | compile | onnx | onnx-int8 | auto"),
-    device: str = typer.Option("auto", help="cpu | cuda | cuda:N | auto"),
-    max_body_bytes: int = typer.Option(8 * 1024 * 1024, help="largest request body accepted (413 above)"),
+        DEFAULT.model_batch_size, help="examples per model call within a batch; texts are grouped by length, "
+                                       "so smaller calls pad less (default: --max-batch-size)"),
+    max_latency_ms: float = typer.Option(DEFAULT.max_latency_ms,
+                                         help="how long a request may wait for others to batch with"),
+    no_batching: bool = typer.Option(not DEFAULT.batching, "--no-batching", help="run every request on its own"),
+    token: Optional[str] = typer.Option(DEFAULT.token, envvar="M_SERVE_TOKEN",
+                                        help="require 'Authorization: Bearer TOKEN' on every endpoint but /healthz"),
+    public_metrics_and_docs: bool = typer.Option(
+        DEFAULT.public_metrics_and_docs, "--public-metrics-and-docs",
+        help="under --token, leave /metrics, /docs and /openapi.json open to all"),
+    backend: str = typer.Option(DEFAULT.backend, help="eager | compile | onnx | onnx-int8 | auto"),
+    device: str = typer.Option(DEFAULT.device, help="cpu | cuda | cuda:N | auto"),
+    max_body_bytes: int = typer.Option(DEFAULT.max_body_bytes, help="largest request body accepted (413 above)"),
+    max_json_depth: int = typer.Option(DEFAULT.max_json_depth,
+                                       help="deepest nesting of JSON arrays and objects accepted (422 above)"),
+    max_number_digits: int = typer.Option(DEFAULT.max_number_digits,
+                                          help="most digits in a row in a JSON number (422 above)"),
+    read_timeout_s: float = typer.Option(DEFAULT.read_timeout_s,
+                                         help="seconds a client has to send a request's headers, then its body"),
+    max_inputs: int = typer.Option(DEFAULT.max_inputs, help="most examples in one request (413 above)"),
 ) -> None:
     """Serve a model: POST /v1/models/NAME/predict, /healthz, /metrics, docs at /docs."""
     from mlang.serve.server import serve
 
     try:
         serve(ref, port=port, host=host, workers=workers, max_batch_size=max_batch_size,
-              model_batch_size=model_batch_size,
-              max_latency_ms=max_latency_ms, batching=not no_batching, token=token, backend=backend,
-              device=device, max_body_bytes=max_body_bytes)
+              model_batch_size=model_batch_size, max_latency_ms=max_latency_ms, batching=not no_batching,
+              token=token, public_metrics_and_docs=public_metrics_and_docs, backend=backend, device=device,
+              max_body_bytes=max_body_bytes, max_json_depth=max_json_depth, max_number_digits=max_number_digits,
+              read_timeout_s=read_timeout_s, max_inputs=max_inputs)
     except MError as error:
         typer.echo(error.format(), err=True)
         raise typer.Exit(1) from None

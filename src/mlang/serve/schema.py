@@ -2,14 +2,18 @@
 
 A request body is `{"inputs": [example, ...]}`.  What an example must be follows the model's
 input type: a string for `Text`, a base64-encoded image (PNG, JPEG, ...) for `Image[...]`, and a
-nested list of numbers of the declared shape (without the batch dim) for `Tensor[...]`.  Errors
-name the example (`inputs[3]`) and say what was expected and what came.
+nested list of finite numbers of the declared shape (without the batch dim) for `Tensor[...]`.
+Errors name the example or number (`inputs[3]`, `inputs[3][7]`) and say what was expected and
+what came.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import json
+import re
+from functools import reduce
 from typing import Any
 
 from mlang.lang import types as T
@@ -26,6 +30,32 @@ class RequestError(Exception):
 
     def body(self) -> dict:
         return {"error": self.message, **({"field": self.field} if self.field else {})}
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"', re.DOTALL)
+
+
+def parse_json(body: bytes, max_depth: int, max_digits: int) -> Any:
+    """The body's JSON, refused before it is parsed when arrays and objects nest more than
+    `max_depth` deep or a number has more than `max_digits` digits in a row."""
+    import numpy as np
+
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise RequestError(422, "the body is not UTF-8 text", field="body") from None
+    outside_strings = _JSON_STRING.sub(b'""', body)
+    if re.search(rb"[0-9]{%d}" % (max_digits + 1), outside_strings):
+        raise RequestError(422, f"a number has more than {max_digits} digits in a row", field="body")
+    brackets = np.frombuffer(re.sub(rb"[^][{}]+", b"", outside_strings), np.uint8)
+    opening = (brackets == ord("[")) | (brackets == ord("{"))
+    if np.cumsum(opening.astype(np.int32) * 2 - 1, dtype=np.int32).max(initial=0) > max_depth:
+        raise RequestError(422, f"arrays and objects nest more than {max_depth} deep", field="body")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestError(422, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}",
+                           field="body") from None
 
 
 def parse_inputs(payload: Any, input_type, max_inputs: int) -> list:
@@ -103,12 +133,22 @@ def _tensor(item, where: str, tensor_type: T.TensorType):
     if not isinstance(item, (list, int, float)) or isinstance(item, bool):
         raise RequestError(422, f"{where}: expected a nested list of numbers, got {_kind(item)}",
                            field=where)
-    integer = tensor_type.dtype.startswith(("int", "uint"))
+    _numbers_only(item, where)
+    dtype = np.int64 if tensor_type.dtype.startswith(("int", "uint")) else np.float32
     try:
-        array = np.asarray(item, dtype=np.int64 if integer else np.float32)
-    except (ValueError, TypeError):
+        with np.errstate(over="ignore"):  # a float beyond float32's range becomes inf, refused below
+            array = np.asarray(item, dtype=dtype)
+    except ValueError:
         raise RequestError(422, f"{where}: expected a rectangular nested list of numbers "
                                 f"(ragged lists or non-numbers found)", field=where) from None
+    except OverflowError:
+        raise RequestError(422, f"{where}: a number beyond the range of {dtype.__name__}", field=where) from None
+    infinite = np.argwhere(~np.isfinite(array))
+    if len(infinite):
+        at = where + "".join(f"[{i}]" for i in infinite[0])
+        got = reduce(lambda value, i: value[i], infinite[0], item)
+        raise RequestError(422, f"{at}: expected a finite number within float32's range, got "
+                                f"{json.dumps(got)}", field=at)
     if tensor_type.dims is not None:
         expected = list(tensor_type.dims[1:])
         got = list(array.shape)
@@ -119,6 +159,20 @@ def _tensor(item, where: str, tensor_type: T.TensorType):
             raise RequestError(422, f"{where}: expected shape {shown} (the model's input type is "
                                     f"{tensor_type}, one example per item), got shape {got}", field=where)
     return array
+
+
+_NUMBER_TYPES = {int, float}
+
+
+def _numbers_only(value, where: str) -> None:
+    """Refuse the first thing in a nested list that is neither a list nor a number (a boolean, a
+    string or null is not a number)."""
+    if type(value) is list:
+        if not _NUMBER_TYPES.issuperset(map(type, value)):  # a list of numbers is checked at C speed
+            for i, item in enumerate(value):
+                _numbers_only(item, f"{where}[{i}]")
+    elif type(value) not in _NUMBER_TYPES:
+        raise RequestError(422, f"{where}: expected a number, got {_kind(value)}", field=where)
 
 
 def _kind(value) -> str:

@@ -4,40 +4,73 @@
         httpx.post(f"{server.url}/v1/models/{server.name}/predict", json={"inputs": [...]})
 
 `serve(model, port=8000)` blocks until Ctrl-C (or SIGTERM); on shutdown uvicorn stops accepting
-connections, in-flight requests finish, then the batcher drains and stops.
+connections, in-flight requests finish, then the batcher drains and stops.  After SIGTERM the
+process then exits with status 0.
 """
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mlang.lang.diagnostics import MError
 from mlang.serve.options import OPTIONS_ENV, ServeOptions
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+DEFAULT = ServeOptions  # its class attributes are the defaults of every option
+
+
+class DeadlineProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with the deadline it lacks: from when a connection opens, and
+    from the end of each response, the client has `read_timeout_s` to send the next request's
+    headers (and the rest of any body the response did not wait for), or the connection is closed.
+    The body of a request being answered has its own deadline, in the app (408)."""
+
+    def __init__(self, *args, read_timeout_s: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read_timeout_s = read_timeout_s
+        self.deadline = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._restart_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._restart_deadline()
+
+    def connection_lost(self, exc) -> None:
+        self.deadline.cancel()
+        super().connection_lost(exc)
+
+    def _restart_deadline(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+        self.deadline = self.loop.call_later(self.read_timeout_s, self._expire)
+
+    def _expire(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:  # no request is being answered
+            self.transport.close()
 
 
 class Server:
-    def __init__(self, model, *, name: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-                 max_batch_size: int = 32, model_batch_size: int | None = None,
-                 max_latency_ms: float = 5.0, batching: bool = True, token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024,
-                 max_inputs: int = 1024, device: str = "auto", backend: str = "eager",
-                 num_threads: int | None = None, log_level: str = "warning"):
+    """`options`: the fields of `ServeOptions` (`name`, `max_batch_size`, `token`, ...)."""
+
+    def __init__(self, model, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "warning",
+                 **options):
         self.model = model
         self.host, self.port, self.log_level = host, port, log_level
-        self.options = ServeOptions(name=name, max_batch_size=max_batch_size, model_batch_size=model_batch_size,
-                                    max_latency_ms=max_latency_ms,
-                                    batching=batching, token=token, max_body_bytes=max_body_bytes,
-                                    max_inputs=max_inputs, device=device, backend=backend,
-                                    num_threads=num_threads)
+        self.options = ServeOptions(**options)
         from mlang.serve.app import create_app  # FastAPI is imported only when a server is made
 
         self.app = create_app(model, self.options)
-        self.name = self.app.state.engine.runnable.name if name is None else name
+        self.name = self.options.name or self.app.state.engine.runnable.name
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -49,7 +82,7 @@ class Server:
         import uvicorn
 
         config = uvicorn.Config(self.app, log_level=self.log_level, timeout_graceful_shutdown=
-                                GRACEFUL_SHUTDOWN_SECONDS, lifespan="on")
+                                GRACEFUL_SHUTDOWN_SECONDS, lifespan="on", http=_protocol(self.options))
         return uvicorn.Server(config)
 
     def _socket(self) -> socket.socket:
@@ -65,11 +98,18 @@ class Server:
         return sock
 
     def serve_forever(self) -> None:
-        """Serve in the foreground until interrupted."""
+        """Serve in the foreground until interrupted; after SIGTERM, exit with status 0."""
         sock = self._socket()
         print(f"serving {self.name} on {self.url}  (POST /v1/models/{self.name}/predict, docs at /docs)")
         self._server = self._uvicorn()
-        self._server.run(sockets=[sock])
+        # uvicorn drains on SIGTERM, then raises it again, which would end the process with -15.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _exit_normally) if main else None
+        try:
+            self._server.run(sockets=[sock])
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
     def start(self, timeout: float = 60.0) -> "Server":
         """Serve on a background thread; returns once the server accepts connections."""
@@ -100,27 +140,33 @@ class Server:
         self.stop()
 
 
-def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1, name: str | None = None,
-          max_batch_size: int = 32, model_batch_size: int | None = None, max_latency_ms: float = 5.0,
-          batching: bool = True, token: str | None = None, max_body_bytes: int = 8 * 1024 * 1024, max_inputs: int = 1024,
-          device: str = "auto", backend: str = "eager", num_threads: int | None = None,
-          log_level: str = "warning") -> None:
+def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
+          name: str | None = DEFAULT.name, max_batch_size: int = DEFAULT.max_batch_size,
+          model_batch_size: int | None = DEFAULT.model_batch_size, max_latency_ms: float = DEFAULT.max_latency_ms,
+          batching: bool = DEFAULT.batching, token: str | None = DEFAULT.token,
+          public_metrics_and_docs: bool = DEFAULT.public_metrics_and_docs,
+          max_body_bytes: int = DEFAULT.max_body_bytes, max_json_depth: int = DEFAULT.max_json_depth,
+          max_number_digits: int = DEFAULT.max_number_digits, read_timeout_s: float = DEFAULT.read_timeout_s,
+          max_inputs: int = DEFAULT.max_inputs, device: str = DEFAULT.device, backend: str = DEFAULT.backend,
+          num_threads: int | None = DEFAULT.num_threads, log_level: str = "warning") -> None:
     """Serve `model` over HTTP until interrupted (the M builtin `serve(model, port=8000)`).
 
     With `workers > 1`, `model` must be a registry reference or a model file: each worker
     process loads its own copy.
     """
     options = dict(name=name, max_batch_size=max_batch_size, model_batch_size=model_batch_size,
-                   max_latency_ms=max_latency_ms,
-                   batching=batching, token=token, max_body_bytes=max_body_bytes, max_inputs=max_inputs,
-                   device=device, backend=backend, num_threads=num_threads)
+                   max_latency_ms=max_latency_ms, batching=batching, token=token,
+                   public_metrics_and_docs=public_metrics_and_docs, max_body_bytes=max_body_bytes,
+                   max_json_depth=max_json_depth, max_number_digits=max_number_digits,
+                   read_timeout_s=read_timeout_s, max_inputs=max_inputs, device=device, backend=backend,
+                   num_threads=num_threads)
     if workers > 1:
-        _serve_workers(model, host, port, workers, log_level, options)
+        _serve_workers(model, host, port, workers, log_level, ServeOptions(**options))
         return
     Server(model, host=host, port=port, log_level=log_level, **options).serve_forever()
 
 
-def _serve_workers(model, host: str, port: int, workers: int, log_level: str, options: dict) -> None:
+def _serve_workers(model, host: str, port: int, workers: int, log_level: str, options: ServeOptions) -> None:
     import uvicorn
 
     from mlang.serve.app import options_env
@@ -128,8 +174,16 @@ def _serve_workers(model, host: str, port: int, workers: int, log_level: str, op
     if not isinstance(model, (str, Path)):
         raise MError("serving with several workers needs a registry reference or a model file",
                      field="workers", hint="save the model first: save(model, 'name'), then serve 'name'")
-    serve_options = replace(ServeOptions(), **options)
-    os.environ[OPTIONS_ENV] = options_env(str(model), serve_options)
+    os.environ[OPTIONS_ENV] = options_env(str(model), options)
     print(f"serving {model} on http://{host}:{port} with {workers} workers")
     uvicorn.run("mlang.serve.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                workers=workers, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                http=_protocol(options))
+
+
+def _protocol(options: ServeOptions):
+    return partial(DeadlineProtocol, read_timeout_s=options.read_timeout_s)
+
+
+def _exit_normally(_signal, _frame):
+    raise SystemExit(0)
