@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ class Engine:
         if isinstance(model, (str, Path)):
             from mlang.engine.artifact import load_model_ref
 
-            name = name or Path(str(model)).stem.split(":")[0]
+            name = name or re.split(r"[:@]", Path(str(model)).stem)[0]  # sentiment@prod → sentiment
             model = load_model_ref(model, trust_code=trust_code)
         self.runnable = model if isinstance(model, Runnable) else Runnable(model, name)
         self._backend = None

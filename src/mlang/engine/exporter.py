@@ -109,8 +109,16 @@ def _positional(runnable: Runnable, names: list[str]):
 
 def export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool = True,
                 atol: float = 1e-4, sidecar: bool = True) -> Path:
-    import torch
+    """The model as ONNX (its int8 layers with their int8 weights dequantized: the int8 kernels
+    are not ONNX operators), checked against torch computing the same way."""
+    from mlang.optimize.layers import dequantized_math
 
+    with dequantized_math():
+        return _export_onnx(runnable, path, features, verify=verify, atol=atol, sidecar=sidecar)
+
+
+def _export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool,
+                 atol: float, sidecar: bool) -> Path:
     names = list(features)
     module = _positional(runnable, names)
     runnable.model.to("cpu")
@@ -173,13 +181,13 @@ def _write_sidecar(runnable: Runnable, path: Path, features, axes) -> None:
 
 
 def _write_aux_files(runnable: Runnable, folder: Path) -> list[str]:
-    """The files `mlang.models.serialize.dump` keeps beside the weights; none for plain modules."""
-    from mlang.models.serialize import dump
-
-    try:
-        files = dump(runnable.model).files
-    except MError:  # not an M model (a plain torch module): it has no auxiliary files
-        return []
+    """What a caller needs to prepare inputs: the tokenizer of each text encoder in the model
+    (under `tokenizer/`, or `MODULE.PATH/tokenizer/` when there are several)."""
+    encoders = [(name, module) for name, module in runnable.model.named_modules()
+                if hasattr(module, "tokenizer_files")]
+    files: dict[str, bytes] = {}
+    for name, module in encoders:
+        files.update(module.tokenizer_files("" if len(encoders) == 1 else f"{name}/"))
     for name, data in files.items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)

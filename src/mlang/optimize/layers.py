@@ -8,10 +8,13 @@ Kernels: the int8 matrix products use PyTorch's FBGEMM / oneDNN CPU kernels
 (`quantized::linear_dynamic`, `quantized::linear`, `quantized::conv2d`) with 7-bit activations
 (`reduce_range`), which keep the u8×s8 products of CPUs without VNNI from saturating.  Where those
 kernels are missing (a GPU, another CPU) the layers fall back to dequantized float math, which
-gives the same results more slowly.
+gives the same results more slowly.  Inside `dequantized_math()` they always compute that way:
+the ONNX exporter traces and checks int8 models so, as the int8 kernels are not ONNX operators.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import warnings
 
 import torch
@@ -41,8 +44,23 @@ def _per_channel_qtensor(values: torch.Tensor, scale: torch.Tensor) -> torch.Ten
                                                         zero, 0)
 
 
+_FLOAT_MATH = contextvars.ContextVar("int8_layers_compute_in_float", default=False)
+
+
+@contextlib.contextmanager
+def dequantized_math():
+    """Within this block the int8 layers compute with their dequantized weights in float: the
+    same int8 weights, float activations, and only standard operators."""
+    token = _FLOAT_MATH.set(True)
+    try:
+        yield
+    finally:
+        _FLOAT_MATH.reset(token)
+
+
 def _quantized_kernels_available(tensor: torch.Tensor) -> bool:
-    return tensor.device.type == "cpu" and "fbgemm" in torch.backends.quantized.supported_engines
+    return (not _FLOAT_MATH.get() and tensor.device.type == "cpu"
+            and "fbgemm" in torch.backends.quantized.supported_engines)
 
 
 class _Packed(nn.Module):
@@ -264,6 +282,8 @@ class Int8RNN(nn.Module):
         return rnn.eval()
 
     def forward(self, x, hx=None):
+        if _FLOAT_MATH.get():
+            return self.float_module().to(x.device)(x, hx)
         if self._runtime is None:
             float_rnn = self.float_module()
             if _quantized_kernels_available(x):

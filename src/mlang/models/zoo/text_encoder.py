@@ -93,11 +93,16 @@ class TextEncoderModel(MModel):
         return torch.nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
 
     # ----- serialization -----------------------------------------------------------------------
-    def config(self, files: dict, prefix: str = "") -> dict:
+    def tokenizer_files(self, prefix: str = "") -> dict[str, bytes]:
+        """The tokenizer as Hugging Face saves it (`tokenizer.json`, ...), under `PREFIXtokenizer/`:
+        what a saved model restores it from and what an export gives other languages."""
         with tempfile.TemporaryDirectory() as directory:
             self.tokenizer.save_pretrained(directory)
-            for path in sorted(Path(directory).iterdir()):
-                files[f"{prefix}tokenizer/{path.name}"] = path.read_bytes()
+            return {f"{prefix}tokenizer/{path.name}": path.read_bytes()
+                    for path in sorted(Path(directory).iterdir())}
+
+    def config(self, files: dict, prefix: str = "") -> dict:
+        files.update(self.tokenizer_files(prefix))
         return {"source": self.source, "pooling": self.pooling, "max_length": self.max_length,
                 "normalize": self.normalize, "transformer": self.transformer.config.to_dict()}
 
