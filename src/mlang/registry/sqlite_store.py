@@ -169,10 +169,19 @@ class SQLiteStore(Store):
 
     def _forget_connection(self, mode: str = "rw") -> None:
         """Close this thread's connection after an error that may have left it unusable."""
+        if getattr(_per_thread, "pid", None) != os.getpid():
+            return  # inherited through fork: never touched in the child
         connections = getattr(_per_thread, "connections", {})
         conn = connections.pop((str(self.path), self.busy_timeout_s, mode), None)
         if conn is not None:
             conn.close()
+
+    def close(self) -> None:
+        """Close this thread's connections to the database (the next operation reopens one).
+        For a process that must let go of the file, e.g. before its file system is remounted;
+        other threads' connections close when those threads end."""
+        for mode in ("rw", "ro"):
+            self._forget_connection(mode)
 
     def _retrying(self, operation: Callable[[], object], mode: str = "rw") -> object:
         """Run `operation`, retrying while SQLite says the database is busy or locked."""
@@ -195,8 +204,11 @@ class SQLiteStore(Store):
     def _error(self, error: sqlite3.DatabaseError, *, write: bool) -> MError:
         """The MError for a database error that retrying cannot cure."""
         if write and _cannot_write(error):
+            why = str(error)
+            if (getattr(error, "sqlite_errorname", "") or "").startswith("SQLITE_IOERR_SHM"):
+                why += f" (SQLite cannot create or grow its shared-memory file {self.path.name}-shm)"
             return MError(f"cannot write to the model repository {self.path.parent} "
-                          f"({self.path.name}): {error}; nothing was changed",
+                          f"({self.path.name}): {why}; nothing was changed",
                           field="repository", hint=write_failure_hint(self.path.parent))
         return MError(f"the model repository {self.location} cannot be used: {error}",
                       field="repository", hint="check that the file is M's registry database "
