@@ -124,6 +124,7 @@ def run_source(source: str, filename: str = "<input>", args=(), check: bool = Tr
 def run_file(path: str | Path, args=(), check: bool = True) -> dict:
     """Check, compile and run an M file with program arguments `args`; returns its globals."""
     filename, _, _ = _read(path)
+    runtime.add_script_folder(filename)
     module = parse_file(filename)
     if check:
         _require_clean(module)

@@ -509,8 +509,11 @@ class _Checker:
                 self.type_names.add(item.bound_name)
 
     def stmt_PythonImport(self, s: m.PythonImport):
+        from mlang.lang.runtime import script_folder_has_module
+
         top = s.module.split(".")[0]
-        if top not in sys.modules and importlib.util.find_spec(top) is None:
+        if (top not in sys.modules and importlib.util.find_spec(top) is None
+                and not script_folder_has_module(s.span.file if s.span else "", top)):
             self.error(f"no Python module named '{top}'", s.span, hint="is it installed in this environment?")
 
     def imported(self, path: str, span: Span) -> m.Module | None:

@@ -1,15 +1,19 @@
 """Running compiled M: module globals, the builtins namespace, imports and M tracebacks.
 
 Every M module's globals use one shared builtins namespace (`__builtins__`) holding the M
-builtins (core ones from `mlang.lang.builtins`, later stages' from the registry).  A stage's
+builtins (core ones from `mlang.lang.builtins`, later stages' from the registry) over Python's
+own, so Python code that M calls behaves as it does when Python calls it.  A stage's
 builtin is imported only when a module that reads its name is about to run, so programs that do
 not use torch never import it.
 """
 from __future__ import annotations
 
+import builtins as py_builtins
 import importlib
+import importlib.machinery
 import linecache
 import os
+import sys
 import traceback
 import types
 from pathlib import Path
@@ -33,6 +37,10 @@ def _namespace_ready() -> dict[str, Any]:
         from mlang.lang import builtins as core
 
         core.register_core()
+        # Underneath M's names, all of Python's: the interpreter and C extensions look up
+        # `__import__` and friends in the builtins of the calling frame, which is M code when M
+        # calls numpy or torch.  The checker still decides which names M source may use.
+        _namespace.update(vars(py_builtins))
         _namespace.update({
             "__m_import__": import_m_module,
             "__m_import_names__": import_m_names,
@@ -142,6 +150,21 @@ def import_m_names(path: str, importer: str, names: tuple[str, ...]) -> tuple:
     if missing:
         raise MError(f'"{path}" defines no {", ".join(repr(n) for n in missing)}')
     return tuple(module.__dict__[n] for n in names)
+
+
+def add_script_folder(filename: str) -> None:
+    """As `python script.py` does, let the program's own folder hold Python modules it imports
+    (`import python helpers` finds `helpers.py` beside the `.m` file)."""
+    folder = str(Path(filename).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def script_folder_has_module(filename: str, name: str) -> bool:
+    """Whether the folder of the M file `filename` holds the Python module or package `name`."""
+    if not filename or filename.startswith("<"):
+        return False
+    return importlib.machinery.PathFinder.find_spec(name, [str(Path(filename).resolve().parent)]) is not None
 
 
 def import_python(dotted: str, aliased: bool):
