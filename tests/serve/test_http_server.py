@@ -1,5 +1,6 @@
 """The HTTP server, tested through a real uvicorn on a loopback port."""
 import json
+import os
 import re
 import signal
 import socket
@@ -239,6 +240,10 @@ def test_slow_headers_are_cut_off_after_the_read_timeout(impatient_server):
     assert received == b"" and 0.4 < seconds < 5
     received, seconds = raw_request(impatient_server, b"", wait=10)  # a connection that sends nothing
     assert received == b"" and 0.4 < seconds < 5
+    # A body the server refused unread must still arrive within the timeout, or the connection closes.
+    oversize = b"POST /v1/models/tiny/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n"
+    received, seconds = raw_request(impatient_server, oversize, wait=10)
+    assert received.startswith(b"HTTP/1.1 413 ") and 0.4 < seconds < 5
     assert_healthy(impatient_server)
 
 
@@ -255,18 +260,42 @@ def test_slow_body_gets_a_408_after_the_read_timeout(impatient_server):
     assert_healthy(impatient_server)
 
 
+def test_client_hanging_up_mid_body_is_counted_as_400_not_500(impatient_server):
+    counted = requests_counted(impatient_server, 400)
+    with socket.create_connection((impatient_server.host, impatient_server.port)) as sock:
+        sock.sendall(b"POST /v1/models/tiny/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.1)
+    for _ in range(100):  # until the server has noticed
+        if requests_counted(impatient_server, 400) == counted + 1:
+            break
+        time.sleep(0.02)
+    assert requests_counted(impatient_server, 400) == counted + 1
+    assert requests_counted(impatient_server, 500) == 0
+
+
 def test_m_serve_drains_on_sigterm_and_exits_0(tiny_model, tmp_path):
     from mlang.engine.engine import Engine
 
     model_file = Engine(device="cpu").load_model(tiny_model).save_model(tmp_path / "tiny.bin")
     m = Path(sys.executable).with_name("m")
     process = subprocess.Popen([str(m), "serve", str(model_file), "--port", "0", "--max-latency-ms", "3000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        url = re.search(r"http://\S+", process.stdout.readline())[0]
-        server = type("Client", (), {"url": url, "name": "tiny", "options": type("O", (), {"token": None})})
+        url = re.search(r"http://\S+", process.stdout.readline())[0]  # "serving tiny on http://..."
+        for _ in range(300):  # until it listens
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.ConnectError:
+                time.sleep(0.1)
         results = {}
-        caller = threading.Thread(target=lambda: results.update(response=predict(server, {"inputs": [[1.0] * 8]})))
+
+        def call():
+            results["response"] = httpx.post(f"{url}/v1/models/tiny/predict", json={"inputs": [[1.0] * 8]},
+                                             timeout=30)
+
+        caller = threading.Thread(target=call)
         caller.start()
         time.sleep(1)  # the request waits in the batcher for 3 s
         process.send_signal(signal.SIGTERM)

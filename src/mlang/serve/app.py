@@ -5,7 +5,7 @@
     GET  /metrics                    Prometheus text
     GET  /docs                       OpenAPI (Swagger UI); schema at /openapi.json
 
-Under a token, every endpoint but /healthz needs it, unless `public_metrics_and_docs`.
+Under a token every endpoint but /healthz needs it; with `public_metrics_and_docs`, only predictions do.
 """
 from __future__ import annotations
 
@@ -97,10 +97,10 @@ def create_app(model, options: ServeOptions | None = None):
             where = f"inputs[{int(infinite[0])}]"
             raise RequestError(422, f"{where}: the model's output for this example is not finite "
                                     f"(NaN or Infinity), which JSON cannot carry", field=where)
-        body = {"model": name, "outputs": outputs.tolist()}
+        answered = {"model": name, "outputs": outputs.tolist()}
         if runnable.task == "classification" and runnable.labels and outputs.dim() == 2:
-            body["labels"] = [runnable.labels[i] for i in outputs.argmax(dim=1).tolist()]
-        return JSONResponse(body)  # already plain JSON types: skip FastAPI's per-item encoder
+            answered["labels"] = [runnable.labels[i] for i in outputs.argmax(dim=1).tolist()]
+        return JSONResponse(answered)  # already plain JSON types: skip FastAPI's per-item encoder
 
     @app.get("/healthz", summary="Liveness")
     async def healthz():

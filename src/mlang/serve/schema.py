@@ -33,6 +33,8 @@ class RequestError(Exception):
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"', re.DOTALL)
+_DIGITS_AS_1 = bytes(ord("1") if c in b"0123456789" else ord("0") for c in range(256))
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
 def parse_json(body: bytes, max_depth: int, max_digits: int) -> Any:
@@ -44,10 +46,11 @@ def parse_json(body: bytes, max_depth: int, max_digits: int) -> Any:
         text = body.decode()
     except UnicodeDecodeError:
         raise RequestError(422, "the body is not UTF-8 text", field="body") from None
+    # Strings may hold anything; the rest is scanned at C speed (no Python loop over 8 MiB).
     outside_strings = _JSON_STRING.sub(b'""', body)
-    if re.search(rb"[0-9]{%d}" % (max_digits + 1), outside_strings):
+    if outside_strings.translate(_DIGITS_AS_1).find(b"1" * (max_digits + 1)) >= 0:
         raise RequestError(422, f"a number has more than {max_digits} digits in a row", field="body")
-    brackets = np.frombuffer(re.sub(rb"[^][{}]+", b"", outside_strings), np.uint8)
+    brackets = np.frombuffer(outside_strings.translate(None, _NOT_BRACKETS), np.uint8)
     opening = (brackets == ord("[")) | (brackets == ord("{"))
     if np.cumsum(opening.astype(np.int32) * 2 - 1, dtype=np.int32).max(initial=0) > max_depth:
         raise RequestError(422, f"arrays and objects nest more than {max_depth} deep", field="body")
