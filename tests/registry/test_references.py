@@ -61,10 +61,74 @@ def test_bad_names_are_refused_before_saving(repo, stack):
     assert not any(repo.blobs.blobs())
 
 
-@pytest.mark.parametrize("ref", ["x:0", "x:-1", "x:abc", "x@", "x@3", "x@../y"])
+@pytest.mark.parametrize("ref", ["x:0", "x:-1", "x:abc", "x@", "x@3", "x@../y", "x:²", "x:٣",
+                                 "x:１", "x:3.0", "x: 3", "x:99999999999999999999",
+                                 "x:9223372036854775808", "x:" + "9" * 5000])
 def test_malformed_references(ref):
-    with pytest.raises(MError):
+    with pytest.raises(MError) as caught:
         parse_ref(ref)
+    assert caught.value.field in ("reference", "alias")
+
+
+def test_the_largest_version_number_parses():
+    assert parse_ref("x:9223372036854775807").version == 2**63 - 1
+
+
+def test_a_superscript_version_is_an_merror_not_a_value_error(populated):
+    """`'²'.isdigit()` is True but `int('²')` raises ValueError."""
+    for load in (populated.load, m.load):
+        with pytest.raises(MError) as caught:
+            load("sentiment:²")
+        assert caught.value.field == "reference"
+        assert "'²' in 'sentiment:²' is not a version number" in str(caught.value)
+        assert "ASCII digits" in str(caught.value)
+
+
+HUGE = "99999999999999999999"
+
+
+def test_a_huge_version_is_an_merror_in_load_rm_alias_and_show(populated):
+    """Past SQLite's 64-bit integers sqlite3 raised OverflowError."""
+    for call in (lambda: populated.load(f"sentiment:{HUGE}"),
+                 lambda: m.load(f"sentiment:{HUGE}"),
+                 lambda: populated.remove(f"sentiment:{HUGE}"),
+                 lambda: populated.describe(f"sentiment:{HUGE}"),
+                 lambda: populated.set_alias("sentiment", "prod", HUGE),
+                 lambda: populated.set_alias("sentiment", "prod", int(HUGE)),
+                 lambda: populated.set_alias("sentiment", "prod", "²"),
+                 lambda: populated.set_alias("sentiment", "prod", f"sentiment:{HUGE}")):
+        with pytest.raises(MError) as caught:
+            call()
+        assert caught.value.field in ("reference", "version")
+        assert "out of range" in str(caught.value) or "not a version number" in str(caught.value)
+    assert populated.aliases("sentiment") == {"prod": 2}
+
+
+def test_a_huge_version_through_m_models(populated):
+    from typer.testing import CliRunner
+
+    from mlang.registry.cli import app
+
+    runner = CliRunner()
+    for args in (["show", f"sentiment:{HUGE}"], ["rm", f"sentiment:{HUGE}"],
+                 ["alias", "sentiment@prod", HUGE], ["alias", "sentiment@prod", "²"],
+                 ["show", "sentiment:²"], ["verify", f"sentiment:{HUGE}"],
+                 ["diff", "sentiment:1", f"sentiment:{HUGE}"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Traceback" not in result.output
+        assert isinstance(result.exception, SystemExit), (args, result.exception)
+        assert "out of range" in result.output or "not a version number" in result.output
+
+
+def test_a_bad_version_in_an_m_program_names_the_line(tmp_path, populated):
+    from mlang.lang.api import run_file
+
+    source = tmp_path / "bad.m"
+    source.write_text('x = 1\nmodel_ = load("sentiment:²")\n')
+    with pytest.raises(MError) as caught:
+        run_file(source)
+    assert "not a version number" in str(caught.value) and "bad.m:2" in str(caught.value)
 
 
 def test_reference_forms():

@@ -10,6 +10,7 @@ import torch
 from mlang.lang.diagnostics import MError
 from mlang.registry import AliasMove, FileRecord, Repository, SQLiteStore, Store, VersionRecord
 from mlang.registry.sqlite_store import now
+from mlang.registry.store import record_digest
 
 from registry_models import make_stack, outputs
 
@@ -40,8 +41,9 @@ class MemoryStore(Store):
             if check is not None:
                 check()
             self.last[record.name] = version
+            stored = replace(record, version=version, created_at=now())
             stored = self.records[(record.name, version)] = replace(
-                record, version=version, created_at=now())
+                stored, record_sha256=record_digest(stored))
             if alias is not None:
                 self._move(record.name, alias, version)
             return stored
@@ -96,6 +98,13 @@ def test_versions_count_up_and_are_never_reused(store):
     assert store.add_version(_record()).version == 4
     assert [r.version for r in store.versions("m")] == [1, 2, 4]
     assert store.names() == ["m"] and store.versions("other") == []
+
+
+def test_a_stored_record_carries_its_digest(store):
+    added = store.add_version(_record())
+    assert added.record_sha256 == record_digest(added)
+    assert store.get_version("m", 1).record_sha256 == added.record_sha256
+    assert store.versions("m")[0].record_sha256 == added.record_sha256
 
 
 def test_a_failing_check_adds_nothing(store):
