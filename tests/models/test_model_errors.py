@@ -305,3 +305,35 @@ def test_input_shape_belongs_to_the_python_api():
     d = only(check_m("model Net {\n    input: Image[3, 8, 8]\n    Conv2D(4, input_shape=(8, 8, 3))\n}\n"))
     assert (d.span.line, d.message) == (3, "Conv2D: input_shape is only for the Python m.Model() API (channels-last)")
     assert d.hint == "declare the model's input type instead, e.g. input: Image[3, 64, 64]"
+
+
+def test_a_model_with_nothing_to_compute_is_a_check_error_naming_the_metamodel_it_meant():
+    """The paper's demo without `extends`: an empty model that training would reject much later."""
+    found = check_m("""\
+model MBERTClassifier {
+    pretrained_model = "bert-base-uncased"
+    num_labels = 2
+}
+""")
+    assert [(d.message, d.span.line, d.span.column) for d in found] == [
+        ("model MBERTClassifier has no layers, no forward block and no base model, so it computes nothing", 1, 1)]
+    assert "model MBERTClassifier extends TextClassifier" in found[0].hint
+    assert "num_labels, pretrained_model" in found[0].hint
+
+
+def test_metamodels_and_models_with_layers_forward_or_a_base_are_fine():
+    assert check_m("""\
+metamodel Settings {
+    size: int = 3
+}
+model Sized extends Settings {
+    size = 4
+    Dense(size)
+}
+model Calls {
+    inner: Model = Sized()
+    forward(x) {
+        return inner(x)
+    }
+}
+""") == []

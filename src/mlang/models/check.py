@@ -166,6 +166,9 @@ class ModelChecker:
             self.declare_field(model, f, names)
         model.layers.extend(decl.layers)
         model.has_forward = model.has_forward or decl.forward is not None
+        if decl.kind == "model" and decl.base is None and not model.layers and not model.has_forward:
+            nothing = computes_nothing(decl.name, [f.name for f in decl.fields]).diagnostics[0]
+            self.error(nothing.message, decl.span, hint=nothing.hint)
         if decl.kind == "model" and not model.open:
             for name, sf in model.fields.items():
                 if sf.value is ABSTRACT:
@@ -412,6 +415,23 @@ class StaticModelValue:
     name: str
     input: T.MType
     output: T.MType
+
+
+def computes_nothing(name: str, field_names) -> MError:
+    """A concrete model with no layers, no forward block and no base: it has nothing to compute
+    (and nothing to train).  The hint names the standard metamodel its fields suggest."""
+    from mlang.models.stdlib import declarations
+
+    wanted = set(field_names) - set(IO_FIELDS)
+    overlap = {base: wanted & {f.name for f in decl.fields} for base, decl in declarations().items()}
+    best = max(overlap, key=lambda base: (len(overlap[base]), base == "TextClassifier"))
+    if overlap[best]:
+        hint = (f"to build on the standard {best}, whose fields include "
+                f"{', '.join(sorted(overlap[best]))}, write `model {name} extends {best} {{ ... }}`")
+    else:
+        hint = "add layers (e.g. Dense(2)), a forward(x) { ... } block, or extend a model (e.g. TextClassifier)"
+    return MError(f"model {name} has no layers, no forward block and no base model, so it computes nothing",
+                  hint=hint)
 
 
 def _fits(value, expected: T.MType) -> bool:

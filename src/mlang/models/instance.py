@@ -62,6 +62,10 @@ class DeclaredModel(LayerStackModel):
     def compute(self, x=None, **features):
         if self.spec.forward is not None:
             return self.run_forward(features if x is None else x)
+        if not len(self.layers) and self.spec.base is None:
+            from mlang.models.check import computes_nothing
+
+            raise computes_nothing(self.spec.name, self.spec.fields)
         if not len(self.layers):
             raise MError(f"{self.spec.name} has no layers and no forward block, so it cannot be called",
                          hint="declare layers or a forward(x) { ... } block")

@@ -8,6 +8,7 @@ process, the first time one of its metamodels is used, so `m check` never loads 
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 STDLIB_DIR = Path(__file__).resolve().parent
@@ -22,6 +23,21 @@ METAMODELS = {
 }
 
 __all__ = list(METAMODELS)
+
+
+@functools.cache
+def declarations() -> dict:
+    """The standard metamodels' declarations as parsed, not run (name → `ast.ModelDecl`): what
+    the checks read, without torch."""
+    from mlang.lang import ast as A
+    from mlang.lang.parser import parse
+
+    found = {}
+    for file in sorted(set(METAMODELS.values())):
+        path = STDLIB_DIR / file
+        module = parse(path.read_text(encoding="utf-8"), str(path))
+        found.update({s.name: s for s in module.body if isinstance(s, A.ModelDecl)})
+    return found
 
 
 def metamodel(name: str):
