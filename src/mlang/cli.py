@@ -103,26 +103,38 @@ def check_files(files: list[Path]) -> int:
 
 
 def format_files(files: list[Path], check_only: bool = False) -> int:
-    """`m fmt`: rewrite each file in canonical layout (`check_only`: exit 1 if one would change)."""
+    """`m fmt`: rewrite each file in canonical layout (`check_only`: exit 1 if one would change).
+
+    A file that cannot be formatted (it does not parse, is not UTF-8, or the formatter could not
+    lay it out as the same program) is reported and left unchanged; the other files are still
+    formatted, and the exit code is 1."""
     from mlang.lang.diagnostics import MError
     from mlang.lang.formatter import format_source
+    from mlang.lang.lexer import decode
 
-    unformatted = []
+    if any(_missing(file) for file in files):
+        return 2
+    unformatted, failed = [], False
     for file in files:
-        if _missing(file):
-            return 2
-        source = file.read_text(encoding="utf-8")
         try:
+            data = file.read_bytes()
+            source = decode(data, str(file))
             formatted = format_source(source, str(file))
+        except OSError as err:
+            _echo_err(f"m: error: cannot read {file}: {err.strerror or err}")
+            failed = True
+            continue
         except MError as err:
-            return _report(err)
+            _report(err)
+            failed = True
+            continue
         if formatted != source:
             unformatted.append(file)
             if not check_only:
                 file.write_text(formatted, encoding="utf-8")
     for file in unformatted:
         _echo_err(f"{'would reformat' if check_only else 'reformatted'} {file}")
-    return 1 if check_only and unformatted else 0
+    return 1 if failed or (check_only and unformatted) else 0
 
 
 def serve_language_server() -> int:

@@ -9,10 +9,12 @@ are the same whichever parser ran.
 from __future__ import annotations
 
 import ast as pyast
+import re
+from bisect import bisect_left
 
 from mlang.lang import ast as m
 from mlang.lang.diagnostics import MSyntaxError, Span
-from mlang.lang.lexer import Token
+from mlang.lang.lexer import KEYWORDS, Token
 
 
 def _start_of(item):
@@ -541,23 +543,38 @@ def _last_kwvar(params) -> str:
     return next(p.name for p in params if p.kind == "kwvar")
 
 
+_BRACE = re.compile(r"[{}]")
+_PLAIN_NAME = re.compile(r"[^\W\d]\w*")
+_FIELD_STOP = re.compile(r"""['"()\[\]{}:!]""")
+
+
 class FStringParser:
-    """Splits `f"a {x:.2f} b"` into literal and formatted parts, parsing each `{...}` as M."""
+    """Splits `f"a {x:.2f} b"` into literal and formatted parts, parsing each `{...}` as M.
+
+    Linear in the length of the f-string: literal text is skipped to the next brace in C, and a
+    position is found by bisecting the offsets of the token's newlines."""
 
     def __init__(self, builder: Builder, tok: Token):
         self.builder = builder
         self.tok = tok
-        text = tok.value[1:]
+        value = tok.value
+        text = value[1:]
         self.quote_len = 3 if text[:3] in ('"""', "'''") else 1
         self.body = text[self.quote_len:-self.quote_len]
         self.body_offset = 1 + self.quote_len  # characters before the body in the token
+        newlines = []
+        at = value.find("\n")
+        while at >= 0:
+            newlines.append(at)
+            at = value.find("\n", at + 1)
+        self.newlines = newlines
 
     def _position(self, index: int) -> tuple[int, int]:
-        before = self.tok.value[: self.body_offset + index]
-        newlines = before.count("\n")
-        if newlines:
-            return self.tok.line + newlines, len(before) - before.rfind("\n")
-        return self.tok.line, self.tok.column + len(before)
+        offset = self.body_offset + index
+        before = bisect_left(self.newlines, offset)  # newlines before body[index]
+        if before:
+            return self.tok.line + before, offset - self.newlines[before - 1]
+        return self.tok.line, self.tok.column + offset
 
     def _literal(self, text: str, start: int) -> m.Constant:
         if _verbatim(text):
@@ -576,39 +593,54 @@ class FStringParser:
 
     def parse(self) -> m.FString:
         body, parts, i, literal_start, literal = self.body, [], 0, 0, []
-        while i < len(body):
-            ch = body[i]
-            if ch in "{}" and body[i + 1: i + 2] == ch:
+        search = _BRACE.search
+        while True:
+            found = search(body, i)
+            if found is None:
+                literal.append(body[i:])
+                break
+            brace = found.start()
+            literal.append(body[i:brace])
+            ch = body[brace]
+            if body[brace + 1: brace + 2] == ch:  # `{{` or `}}`: a literal brace
                 literal.append(ch)
-                i += 2
+                i = brace + 2
             elif ch == "}":
-                line, col = self._position(i)
+                line, col = self._position(brace)
                 raise MSyntaxError("single '}' in an f-string", Span(self.builder.filename, line, col),
                                    hint="write '}}' for a literal brace")
-            elif ch == "{":
-                if literal:
-                    parts.append(self._literal("".join(literal), literal_start))
-                    literal = []
-                i = self._field(i, parts)
-                literal_start = i
             else:
-                literal.append(ch)
-                i += 1
-        if literal:
-            parts.append(self._literal("".join(literal), literal_start))
+                text = "".join(literal)
+                if text:
+                    parts.append(self._literal(text, literal_start))
+                literal = []
+                i = literal_start = self._field(brace, parts)
+        text = "".join(literal)
+        if text:
+            parts.append(self._literal(text, literal_start))
         return m.FString(parts, self.builder._span(self.tok))
+
+    def _field_error(self, message: str, open_index: int):
+        line, col = self._position(open_index)
+        raise MSyntaxError(message, Span(self.builder.filename, line, col))
 
     def _field(self, open_index: int, parts: list) -> int:
         """Parse the `{expr[!c][:spec]}` starting at `open_index`; return the index after it."""
-        body, depth, i = self.body, 0, open_index + 1
-        quote = None
-        while i < len(body):
+        body, depth, i, end = self.body, 0, open_index + 1, len(self.body)
+        search = _FIELD_STOP.search
+        while True:  # from one quote, bracket, `:` or `!` to the next
+            found = search(body, i)
+            if found is None:
+                i = end
+                break
+            i = found.start()
             ch = body[i]
-            if quote:
-                if ch == quote:
-                    quote = None
-            elif ch in "'\"":
-                quote = ch
+            if ch in "'\"":
+                close = body.find(ch, i + 1)
+                if close < 0:
+                    i = end
+                    break
+                i = close
             elif ch in "([{":
                 depth += 1
             elif ch in ")]}" and depth:
@@ -616,29 +648,31 @@ class FStringParser:
             elif depth == 0 and ch in "}:!" and not (ch == "!" and body[i + 1: i + 2] == "="):
                 break
             i += 1
-        line, col = self._position(open_index)
-        where = Span(self.builder.filename, line, col)
-        if i >= len(body):
-            raise MSyntaxError("expected '}' to close this f-string field", where)
+        if i >= end:
+            self._field_error("expected '}' to close this f-string field", open_index)
         expr_text = body[open_index + 1: i]
         if not expr_text.strip():
-            raise MSyntaxError("expected an expression inside '{ }' in this f-string", where)
+            self._field_error("expected an expression inside '{ }' in this f-string", open_index)
         conversion = spec = None
         if body[i] == "!":
             conversion = body[i + 1: i + 2]
             if conversion not in ("r", "s", "a"):
-                raise MSyntaxError("expected !r, !s or !a in this f-string field", where)
+                self._field_error("expected !r, !s or !a in this f-string field", open_index)
             i += 2
-        if i < len(body) and body[i] == ":":
-            end = body.find("}", i)
-            if end < 0:
-                raise MSyntaxError("expected '}' to close this f-string field", where)
-            spec, i = body[i + 1: end], end
-        if i >= len(body) or body[i] != "}":
-            raise MSyntaxError("expected '}' to close this f-string field", where)
+        if i < end and body[i] == ":":
+            close = body.find("}", i)
+            if close < 0:
+                self._field_error("expected '}' to close this f-string field", open_index)
+            spec, i = body[i + 1: close], close
+        if i >= end or body[i] != "}":
+            self._field_error("expected '}' to close this f-string field", open_index)
         at = self._position(open_index + 1)
-        from mlang.lang.parser import parse_expression  # the parser module imports this one
+        if _PLAIN_NAME.fullmatch(expr_text) and expr_text not in KEYWORDS:
+            # The most common field, `{name}`, as the parser would build it.
+            value = m.Name(expr_text, Span(self.builder.filename, at[0], at[1], at[0], at[1] + len(expr_text)))
+        else:
+            from mlang.lang.parser import parse_expression  # the parser module imports this one
 
-        value = parse_expression(expr_text, self.builder.filename, at=at)
+            value = parse_expression(expr_text, self.builder.filename, at=at)
         parts.append(m.FormattedValue(value, conversion, spec, value.span))
         return i + 1

@@ -37,6 +37,7 @@ from mlang.lang.types import DTYPES, TYPE_NAMES
 __all__ = ["CallSite", "CheckContext", "check_module", "Signature", "builtin_signature"]
 
 _SHAPED_TYPES = ("Tensor", "Image")  # their bracket arguments are dims, not types
+_RESERVED = "__debug__"  # the one name M allows that Python cannot bind
 
 
 class CallSite(NamedTuple):
@@ -304,6 +305,13 @@ class _Checker:
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.ctx.report(message, span, hint)
 
+    def bound(self, name: str | None, span: Span | None) -> None:
+        """A name the program binds (assigns, declares, imports, passes by keyword): Python
+        refuses to bind `__debug__`, so the run would fail where the check passed."""
+        if name == _RESERVED:
+            self.error(f"'{_RESERVED}' cannot be assigned: Python reserves the name", span,
+                       hint="choose another name")
+
     # -- module
     def run(self) -> None:
         module = self.ctx.module
@@ -334,7 +342,11 @@ class _Checker:
                     self.scope.funcs.setdefault(s.name, s)
             elif isinstance(s, (m.Import, m.PythonImport)):
                 name = s.bound_name
+            elif isinstance(s, m.FromImport):
+                for item in s.names:
+                    self.bound(item.bound_name, item.span)
             if name is not None:
+                self.bound(name, s.span)
                 if name in declared:
                     self.error(f"'{name}' is already declared on line {declared[name].line}", s.span,
                                hint="give one of them another name")
@@ -355,14 +367,21 @@ class _Checker:
     def stmt_AugAssign(self, s: m.AugAssign):
         self.expr(s.value)
         self.expr(s.target)
+        if isinstance(s.target, m.Name):
+            self.bound(s.target.id, s.target.span)
+        elif isinstance(s.target, m.Attribute):
+            self.bound(s.target.attr, s.target.span)
 
     def target(self, t: m.Expr):
-        if isinstance(t, (m.TupleLit, m.ListLit)):
+        if isinstance(t, m.Name):
+            self.bound(t.id, t.span)
+        elif isinstance(t, (m.TupleLit, m.ListLit)):
             for elt in t.elts:
                 self.target(elt)
         elif isinstance(t, m.Starred):
             self.target(t.value)
         elif isinstance(t, m.Attribute):
+            self.bound(t.attr, t.span)
             self.expr(t.value)
         elif isinstance(t, m.Index):
             self.expr(t.value)
@@ -393,9 +412,15 @@ class _Checker:
             self.error(f"'{word}' outside a loop", span)
 
     def stmt_If(self, s: m.If):
-        self.expr(s.test)
-        self.statements(s.body)
-        self.statements(s.orelse)
+        # `else if` chains are walked in a loop: a chain of any length is not nesting.
+        while True:
+            self.expr(s.test)
+            self.statements(s.body)
+            orelse = s.orelse
+            if len(orelse) != 1 or type(orelse[0]) is not m.If:
+                break
+            s = orelse[0]
+        self.statements(orelse)
 
     def stmt_While(self, s: m.While):
         self.expr(s.test)
@@ -419,6 +444,7 @@ class _Checker:
             if p.name in seen:
                 self.error(f"duplicate parameter '{p.name}'", p.span)
             seen.add(p.name)
+            self.bound(p.name, p.span)
             if p.type is not None:
                 self.type(p.type)
             if p.default is not None:
@@ -466,6 +492,7 @@ class _Checker:
                 what = "declared" if f.type is not None else "bound"
                 self.error(f"field '{f.name}' is {what} twice in {s.kind} '{s.name}'", f.span)
             table[f.name] = f
+            self.bound(f.name, f.span)
         fields = self.model_fields(s)
         names = set(fields) if fields is not None else {f.name for f in s.fields}
         saved = self.scope
@@ -579,31 +606,59 @@ class _Checker:
     def expr_Constant(self, e):
         return None
 
-    def expr_BinOp(self, e: m.BinOp):
-        self.expr(e.left)
-        self.expr(e.right)
+    def expr_operators(self, e: m.Expr):
+        """Operators and conditional expressions, with a stack instead of recursion: a flat chain
+        (`a + b + ... + z`, `x if a else y if b else ...`) is as deep as its number of terms."""
+        stack = [e]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            e = pop()
+            kind = type(e)
+            if kind is m.BinOp:
+                push(e.right)
+                push(e.left)
+            elif kind is m.UnaryOp:
+                push(e.operand)
+            elif kind is m.BoolOp:
+                extend(reversed(e.values))
+            elif kind is m.Compare:
+                extend(reversed(e.comparators))
+                push(e.left)
+            elif kind is m.IfExp:
+                push(e.orelse)
+                push(e.body)
+                push(e.test)
+            else:
+                self.expr(e)
 
-    def expr_UnaryOp(self, e: m.UnaryOp):
-        self.expr(e.operand)
-
-    def expr_BoolOp(self, e: m.BoolOp):
-        self.exprs(e.values)
-
-    def expr_Compare(self, e: m.Compare):
-        self.expr(e.left)
-        self.exprs(e.comparators)
-
-    def expr_IfExp(self, e: m.IfExp):
-        self.expr(e.test)
-        self.expr(e.body)
-        self.expr(e.orelse)
+    expr_BinOp = expr_UnaryOp = expr_BoolOp = expr_Compare = expr_IfExp = expr_operators
 
     def expr_Starred(self, e: m.Starred):
         self.expr(e.value)
 
-    def expr_Index(self, e: m.Index):
-        self.expr(e.value)
-        self.expr(e.index)
+    def expr_postfix(self, e: m.Expr):
+        """A call, attribute or index, and the ones it is made of (`x.f(a)[0].g()`), innermost
+        first, in a loop: a long chain is not nesting."""
+        chain = []
+        while True:
+            kind = type(e)
+            if kind is m.Call:
+                chain.append(e)
+                e = e.func
+            elif kind is m.Attribute or kind is m.Index:
+                chain.append(e)
+                e = e.value
+            else:
+                break
+        self.expr(e)
+        for node in reversed(chain):
+            kind = type(node)
+            if kind is m.Call:
+                self.call(node)
+            elif kind is m.Index:
+                self.expr(node.index)
+
+    expr_Call = expr_Attribute = expr_Index = expr_postfix
 
     def expr_Slice(self, e: m.Slice):
         self.exprs((e.lower, e.upper, e.step))
@@ -621,9 +676,6 @@ class _Checker:
         if self.scope.lookup(e.id) is None and e.id not in self.builtins and not self.scope.is_open():
             candidates = self.scope.visible() | set(self.builtins)
             self.error(f"undefined name '{e.id}'", e.span, hint=_did_you_mean(e.id, candidates))
-
-    def expr_Attribute(self, e: m.Attribute):
-        self.expr(e.value)
 
     def expr_FString(self, e: m.FString):
         for part in e.parts:
@@ -655,8 +707,8 @@ class _Checker:
     def expr_DictComp(self, e: m.DictComp):
         self.comprehension(e.generators, [e.key, e.value])
 
-    def expr_Call(self, e: m.Call):
-        self.expr(e.func)
+    def call(self, e: m.Call):
+        """A call whose callee expression has been visited."""
         for a in e.args:
             self.expr(a)
         duplicated = self.keyword_arguments(e.keywords) if e.keywords else False
@@ -676,6 +728,7 @@ class _Checker:
         seen: set[str] = set()
         for k in keywords:
             if k.name is not None:
+                self.bound(k.name, k.span)
                 if k.name in seen and not duplicated:
                     self.error(f"keyword argument '{k.name}' is given twice", k.span)
                     duplicated = True

@@ -22,7 +22,10 @@ What M constructs become:
 from __future__ import annotations
 
 import ast as py
+import sys
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -219,10 +222,18 @@ class _Compiler:
         return [self.at(py.Continue(), s.span)]
 
     def stmt_If(self, s: m.If):
+        # An `else if` chain is compiled in a loop (its length is not nesting), innermost last.
+        chain = [s]
+        while len(s.orelse) == 1 and type(s.orelse[0]) is m.If:
+            s = s.orelse[0]
+            chain.append(s)
+        heads = [(item, self.expr(item.test), self.body(item.body, item.span)) for item in chain]
         orelse = []
         for item in s.orelse:
             orelse.extend(self.stmt(item))
-        return [self.at(py.If(self.expr(s.test), self.body(s.body, s.span), orelse), s.span)]
+        for item, test, body in reversed(heads):
+            orelse = [self.at(py.If(test, body, orelse), item.span)]
+        return orelse
 
     def stmt_While(self, s: m.While):
         return [self.at(py.While(self.expr(s.test), self.body(s.body, s.span), []), s.span)]
@@ -332,38 +343,66 @@ class _Compiler:
                 values.append(self.const(part.value, part.span))
         return self.at(py.JoinedStr(values), e.span)
 
-    def expr_BinOp(self, e: m.BinOp):
-        return self.at(py.BinOp(self.expr(e.left), _BIN_OPS[e.op](), self.expr(e.right)), e.span)
+    def expr_operators(self, e: m.Expr) -> py.expr:
+        """Operators and conditional expressions, compiled with a stack instead of recursion: a
+        flat chain (`a + b + ... + z`) is as deep as its number of terms."""
+        stack, done = [(e, False)], []
+        while stack:
+            node, children_done = stack.pop()
+            operands = _operands(node)
+            if operands is None:
+                done.append(self.expr(node))
+            elif not children_done:
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(operands))
+            else:
+                count = len(operands)
+                values = done[-count:]
+                del done[-count:]
+                done.append(self.at(_operator_node(node, values), node.span))
+        return done[0]
 
-    def expr_UnaryOp(self, e: m.UnaryOp):
-        return self.at(py.UnaryOp(_UNARY_OPS[e.op](), self.expr(e.operand)), e.span)
-
-    def expr_BoolOp(self, e: m.BoolOp):
-        op = py.And() if e.op == "and" else py.Or()
-        return self.at(py.BoolOp(op, [self.expr(v) for v in e.values]), e.span)
-
-    def expr_Compare(self, e: m.Compare):
-        return self.at(py.Compare(self.expr(e.left), [_CMP_OPS[o]() for o in e.ops],
-                                  [self.expr(c) for c in e.comparators]), e.span)
-
-    def expr_IfExp(self, e: m.IfExp):
-        return self.at(py.IfExp(self.expr(e.test), self.expr(e.body), self.expr(e.orelse)), e.span)
+    expr_BinOp = expr_UnaryOp = expr_BoolOp = expr_Compare = expr_IfExp = expr_operators
 
     def expr_Starred(self, e: m.Starred):
         return self.at(py.Starred(self.expr(e.value), py.Load()), e.span)
 
-    def expr_Call(self, e: m.Call):
-        if e.block is not None:
-            raise MSyntaxError("a call with a block must be a statement of its own", e.span,
-                               hint="write `x = f(...) { ... }` or `f(...) { ... }` on its own line")
-        return self.call(e)
+    def expr_postfix(self, e: m.Expr) -> py.expr:
+        """A call, attribute or index and the ones it is made of (`x.f(a)[0].g()`), compiled
+        innermost first in a loop: a long chain is not nesting."""
+        chain = []
+        while True:
+            kind = type(e)
+            if kind is m.Call:
+                if e.block is not None:
+                    raise MSyntaxError("a call with a block must be a statement of its own", e.span,
+                                       hint="write `x = f(...) { ... }` or `f(...) { ... }` on its own line")
+                chain.append(e)
+                e = e.func
+            elif kind is m.Attribute or kind is m.Index:
+                chain.append(e)
+                e = e.value
+            else:
+                break
+        value = self.expr(e)
+        for node in reversed(chain):
+            kind = type(node)
+            if kind is m.Call:
+                value = self.call(node, value)
+            elif kind is m.Attribute:
+                value = self.at(py.Attribute(value, node.attr, py.Load()), node.span)
+            else:
+                value = self.at(py.Subscript(value, self.subscript(node.index), py.Load()), node.span)
+        return value
 
-    def call(self, e: m.Call) -> py.Call:
+    expr_Call = expr_Attribute = expr_Index = expr_postfix
+
+    def call(self, e: m.Call, func: py.expr | None = None) -> py.Call:
+        """The Python call of `e` (`func`: its callee, when already compiled)."""
+        if func is None:
+            func = self.expr(e.func)
         keywords = [self.at(py.keyword(arg=k.name, value=self.expr(k.value)), k.span) for k in e.keywords]
-        return self.at(py.Call(self.expr(e.func), [self.expr(a) for a in e.args], keywords), e.span)
-
-    def expr_Attribute(self, e: m.Attribute):
-        return self.at(py.Attribute(self.expr(e.value), e.attr, py.Load()), e.span)
+        return self.at(py.Call(func, [self.expr(a) for a in e.args], keywords), e.span)
 
     def subscript(self, index: m.Expr) -> py.expr:
         if isinstance(index, m.TupleLit):
@@ -373,9 +412,6 @@ class _Compiler:
     def expr_Slice(self, e: m.Slice):
         part = lambda x: self.expr(x) if x is not None else None  # noqa: E731
         return self.at(py.Slice(part(e.lower), part(e.upper), part(e.step)), e.span)
-
-    def expr_Index(self, e: m.Index):
-        return self.at(py.Subscript(self.expr(e.value), self.subscript(e.index), py.Load()), e.span)
 
     def expr_ListLit(self, e: m.ListLit):
         return self.at(py.List([self.expr(x) for x in e.elts], py.Load()), e.span)
@@ -401,16 +437,91 @@ class _Compiler:
                        e.span)
 
 
+def _operands(node: m.Expr) -> list[m.Expr] | None:
+    """The operands of an operator or conditional expression, in source order; None for others."""
+    kind = type(node)
+    if kind is m.BinOp:
+        return [node.left, node.right]
+    if kind is m.UnaryOp:
+        return [node.operand]
+    if kind is m.BoolOp:
+        return node.values
+    if kind is m.Compare:
+        return [node.left, *node.comparators]
+    if kind is m.IfExp:
+        return [node.test, node.body, node.orelse]
+    return None
+
+
+def _operator_node(node: m.Expr, values: list[py.expr]) -> py.expr:
+    """The Python node of an operator or conditional expression, from its compiled operands."""
+    kind = type(node)
+    if kind is m.BinOp:
+        return py.BinOp(values[0], _BIN_OPS[node.op](), values[1])
+    if kind is m.UnaryOp:
+        return py.UnaryOp(_UNARY_OPS[node.op](), values[0])
+    if kind is m.BoolOp:
+        return py.BoolOp(py.And() if node.op == "and" else py.Or(), values)
+    if kind is m.Compare:
+        return py.Compare(values[0], [_CMP_OPS[o]() for o in node.ops], values[1:])
+    return py.IfExp(values[0], values[1], values[2])
+
+
 def _no_args() -> py.arguments:
     return py.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
                         defaults=[])
 
 
+def _fix_missing_locations(tree: py.AST) -> None:
+    """`ast.fix_missing_locations` without recursion: a position a node lacks is its parent's."""
+    stack = [(tree, (1, 0, 1, 0))]
+    while stack:
+        node, inherited = stack.pop()
+        position = []
+        for name, value in zip(_POSITION, inherited):
+            if name in node._attributes:
+                own = getattr(node, name, None)
+                if own is None:
+                    setattr(node, name, value)
+                else:
+                    value = own
+            position.append(value)
+        position = tuple(position)
+        stack.extend((child, position) for child in py.iter_child_nodes(node))
+
+
+_POSITION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+# Python's compiler recurses once per level of the tree it is given and stops at a depth set by
+# the recursion limit.  M's flat chains (`a + b + ... + z`, `else if` chains) are deep Python
+# trees, so compile() runs with a limit of at least this: its C frames are small, and 10,000
+# levels take well under the 8 MB of a thread's stack.
+_COMPILE_RECURSION_LIMIT = 10_000
+_limit_lock = threading.Lock()
+_limit_holders = [0, 0]  # compile() calls running under the raised limit, the limit before them
+
+
+@contextmanager
+def _deep_recursion():
+    with _limit_lock:
+        if _limit_holders[0] == 0:
+            _limit_holders[1] = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_limit_holders[1], _COMPILE_RECURSION_LIMIT))
+        _limit_holders[0] += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_holders[0] -= 1
+            if _limit_holders[0] == 0:
+                sys.setrecursionlimit(_limit_holders[1])
+
+
 def _to_code(tree: py.AST, filename: str, mode: str, span: Span):
     """`compile()`, turning Python's complaints about generated code into M diagnostics."""
-    py.fix_missing_locations(tree)
+    _fix_missing_locations(tree)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _deep_recursion():
             # Python's hints about its own syntax (`is` with a literal) do not apply to M source.
             warnings.simplefilter("ignore", SyntaxWarning)
             return compile(tree, filename, mode, dont_inherit=True)

@@ -54,13 +54,17 @@ class Diagnostic:
 def source_line(span: Span, source: str | None = None) -> str | None:
     """The text of the span's line, from `source` when given, else read from the span's file."""
     if source is None:
-        try:
-            source = Path(span.file).read_text(encoding="utf-8")
+        try:  # a file that is not UTF-8 is quoted with U+FFFD where its bad bytes are
+            source = Path(span.file).read_bytes().decode("utf-8", "replace")
         except OSError:
             return None
-    lines = source.splitlines()
+    # Lines end at "\n" only, as the lexer counts them (str.splitlines also splits at form
+    # feeds and U+2028, which M allows inside comments and strings).
+    lines = source.removeprefix("\ufeff").split("\n")
+    if lines[-1] == "":
+        lines.pop()
     if 1 <= span.line <= len(lines):
-        return lines[span.line - 1].expandtabs(1)
+        return lines[span.line - 1].rstrip("\r").expandtabs(1)
     return None
 
 
@@ -97,6 +101,10 @@ class MSyntaxError(MError):
 
 class MCheckError(MError):
     """The checker found one or more errors before anything ran."""
+
+
+class MFormatError(MError):
+    """`m fmt` cannot lay the source out as the same program (the file is left unchanged)."""
 
 
 class MRuntimeError(MError):

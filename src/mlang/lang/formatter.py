@@ -3,21 +3,28 @@
 Four-space indents, one statement per line, `{` at the end of the line that opens a block,
 `} else {` together, spaces around binary operators and `=`, none around `=` of keyword
 arguments, double-quoted strings, at most one blank line kept between statements.  Collections
-and calls longer than 100 characters get one element per line with a trailing comma.
-Formatting is idempotent: `format_source(format_source(s)) == format_source(s)`.
+and calls longer than 100 characters get one element per line with a trailing comma (never
+inside an f-string field, which must stay on one line).  A byte order mark is dropped.
 
 Comments on their own line stay before the statement that follows them (or before the `}` that
 closes their block); a comment after code on a line stays at the end of that statement.
+
+`format_source` checks its own work before it returns: the output must parse to the same tree
+(positions aside), keep every comment, and format to itself.  When it does not — a bug in the
+formatter, or a program the canonical layout cannot express — it raises `MFormatError`, and
+`m fmt` leaves the file as it was.
 """
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 from mlang.lang import ast as m
 from mlang.lang.builder import Block
-from mlang.lang.lexer import comments
-from mlang.lang.parser import parse
+from mlang.lang.diagnostics import MError, MFormatError, Span
+from mlang.lang.lexer import KEYWORDS, comments
+from mlang.lang.parser import BOM, parse
 
 __all__ = ["format_source"]
 
@@ -26,43 +33,139 @@ _INDENT = "    "
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9,
          "*": 10, "/": 10, "%": 10, "@": 10, "unary": 11, "**": 12, "atom": 13}
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_QUOTES = ('"', "'")
+_REPORT = "the file is left unchanged; please report this as a bug in m fmt, with the file"
 
 
 def format_source(source: str, filename: str = "<input>") -> str:
-    """The canonical layout of `source` (raises `MSyntaxError` if it does not parse)."""
+    """The canonical layout of `source`.
+
+    Raises `MSyntaxError` if it does not parse, and `MFormatError` if the layout would not be
+    the same program (see the module's docstring): nothing is ever formatted into a different
+    or a broken program."""
+    source = source.removeprefix(BOM)
     module = parse(source, filename)
-    return _Formatter(source, _comments(source)).module(module)
+    formatter = _layout(module, source, filename)
+    _verify(formatter, module, filename)
+    return formatter.text
 
 
-def _comments(source: str) -> list[tuple[int, str, bool]]:
+def _layout(module: m.Module, source: str, filename: str) -> _Formatter:
+    """The formatter, having laid out `module` (its `text`)."""
+    formatter = _Formatter(source, _comments(source, filename), filename)
+    try:
+        formatter.module(module)
+    except RecursionError:
+        raise MFormatError("the program is nested too deeply to format", Span(filename, 1, 1),
+                           hint="the file is left unchanged") from None
+    return formatter
+
+
+def _verify(formatter: _Formatter, module: m.Module, filename: str) -> None:
+    """Raise `MFormatError` unless the formatter's text is `module` again, with every comment of
+    its source, and formats to itself."""
+    formatted, origins = formatter.text, formatter.origins()
+
+    def at(output_line: int) -> Span:
+        index = min(max(output_line, 1), len(origins)) - 1
+        return Span(filename, origins[index] if origins else 1, 1)
+
+    try:
+        again = parse(formatted, filename)
+    except MError as err:
+        where = err.span.line if err.span else 1
+        detail = err.diagnostics[0].message if err.diagnostics else str(err)
+        raise MFormatError(f"m fmt would break this program: its output does not parse ({detail}, "
+                           f"at line {where} of the output)", at(where), hint=_REPORT) from None
+    difference = _difference(module.body, again.body)
+    if difference is not None:
+        node, what = difference
+        span = node.span if node is not None and node.span is not None else Span(filename, 1, 1)
+        raise MFormatError(f"m fmt would change what this program means: {what}",
+                           Span(filename, span.line, span.column), hint=_REPORT)
+    second = _layout(again, formatted, filename)
+    if _comment_texts(formatter.comments) != _comment_texts(second.comments):
+        raise MFormatError("m fmt would lose or change a comment of this program", Span(filename, 1, 1),
+                           hint=_REPORT)
+    second = second.text
+    if second != formatted:
+        first, other = formatted.split("\n"), second.split("\n")
+        line = next((i for i, (a, b) in enumerate(zip(first, other)) if a != b), min(len(first), len(other))) + 1
+        raise MFormatError(f"m fmt is not stable on this program: formatting its output again changes "
+                           f"line {line} of the output", at(line), hint=_REPORT)
+
+
+_POSITIONS = frozenset({"span", "base_span", "end", "filename", "source"})
+
+
+def _difference(first, second) -> tuple[m.Node | None, str] | None:
+    """The first place where two trees differ, positions aside: (the nearest node of `first`
+    around it, what differs); None when they are the same.  Iterative: deep trees do not recurse."""
+    stack = [(first, second, None)]
+    while stack:
+        a, b, owner = stack.pop()
+        if type(a) is not type(b):
+            return owner, f"{_describe(a)} would become {_describe(b)}"
+        if isinstance(a, m.Node):
+            for name in a.__dataclass_fields__:
+                if name not in _POSITIONS:
+                    stack.append((getattr(a, name), getattr(b, name), a))
+        elif isinstance(a, (list, tuple)):
+            if len(a) != len(b):
+                return owner, f"{len(a)} parts would become {len(b)}"
+            stack.extend((x, y, owner) for x, y in zip(a, b))
+        elif a != b and not (a != a and b != b):  # NaN equals NaN here
+            return owner, f"{a!r} would become {b!r}"
+    return None
+
+
+def _describe(value) -> str:
+    if isinstance(value, m.Node):
+        return f"a {type(value).__name__}"
+    return repr(value)
+
+
+def _comment_texts(found: list[tuple[int, str, bool]]) -> Counter:
+    """Every comment's text, lines stripped (the layout re-indents block comments)."""
+    return Counter(tuple(part.strip() for part in text.split("\n")) for _, text, _ in found)
+
+
+def _comments(source: str, filename: str) -> list[tuple[int, str, bool]]:
     """(line, text, own_line) of every comment, from the same lexer the parser uses."""
     found = []
-    lines = source.splitlines()
-    for text, line, column in comments(source):
+    lines = source.split("\n")  # lines as the lexer counts them: a form feed or U+2028 ends none
+    for text, line, column in comments(source, filename):
         own_line = lines[line - 1][: column - 1].strip() == ""
         found.append((line, text, own_line))
     return found
 
 
 def _keyword_safe(name: str) -> bool:
-    return bool(_IDENTIFIER.fullmatch(name))
+    return bool(_IDENTIFIER.fullmatch(name)) and name not in KEYWORDS
 
 
-def _string(value: str, quote: str = '"') -> str:
+# Characters a string literal spells as an escape: controls, and the characters that other
+# tools take for line ends (str.splitlines splits at \x85 and U+2028) or cannot write (lone
+# surrogates).
+_HEX_ESCAPED = frozenset([*map(chr, range(32)), *map(chr, range(0x7F, 0xA0))])
+_U_ESCAPED = frozenset(["\u2028", "\u2029", "\ufeff", *map(chr, range(0xD800, 0xE000))])
+_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _string(value: str, quote: str = '"', as_hex: frozenset | set = frozenset()) -> str:
+    """`value` as a string literal between `quote`s; the quote characters in `as_hex` are spelled
+    `\\x22` / `\\x27` (inside an f-string field a backslash before a quote would end the field)."""
     out = []
     for ch in value:
-        if ch == "\\":
-            out.append("\\\\")
+        named = _NAMED_ESCAPES.get(ch)
+        if named is not None:
+            out.append(named)
+        elif ch in as_hex or ch in _HEX_ESCAPED:
+            out.append(f"\\x{ord(ch):02x}")
         elif ch == quote:
             out.append("\\" + quote)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 32 or ord(ch) == 127:
-            out.append(f"\\x{ord(ch):02x}")
+        elif ch in _U_ESCAPED:
+            out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
     return quote + "".join(out) + quote
@@ -73,17 +176,58 @@ def _number(value) -> str:
         if math.isinf(value):
             return "1e999"
         return repr(value)
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts to decimal: the same number in hex
+        return hex(value)
+
+
+def _string_depth(e: m.FString) -> int:
+    """How many levels of string literals an f-string holds, itself included: 1 for `f"{x}"`,
+    2 for `f"{d['k']}"`, 3 for `f'{f"{d['k']}"}'`."""
+    depth = 1
+    for part in e.parts:
+        if isinstance(part, m.FormattedValue):
+            for node in m.walk(part.value):
+                if isinstance(node, m.FString):
+                    depth = max(depth, 1 + _string_depth(node))
+                elif isinstance(node, m.Constant) and isinstance(node.value, str):
+                    depth = max(depth, 2)
+    return depth
+
+
+class _Unquotable(Exception):
+    """An f-string whose strings nest more deeply than two kinds of quotes can delimit."""
+
+    def __init__(self, node: m.Expr):
+        self.node = node
 
 
 class _Formatter:
-    def __init__(self, source: str, comments):
-        self.source_lines = source.splitlines()
+    def __init__(self, source: str, comments, filename: str = "<input>"):
+        self.source_lines = source.split("\n")
         self.comments = comments  # sorted by line
+        self.filename = filename
         self.next_comment = 0
         self.out: list[str] = []
+        self.out_lines: list[int] = []  # for each entry of `out`, the source line it comes from
+        self.current_line = 1
         self.shared_line = 0  # a line where another statement follows: its comment goes to the last one
         self.break_node = None  # the collection to lay out one element per line
+        self.flat = 0  # inside an f-string field: nothing breaks across lines
+        self.quotes: list[str] = []  # the delimiters of the f-strings around the expression
+        self.text = ""  # the result, once `module` has run
+
+    def emit(self, text: str, line: int | None = None) -> None:
+        self.out.append(text)
+        self.out_lines.append(self.current_line if line is None else line)
+
+    def origins(self) -> list[int]:
+        """For each line of the output, the source line it comes from."""
+        lines = []
+        for text, line in zip(self.out, self.out_lines):
+            lines.extend([line] * (text.count("\n") + 1))
+        return lines
 
     # -- comments and blank lines
     def flush_comments(self, before_line: int, indent: str) -> None:
@@ -91,10 +235,14 @@ class _Formatter:
         while self.next_comment < len(self.comments) and self.comments[self.next_comment][0] < before_line:
             line, text, _ = self.comments[self.next_comment]
             if self.out and self._blank_before(line) and self.out[-1] != "" and not self.out[-1].endswith("{"):
-                self.out.append("")
-            for i, part in enumerate(text.splitlines()):
-                self.out.append(indent + (part.strip() if i else part))
+                self.emit("", line)
+            self.comment(text, indent, line)
             self.next_comment += 1
+
+    def comment(self, text: str, indent: str, line: int) -> None:
+        """A comment on lines of its own; a block comment's later lines are re-indented."""
+        for i, part in enumerate(text.split("\n")):  # only "\n" ends a line of a comment
+            self.emit(indent + (part.strip() if i else part), line + i)
 
     def trailing_comment(self, line: int) -> str:
         """A comment that follows code on `line`, as text to append to that line."""
@@ -113,13 +261,15 @@ class _Formatter:
         self.body(module.body, "", end_line=len(self.source_lines) + 1)
         while self.out and self.out[-1] == "":
             self.out.pop()
-        return "\n".join(self.out) + "\n" if self.out else ""
+            self.out_lines.pop()
+        self.text = "\n".join(self.out) + "\n" if self.out else ""
+        return self.text
 
     def body(self, stmts, indent: str, end_line: int) -> None:
         for i, s in enumerate(stmts):
             self.flush_comments(s.span.line, indent)
             if i and self._blank_before(s.span.line) and self.out and self.out[-1] != "":
-                self.out.append("")
+                self.emit("", s.span.line)
             following = stmts[i + 1] if i + 1 < len(stmts) else None
             self.shared_line = following.span.line if following is not None else 0
             self.stmt(s, indent)
@@ -131,32 +281,39 @@ class _Formatter:
         self.body(block, indent + _INDENT, end_line)
 
     def line(self, indent: str, text: str, source_line: int) -> None:
-        self.out.append(indent + text + self.trailing_comment(source_line))
+        self.emit(indent + text + self.trailing_comment(source_line))
 
     def stmt(self, s: m.Stmt, indent: str) -> None:
-        getattr(self, "stmt_" + type(s).__name__)(s, indent)
+        outer, self.current_line = self.current_line, s.span.line
+        try:
+            getattr(self, "stmt_" + type(s).__name__)(s, indent)
+        except _Unquotable as err:
+            span = err.node.span
+            raise MFormatError("m fmt cannot write this f-string: its strings nest more deeply than two kinds "
+                               "of quotes can delimit", Span(self.filename, span.line, span.column),
+                               hint="the file is left unchanged; move the inner string into a variable") from None
+        finally:
+            self.current_line = outer
 
     def simple(self, s, indent: str, text: str, value=None) -> None:
         if isinstance(value, m.Call) and value.block is not None:
             self.line(indent, text + " {", s.span.line)
             self.block(value.block, indent)
-            self.out.append(indent + "}" + self.trailing_comment(value.block.end.line
-                                                                   if isinstance(value.block, Block) else 0))
+            self.emit(indent + "}" + self.trailing_comment(value.block.end.line
+                                                           if isinstance(value.block, Block) else 0))
             return
         last = _last_line(s)
         self.flush_inner_comments(s.span.line, last, indent)
-        self.out.append(indent + text + self.trailing_comment(last))
+        self.emit(indent + text + self.trailing_comment(last))
 
     def flush_inner_comments(self, first: int, last: int, indent: str) -> None:
         """Comments inside a multi-line statement move before it (its expressions are re-laid out)."""
         if last <= first:
             return
-        keep = []
         while self.next_comment < len(self.comments) and self.comments[self.next_comment][0] < last:
-            keep.append(self.comments[self.next_comment])
+            line, text, _ = self.comments[self.next_comment]
             self.next_comment += 1
-        for _, text, _ in keep:
-            self.out.append(indent + text)
+            self.comment(text, indent, line)
 
     def fitted(self, indent: str, render, value) -> str:
         """`render()`, again with `value` one element per line when the line is too long."""
@@ -198,7 +355,7 @@ class _Formatter:
 
     def close(self, indent: str, block) -> None:
         line = block.end.line if isinstance(block, Block) else 0
-        self.out.append(indent + "}" + self.trailing_comment(line))
+        self.emit(indent + "}" + self.trailing_comment(line))
 
     def stmt_If(self, s, indent, keyword="if"):
         self.compound(indent, f"{keyword} {self.expr(s.test)}", s.body, s.span.line)
@@ -207,6 +364,7 @@ class _Formatter:
             end = s.body.end.line if isinstance(s.body, Block) else s.span.line
             if len(orelse) == 1 and isinstance(orelse[0], m.If) and not isinstance(orelse, Block):
                 s = orelse[0]
+                self.current_line = s.span.line
                 self.line(indent, f"}} else if {self.expr(s.test)} {{", end)
                 self.block(s.body, indent)
                 orelse = s.orelse
@@ -257,7 +415,8 @@ class _Formatter:
         for i, item in enumerate(items):
             self.flush_comments(item.span.line, inner)
             if i and self._blank_before(item.span.line) and self.out[-1] != "":
-                self.out.append("")
+                self.emit("", item.span.line)
+            self.current_line = item.span.line
             if isinstance(item, m.FieldDecl):
                 text = item.name
                 if item.type is not None:
@@ -273,7 +432,7 @@ class _Formatter:
                 self.close(inner, item.body)
         end = s.end.line if s.end else 10 ** 9
         self.flush_comments(end, inner)
-        self.out.append(indent + "}" + self.trailing_comment(end))
+        self.emit(indent + "}" + self.trailing_comment(end))
 
     def stmt_Import(self, s, indent):
         self.simple(s, indent, f"import {_string(s.path)}" + (f" as {s.alias}" if s.alias else ""))
@@ -303,153 +462,221 @@ class _Formatter:
             return text + "," if len(e.elts) == 1 else text
         return self.expr(e, indent=indent)
 
-    def expr(self, e, min_prec: int = 0, quote: str = '"', indent: str = "") -> str:
-        text, prec = self.render(e, quote, indent)
+    def expr(self, e, min_prec: int = 0, indent: str = "") -> str:
+        text, prec = self.render(e, indent)
         return f"({text})" if prec < min_prec else text
 
-    def render(self, e, quote, indent):
-        return getattr(self, "e_" + type(e).__name__)(e, quote, indent)
+    def render(self, e, indent):
+        return getattr(self, "e_" + type(e).__name__)(e, indent)
 
-    def e_Name(self, e, quote, indent):
+    def e_Name(self, e, indent):
         return e.id, _PREC["atom"]
 
-    def e_Constant(self, e, quote, indent):
+    def forbidden_quotes(self) -> set[str]:
+        """Quote characters a string inside the current f-string field must not contain: those of
+        the single-quoted f-strings around it (their text ends at the first one)."""
+        return {q for q in self.quotes if len(q) == 1}
+
+    def inner_quote(self, node: m.Expr, avoid=()) -> str:
+        """The quote for a string inside an f-string field: one no enclosing f-string uses."""
+        forbidden = self.forbidden_quotes()
+        for q in _QUOTES:
+            if q not in forbidden and q not in avoid:
+                return q
+        raise _Unquotable(node)
+
+    def e_Constant(self, e, indent):
         value = e.value
         if value is True or value is False:
             return ("true" if value else "false"), _PREC["atom"]
         if value is None:
             return "none", _PREC["atom"]
         if isinstance(value, str):
-            return _string(value, quote), _PREC["atom"]
+            if not self.quotes:
+                return _string(value), _PREC["atom"]
+            quote = self.inner_quote(e)
+            return _string(value, quote, self.forbidden_quotes() | {quote}), _PREC["atom"]
         return _number(value), _PREC["atom"]
 
-    def e_FString(self, e, quote, indent):
-        inner_quote = "'" if quote == '"' else '"'
-        parts = []
-        for part in e.parts:
-            if isinstance(part, m.FormattedValue):
-                text = self.expr(part.value, quote=inner_quote)
-                if text.startswith("{"):
-                    text = " " + text
-                if part.conversion:
-                    text += "!" + part.conversion
-                if part.format_spec is not None:
-                    text += ":" + part.format_spec
-                parts.append("{" + text + "}")
-            else:
-                parts.append(_string(part.value, quote)[1:-1].replace("{", "{{").replace("}", "}}"))
-        return "f" + quote + "".join(parts) + quote, _PREC["atom"]
-
-    def e_BinOp(self, e, quote, indent):
-        prec = _PREC[e.op]
-        if e.op == "**":
-            left = self.expr(e.left, _PREC["atom"], quote)
-            right = self.expr(e.right, _PREC["unary"], quote)
+    def e_FString(self, e, indent):
+        # A format spec is kept as written: its quote characters rule out that delimiter.
+        in_specs = {q for part in e.parts if isinstance(part, m.FormattedValue) and part.format_spec
+                    for q in _QUOTES if q in part.format_spec}
+        if self.quotes:
+            delimiter = self.inner_quote(e, in_specs)
+            as_hex = self.forbidden_quotes() | {delimiter}
+        elif _string_depth(e) >= 3:  # f"""...{f'...{"..."}...'}...""": three levels need a triple quote
+            delimiter, as_hex = '"""', {'"'}
         else:
-            left = self.expr(e.left, prec, quote)
-            right = self.expr(e.right, prec + 1, quote)
-        return f"{left} {e.op} {right}", prec
+            delimiter = next((q for q in _QUOTES if q not in in_specs), '"')
+            as_hex = set()
+        self.quotes.append(delimiter)
+        self.flat += 1
+        try:
+            parts = []
+            for part in e.parts:
+                if isinstance(part, m.FormattedValue):
+                    text = self.expr(part.value)
+                    if text.startswith("{"):
+                        text = " " + text
+                    if part.conversion:
+                        text += "!" + part.conversion
+                    if part.format_spec is not None:
+                        text += ":" + part.format_spec
+                    parts.append("{" + text + "}")
+                else:
+                    literal = _string(part.value, delimiter[0], as_hex)[1:-1]
+                    parts.append(literal.replace("{", "{{").replace("}", "}}"))
+        finally:
+            self.quotes.pop()
+            self.flat -= 1
+        return "f" + delimiter + "".join(parts) + delimiter, _PREC["atom"]
 
-    def e_UnaryOp(self, e, quote, indent):
-        if e.op == "not":
-            return "not " + self.expr(e.operand, _PREC["not"], quote), _PREC["not"]
-        operand = self.expr(e.operand, _PREC["unary"], quote)
-        return e.op + operand, _PREC["unary"]
-
-    def e_BoolOp(self, e, quote, indent):
+    def e_BinOp(self, e, indent):
         prec = _PREC[e.op]
-        return f" {e.op} ".join(self.expr(v, prec + 1, quote) for v in e.values), prec
+        if e.op == "**":  # right-associative: a ** b ** c, walked down its right side
+            lefts = []
+            while type(e) is m.BinOp and e.op == "**":
+                lefts.append(self.expr(e.left, _PREC["atom"]))
+                e = e.right
+            return " ** ".join([*lefts, self.expr(e, _PREC["unary"])]), prec
+        # Left-associative: a + b - c is ((a + b) - c), walked down its left side, so a long
+        # chain is a loop, not a recursion.
+        rights = []
+        while type(e) is m.BinOp and e.op != "**" and _PREC[e.op] == prec:
+            rights.append((e.op, e.right))
+            e = e.left
+        text = self.expr(e, prec)
+        for op, right in reversed(rights):
+            text += f" {op} {self.expr(right, prec + 1)}"
+        return text, prec
 
-    def e_Compare(self, e, quote, indent):
-        parts = [self.expr(e.left, _PREC["cmp"] + 1, quote)]
+    def e_UnaryOp(self, e, indent):
+        prefix = []
+        while type(e) is m.UnaryOp:  # `not not x`, `- -x`: a loop, not a recursion
+            needed = _PREC["not"] if e.op == "not" else _PREC["unary"]
+            prefix.append("not " if e.op == "not" else e.op)
+            operand = e.operand
+            if type(operand) is m.UnaryOp and (_PREC["not"] if operand.op == "not" else _PREC["unary"]) >= needed:
+                e = operand
+                continue
+            prefix.append(self.expr(operand, needed))
+            break
+        return "".join(prefix), _PREC["not"] if prefix[0] == "not " else _PREC["unary"]
+
+    def e_BoolOp(self, e, indent):
+        prec = _PREC[e.op]
+        return f" {e.op} ".join(self.expr(v, prec + 1) for v in e.values), prec
+
+    def e_Compare(self, e, indent):
+        parts = [self.expr(e.left, _PREC["cmp"] + 1)]
         for op, right in zip(e.ops, e.comparators):
-            parts.append(f"{op} {self.expr(right, _PREC['cmp'] + 1, quote)}")
+            parts.append(f"{op} {self.expr(right, _PREC['cmp'] + 1)}")
         return " ".join(parts), _PREC["cmp"]
 
-    def e_IfExp(self, e, quote, indent):
-        return (f"{self.expr(e.body, 1, quote)} if {self.expr(e.test, 1, quote)} else "
-                f"{self.expr(e.orelse, 0, quote)}"), 0
+    def e_IfExp(self, e, indent):
+        parts = []
+        while type(e) is m.IfExp:  # `a if x else b if y else c`: a loop, not a recursion
+            parts.append(f"{self.expr(e.body, 1)} if {self.expr(e.test, 1)} else ")
+            e = e.orelse
+        parts.append(self.expr(e, 0))
+        return "".join(parts), 0
 
-    def e_Starred(self, e, quote, indent):
-        return "*" + self.expr(e.value, _PREC["atom"], quote), _PREC["atom"]
+    def e_Starred(self, e, indent):
+        return "*" + self.expr(e.value, _PREC["atom"]), _PREC["atom"]
 
     def items(self, node, opening: str, parts: list[str], closing: str, indent: str, force_comma=False) -> str:
         flat = opening + ", ".join(parts) + ("," if force_comma else "") + closing
-        if not parts or (node is not self.break_node and len(indent) + len(flat) <= _WIDTH):
+        if not parts or self.flat or (node is not self.break_node and len(indent) + len(flat) <= _WIDTH):
             return flat
         inner = indent + _INDENT
         return opening + "\n" + "".join(f"{inner}{p},\n" for p in parts) + indent + closing
 
-    def e_Call(self, e, quote, indent):
-        args = [self.expr(a, 0, quote, indent + _INDENT) for a in e.args]
-        for k in e.keywords:
-            value = self.expr(k.value, 0, quote, indent + _INDENT)
-            args.append(f"{k.name}={value}" if k.name is not None else "**" + self.expr(k.value, _PREC["atom"], quote))
-        return self.expr(e.func, _PREC["atom"], quote) + self.items(e, "(", args, ")", indent), _PREC["atom"]
+    def postfix(self, e, indent):
+        """A call, attribute or index and the calls, attributes and indexes it is made of
+        (`x.f(a)[0].g()`), walked down in a loop: a long chain is not a deep recursion."""
+        chain = []
+        while True:
+            kind = type(e)
+            if kind is m.Call:
+                chain.append(e)
+                e = e.func
+            elif kind is m.Attribute or kind is m.Index:
+                chain.append(e)
+                e = e.value
+            else:
+                break
+        text = self.expr(e, _PREC["atom"])
+        if isinstance(e, m.Constant) and type(e.value) is int and type(chain[-1]) is m.Attribute:
+            text = f"({text})"  # `(1).real`: `1.real` would read as a number
+        for node in reversed(chain):
+            kind = type(node)
+            if kind is m.Call:
+                args = [self.expr(a, 0, indent + _INDENT) for a in node.args]
+                for k in node.keywords:
+                    if k.name is not None:
+                        args.append(f"{k.name}={self.expr(k.value, 0, indent + _INDENT)}")
+                    else:
+                        args.append("**" + self.expr(k.value, _PREC["atom"]))
+                text += self.items(node, "(", args, ")", indent)
+            elif kind is m.Attribute:
+                text += "." + node.attr
+            else:
+                text += f"[{self.subscript(node.index)}]"
+        return text, _PREC["atom"]
 
-    def e_Attribute(self, e, quote, indent):
-        value = self.expr(e.value, _PREC["atom"], quote)
-        if isinstance(e.value, m.Constant) and isinstance(e.value.value, int) and not isinstance(e.value.value, bool):
-            value = f"({value})"
-        return f"{value}.{e.attr}", _PREC["atom"]
+    e_Call = e_Attribute = e_Index = postfix
 
-    def subscript(self, e, quote) -> str:
+    def subscript(self, e) -> str:
         if isinstance(e, m.TupleLit) and e.elts:
-            text = ", ".join(self.subscript(x, quote) for x in e.elts)
+            text = ", ".join(self.subscript(x) for x in e.elts)
             return text + "," if len(e.elts) == 1 else text
         if isinstance(e, m.Slice):
-            part = lambda x: self.expr(x, 1, quote) if x is not None else ""  # noqa: E731
+            part = lambda x: self.expr(x, 1) if x is not None else ""  # noqa: E731
             text = f"{part(e.lower)}:{part(e.upper)}"
             return text + (f":{part(e.step)}" if e.step is not None else "")
-        return self.expr(e, 0, quote)
+        return self.expr(e, 0)
 
-    def e_Index(self, e, quote, indent):
-        return f"{self.expr(e.value, _PREC['atom'], quote)}[{self.subscript(e.index, quote)}]", _PREC["atom"]
+    def e_Slice(self, e, indent):
+        return self.subscript(e), _PREC["atom"]
 
-    def e_Slice(self, e, quote, indent):
-        return self.subscript(e, quote), _PREC["atom"]
+    def e_ListLit(self, e, indent):
+        return self.items(e, "[", [self.expr(x, 0, indent + _INDENT) for x in e.elts], "]", indent), _PREC["atom"]
 
-    def e_ListLit(self, e, quote, indent):
-        return self.items(e, "[", [self.expr(x, 0, quote, indent + _INDENT) for x in e.elts], "]", indent), _PREC["atom"]
-
-    def e_TupleLit(self, e, quote, indent):
-        parts = [self.expr(x, 0, quote, indent + _INDENT) for x in e.elts]
+    def e_TupleLit(self, e, indent):
+        parts = [self.expr(x, 0, indent + _INDENT) for x in e.elts]
         return self.items(e, "(", parts, ")", indent, force_comma=len(parts) == 1), _PREC["atom"]
 
-    def e_SetLit(self, e, quote, indent):
-        return self.items(e, "{", [self.expr(x, 0, quote, indent + _INDENT) for x in e.elts], "}", indent), _PREC["atom"]
+    def e_SetLit(self, e, indent):
+        return self.items(e, "{", [self.expr(x, 0, indent + _INDENT) for x in e.elts], "}", indent), _PREC["atom"]
 
-    def dict_key(self, key, quote) -> str:
-        if isinstance(key, m.Constant) and isinstance(key.value, str) and _keyword_safe(key.value) \
-                and key.value not in _RESERVED:
+    def dict_key(self, key) -> str:
+        if isinstance(key, m.Constant) and isinstance(key.value, str) and _keyword_safe(key.value):
             return key.value
         if isinstance(key, m.Name):
             return f"({key.id})"
-        return self.expr(key, 1, quote)
+        return self.expr(key, 1)
 
-    def e_DictLit(self, e, quote, indent):
-        parts = [f"{self.dict_key(k, quote)}: {self.expr(v, 0, quote, indent + _INDENT)}"
-                 for k, v in zip(e.keys, e.values)]
+    def e_DictLit(self, e, indent):
+        parts = [f"{self.dict_key(k)}: {self.expr(v, 0, indent + _INDENT)}" for k, v in zip(e.keys, e.values)]
         return self.items(e, "{", parts, "}", indent), _PREC["atom"]
 
-    def generators(self, gens, quote) -> str:
+    def generators(self, gens) -> str:
         parts = []
         for g in gens:
-            parts.append(f"for {self.tuple_bare(g.target)} in {self.expr(g.iter, 1, quote)}")
-            parts.extend(f"if {self.expr(c, 1, quote)}" for c in g.ifs)
+            parts.append(f"for {self.tuple_bare(g.target)} in {self.expr(g.iter, 1)}")
+            parts.extend(f"if {self.expr(c, 1)}" for c in g.ifs)
         return " ".join(parts)
 
-    def e_ListComp(self, e, quote, indent):
-        return f"[{self.expr(e.elt, 0, quote)} {self.generators(e.generators, quote)}]", _PREC["atom"]
+    def e_ListComp(self, e, indent):
+        return f"[{self.expr(e.elt, 0)} {self.generators(e.generators)}]", _PREC["atom"]
 
-    def e_DictComp(self, e, quote, indent):
-        key = self.expr(e.key, 1, quote)
-        return f"{{{key}: {self.expr(e.value, 0, quote)} {self.generators(e.generators, quote)}}}", _PREC["atom"]
+    def e_DictComp(self, e, indent):
+        key = self.expr(e.key, 1)
+        return f"{{{key}: {self.expr(e.value, 0)} {self.generators(e.generators)}}}", _PREC["atom"]
 
 
 _BREAKABLE = (m.Call, m.ListLit, m.TupleLit, m.SetLit, m.DictLit)
-_RESERVED = {"if", "else", "for", "in", "while", "break", "continue", "return", "func", "import", "from", "as",
-             "and", "or", "not", "is", "true", "false", "none", "True", "False", "None"}
 
 
 def _last_line(node: m.Node) -> int:

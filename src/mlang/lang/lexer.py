@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mlang.lang.diagnostics import MSyntaxError, Span
 
-__all__ = ["Token", "tokenize", "comments", "position", "end_position", "KEYWORDS", "GRAMMAR"]
+__all__ = ["Token", "tokenize", "comments", "decode", "position", "end_position", "KEYWORDS", "GRAMMAR",
+           "MAX_NESTING"]
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -21,6 +22,12 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 _ENDS_EXPRESSION = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", ")", "]", "}",
                               "true", "false", "none", "True", "False", "None", "else"})
 _STATEMENT_START = frozenset({None, "_SEP", "BLOCK_LBRACE"})
+
+# How deeply brackets, braces and blocks may nest (Python allows 100 levels of indentation and
+# 200 of parentheses).  The parsers, the checker, the compiler and the formatter recurse once per
+# level, so this one limit keeps every stage far from Python's recursion limit; flat chains
+# (`a + b + c`, `else if`, `x.f().g()`) are not nesting and have no limit.
+MAX_NESTING = 100
 
 
 class Token:
@@ -169,6 +176,26 @@ def _up_to_unmatched(text: str, filename: str, keep_comments: bool,
     return tokens, MSyntaxError(f"unexpected character {text[pos]!r}", Span(filename, line, column))
 
 
+def _too_deep(tok: Token, filename: str) -> MSyntaxError:
+    return MSyntaxError(f"brackets and blocks nest more than {MAX_NESTING} levels deep here",
+                        Span(filename, tok.line, tok.column, tok.end_line, tok.end_column),
+                        hint="move the inner part into a variable or a function of its own")
+
+
+def decode(data: bytes, filename: str = "<input>") -> str:
+    """The text of an M file from its bytes, as Python's text files read it: UTF-8, with "\r\n"
+    and "\r" read as "\n".  Bytes that are not UTF-8 are an error at their line and column."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        column = len(data[line_start:err.start].decode("utf-8", "replace")) + 1
+        raise MSyntaxError(f"this file is not UTF-8 text: byte 0x{data[err.start]:02x} does not belong here",
+                           Span(filename, line, column), hint="save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def position(text: str, index: int, at: tuple[int, int] = (1, 1)) -> tuple[int, int]:
     """Line and column of `text[index]`, for a text that starts at line and column `at`."""
     newlines = text.count("\n", 0, index)
@@ -199,7 +226,8 @@ def tokenize(text: str, filename: str = "<input>",
     Layout: newlines inside `( )`, `[ ]` and dict/set literals are dropped; runs of newlines and
     `;` become one `_SEP`; a separator right after a block's `{`, before its `}`, before `else`,
     or at the start or end of the file is dropped.  `{` becomes BLOCK_LBRACE (after a model
-    header or after a token that ends an expression) or DICT_LBRACE.  `model`/`metamodel`
+    header, or after a token that ends an expression, except an `else` that does not follow a
+    block's `}`: `a if b else {}`) or DICT_LBRACE.  `model`/`metamodel`
     followed by a name at the start of a statement is MODEL_KW; `forward(` at the start of a
     model-body statement is FORWARD_KW.
     """
@@ -210,6 +238,7 @@ def tokenize(text: str, filename: str = "<input>",
     prev: str | None = None
     pending: Token | None = None
     model_header = False
+    closed = None  # what the last `)`, `]` or `}` closed
     count = len(tokens)
     for i, tok in enumerate(tokens):
         kind = tok.type
@@ -237,19 +266,24 @@ def tokenize(text: str, filename: str = "<input>",
                     tok = tok.retyped("FORWARD_KW")
         elif kind == "(" or kind == "[":
             stack.append("paren")
+            if len(stack) > MAX_NESTING:
+                return out, _too_deep(tok, filename)
         elif kind == "{":
             if model_header:
                 stack.append("model")
                 tok = tok.retyped("BLOCK_LBRACE")
-            elif prev in _ENDS_EXPRESSION:
+            elif prev in _ENDS_EXPRESSION and (prev != "else" or (len(out) > 1 and out[-2].type == "}" and closed != "dict")):
+                # `} else {` opens a block; the `else` of `a if b else {}` is followed by a dict.
                 stack.append("block")
                 tok = tok.retyped("BLOCK_LBRACE")
             else:
                 stack.append("dict")
                 tok = tok.retyped("DICT_LBRACE")
             model_header = False
+            if len(stack) > MAX_NESTING:
+                return out, _too_deep(tok, filename)
         elif (kind == ")" or kind == "]" or kind == "}") and stack:
-            stack.pop()
+            closed = stack.pop()
         elif kind == "import" and prev in _STATEMENT_START and i + 1 < count and tokens[i + 1].type == "NAME" \
                 and tokens[i + 1].value != "python":
             name = tokens[i + 1]

@@ -16,7 +16,9 @@ from mlang.lang.descent import DescentParser, NoParse
 from mlang.lang.diagnostics import MSyntaxError, Span
 from mlang.lang.lexer import Token, end_position, tokenize
 
-__all__ = ["parse", "parse_expression", "Block"]
+__all__ = ["parse", "parse_expression", "Block", "BOM"]
+
+BOM = "\ufeff"
 
 
 @contextmanager
@@ -64,7 +66,12 @@ def _parse_tokens(source: str, filename: str, start: str, at: tuple[int, int]):
 
 
 def parse(source: str, filename: str = "<input>") -> m.Module:
-    """Parse M source into a `Module`; raises `MSyntaxError` on the first syntax error."""
+    """Parse M source into a `Module`; raises `MSyntaxError` on the first syntax error.
+
+    A UTF-8 byte order mark at the start (which some Windows editors write) is not part of the
+    program: it is dropped, and columns on the first line are counted without it."""
+    if source.startswith(BOM):
+        source = source[1:]
     try:
         body = _parse(source, filename, "start")
     except RecursionError:
