@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import faults
 from mlang.lang.diagnostics import MError
 from mlang.registry import Repository, SQLiteStore
 
@@ -153,3 +154,16 @@ def test_gc_between_writing_files_and_committing_does_not_lose_them(repo, stack)
     assert collected[0] > 0
     x = torch.rand(2, 5)
     assert torch.equal(outputs(repo.load(ref), x), outputs(stack, x))
+
+
+def test_savers_killed_at_random_while_others_save_and_gc_runs(m_home):
+    """Three savers of one name and a gc loop; savers SIGKILLed at random and restarted
+    (`faults.concurrent_kills`): numbers stay 1..N with no gap, every version loads as saved."""
+    figures = faults.concurrent_kills(m_home, savers=3, kills=4)
+    assert figures["versions_checked"] == figures["versions_saved"] > 0
+
+
+@pytest.mark.slow
+def test_four_savers_and_gc_under_twenty_kills(m_home):
+    figures = faults.concurrent_kills(m_home, savers=4, kills=20)
+    assert figures["versions_checked"] == figures["versions_saved"] > 0
