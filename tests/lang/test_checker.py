@@ -87,3 +87,23 @@ def test_registered_builtins_are_defined_and_accept_blocks_only_when_registered(
         registry._builtins.pop("withBlock")
         registry._builtins.pop("withoutBlock")
     assert [(line, m) for line, m, _ in found] == [(4, "'withoutBlock' does not take a block")]
+
+
+def test_flat_chains_are_not_nesting():
+    terms = " + ".join(["x"] * 3000)
+    elifs = "".join(f" else if x == {i} {{\n    y = {i}\n}}" for i in range(1, 1000))
+    ternary = " if x else ".join(["x"] * 1000)
+    calls = "".join(".real.conjugate()[0:1]" for _ in range(500))
+    source = f"x = 1\ny = 0\nif x == 0 {{\n}}{elifs}\nz = {terms}\nw = {ternary}\nv = x{calls}\nu = {'- ' * 900}x\n"
+    assert messages(source) == []
+    assert messages(f"x = 1\nz = {terms} + nope\n") == [(2, "undefined name 'nope'", "did you mean 'open'?")]
+
+
+def test_binding_debug_is_an_error_wherever_python_would_refuse_it():
+    bindings = ["__debug__ = 1", "__debug__ += 1", "x.__debug__ = 1", "for __debug__ in [1] {\n}", "func __debug__() {\n}",
+                "func f(a, *__debug__) {\n}", "import python os as __debug__", "print(__debug__=1)",
+                "y = [1 for __debug__ in [1]]", "a, __debug__ = 1, 2", "model M {\n    __debug__: int = 1\n}"]
+    for line in bindings:
+        found = [(message, hint) for _, message, hint in messages(f"x = 1\n{line}\n")]
+        assert ("'__debug__' cannot be assigned: Python reserves the name", "choose another name") in found, line
+    assert messages("x = 1\ny = x.__debug__\n") == []  # reading it is fine

@@ -90,3 +90,43 @@ def test_syntax_errors_say_what_was_expected_in_words(source, where, message):
     assert (f"{d.span.line}:{d.span.column}", d.message) == (where, message)
     text = caught.value.format(source)
     assert text.startswith(f"e.m:{where}: error: {message}") and "^" in text
+
+
+def test_a_dict_after_else_in_a_conditional_expression():
+    value = parse("cfg = overrides if overrides else {}\n").body[0].value
+    assert isinstance(value, m.IfExp) and isinstance(value.orelse, m.DictLit)
+    value = parse("x = {} if a else {1: 2}\n").body[0].value
+    assert isinstance(value.body, m.DictLit) and value.orelse.keys[0].value == 1
+    statement = parse("if a {\n} else {\n    x = 1\n}\n").body[0]  # `} else {` still opens a block
+    assert isinstance(statement, m.If) and isinstance(statement.orelse[0], m.Assign)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_program():
+    module = parse("\ufeffx = 1\nprint(x)\n", "bom.m")
+    assert [type(s).__name__ for s in module.body] == ["Assign", "ExprStmt"]
+    assert (module.body[0].span.line, module.body[0].span.column) == (1, 1)
+    with pytest.raises(MSyntaxError):
+        parse("x = 1\n\ufeffprint(x)\n")  # only at the very start
+
+
+def test_f_string_parsing_is_linear_in_its_length():
+    import time
+
+    field_lines = "text {x} and {x + 1} and {{braces}}\n" * 8000  # 300 KB over 8,000 lines
+    source = f'x = 1\ny = f"""{field_lines}"""\n'
+    start = time.perf_counter()
+    value = parse(source).body[1].value
+    elapsed = time.perf_counter() - start
+    assert len(value.parts) == 8000 * 4 + 1 and elapsed < 5  # quadratic: minutes
+    last = value.parts[-2]  # `{x + 1}` on the f-string's last line, as the parser spans it
+    assert isinstance(last, m.FormattedValue) and (last.span.line, last.span.column) == (8001, 15)
+
+
+def test_nesting_deeper_than_the_limit_is_a_syntax_error_not_a_crash():
+    from mlang.lang.lexer import MAX_NESTING
+
+    parse("x = " + "[" * MAX_NESTING + "1" + "]" * MAX_NESTING)
+    with pytest.raises(MSyntaxError) as caught:
+        parse("x = " + "(" * 1000 + "1" + ")" * 1000, "deep.m")
+    assert str(caught.value.span) == f"deep.m:1:{5 + MAX_NESTING}"
+    assert "nest more than" in caught.value.diagnostics[0].message and caught.value.diagnostics[0].hint
