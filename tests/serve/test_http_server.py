@@ -321,6 +321,19 @@ def test_text_model_serves_strings_and_rejects_other_types(minilm_model):
         assert httpx.get(f"{server.url}/healthz").status_code == 200
 
 
+def test_integer_model_refuses_numbers_beyond_int64(tmp_path):
+    from mlang.lang import run_source
+
+    source = "model Ids {\n    input: Tensor[int64, B, 4]\n    Embedding(10, 3)\n    Flatten()\n    Dense(2)\n}\n" \
+             "ids = Ids()\n"
+    ids = run_source(source, filename=str(tmp_path / "ids.m"))["ids"].eval()
+    with Server(ids, name="ids", port=0) as server:
+        assert predict(server, {"inputs": [[1, 2, 3, 4]]}).status_code == 200
+        response = predict(server, {"inputs": [[1, 2, 3, 2 ** 70]]})
+        assert response.status_code == 422
+        assert response.json() == {"error": "inputs[0]: a number beyond the range of int64", "field": "inputs[0]"}
+
+
 def test_image_model_takes_base64_images(tmp_path):
     import base64
     import io
