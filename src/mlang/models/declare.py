@@ -56,7 +56,11 @@ class ModelClass:
         if args:
             raise MError(f"{self.spec.name}(...) takes fields by name, got {len(args)} positional argument(s)",
                          hint=f"write {self.spec.name}(field=value, ...)")
-        return DeclaredModel(self.spec, self.field_values(overrides))
+        values = self.field_values(overrides)
+        try:
+            return DeclaredModel(self.spec, values)
+        except MError as error:
+            raise at_users_line(error, self.spec, overrides) from None
 
     def restore(self, values: dict, layers: list):
         """An instance with saved field values and layers (nothing re-evaluated)."""
@@ -91,6 +95,30 @@ class ModelClass:
                              f"{type_of_value(value)} {value!r}"[:300])
             values[name] = value
         return values
+
+
+def at_users_line(error: MError, spec: ModelSpec, overrides: dict) -> MError:
+    """An error in a layer M's standard library declares (`TextEncoder(pretrained_model, ...)` in
+    stdlib/text.m) is the user's value's fault: report it where the user gave that value — the
+    field binding in their model, or (span left empty, so the M frame's line is used) the call
+    that passed it — with the library line as a note."""
+    from mlang.models.stdlib import is_stdlib_file
+
+    first = error.diagnostics[0] if error.diagnostics else None
+    if first is None or first.span is None or not is_stdlib_file(first.span.file):
+        return error
+    entry = next((e for e in spec.layers if e.span == first.span), None)
+    fields = [n for n in (entry.reads if entry else ()) if n in spec.fields]
+    blamed = next((n for n in fields if n in overrides), None)
+    span = None
+    if blamed is None:
+        bound = [spec.fields[n].span for n in fields
+                 if spec.fields[n].span is not None and not is_stdlib_file(spec.fields[n].span.file)]
+        span = bound[0] if bound else (spec.span if spec.span and not is_stdlib_file(spec.span.file) else None)
+    first.notes.append(f"raised by {entry.name if entry else 'a layer'} at {first.span}, in M's standard "
+                       f"{spec.lineage()[-1] if spec.base is not None else spec.name}")
+    first.span = span
+    return error
 
 
 def DeclaredModel(spec: ModelSpec, values: dict):
@@ -203,6 +231,7 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
     args = [evaluator.compile(a.value if isinstance(a, A.Starred) else a) for a in call.args]
     starred = [isinstance(a, A.Starred) for a in call.args]
     keywords = [(k.name, evaluator.compile(k.value)) for k in call.keywords]
+    reads = tuple(dict.fromkeys(n.id for n in A.walk(call) if isinstance(n, A.Name)))
 
     def arguments(fields: dict):
         values: list = []
@@ -214,7 +243,7 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
             value = evaluate(fields)
             kwargs.update(value) if key is None else kwargs.__setitem__(key, value)
         return tuple(values), kwargs
-    return LayerEntry(name, arguments, call.span)
+    return LayerEntry(name, arguments, call.span, reads)
 
 
 def _source_text(filename: str) -> str | None:

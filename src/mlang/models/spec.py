@@ -58,6 +58,7 @@ class LayerEntry:
     name: str
     arguments: Callable[[dict], tuple[tuple, dict]]
     span: Span | None = None
+    reads: tuple[str, ...] = ()  # the names its arguments read (fields among them)
 
     @classmethod
     def fixed(cls, name: str, args: tuple = (), kwargs: dict | None = None,

@@ -25,6 +25,10 @@ METAMODELS = {
 __all__ = list(METAMODELS)
 
 
+def is_stdlib_file(filename: str | None) -> bool:
+    return bool(filename) and Path(filename).resolve().parent == STDLIB_DIR
+
+
 @functools.cache
 def declarations() -> dict:
     """The standard metamodels' declarations as parsed, not run (name → `ast.ModelDecl`): what

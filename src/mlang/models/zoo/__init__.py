@@ -117,11 +117,39 @@ def zoo_entry(name: str) -> ZooEntry:
     """The entry for `name`; an unknown name lists the known ones."""
     entry = _ENTRIES.get(name)
     if entry is None:
-        close = difflib.get_close_matches(name, zoo_names(), n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise MError(f"unknown pretrained model {name!r}", field="pretrained_model",
-                     hint=f"{hint}known: {', '.join(zoo_names())}, or a local Hugging Face directory")
+        raise unknown_pretrained(name)
     return entry
+
+
+def likely_typo(name: str) -> str | None:
+    """The zoo name `name` is a near miss of (`minilm-l7` → `minilm-l6`), if any."""
+    close = difflib.get_close_matches(str(name), zoo_names(), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def from_hub(name: str) -> bool:
+    """Whether `name` is to be fetched from the Hugging Face hub: it looks like a hub name, is not
+    a near miss of a zoo name, and the hub may be used (not `HF_HUB_OFFLINE`)."""
+    from mlang.models.zoo import hub
+
+    return hub.is_hub_name(name) and likely_typo(name) is None and not hub.offline()
+
+
+def unknown_pretrained(name: str) -> MError:
+    """The one error for a pretrained name M cannot load: did-you-mean, the known names, and
+    whether the Hugging Face hub could have supplied it."""
+    from mlang.models.zoo import hub
+
+    known = f"known offline: {', '.join(zoo_names())}, or a local Hugging Face directory"
+    typo = likely_typo(name)
+    if typo is not None:
+        return MError(f"unknown pretrained model {name!r}", field="pretrained_model",
+                      hint=f"did you mean '{typo}'? {known}")
+    if hub.is_hub_name(name) and hub.offline():
+        return MError(f"pretrained model {name!r} is not available offline: it would come from the "
+                      "Hugging Face hub, and HF_HUB_OFFLINE is set", field="pretrained_model",
+                      hint=f"{known}; with network access, unset HF_HUB_OFFLINE to download it")
+    return MError(f"unknown pretrained model {name!r}", field="pretrained_model", hint=known)
 
 
 def require_installed(entry: ZooEntry) -> None:
@@ -140,6 +168,10 @@ def load_pretrained(name: str, **options):
         from mlang.models.zoo import hf_directory
 
         return hf_directory.load(name, **options)
+    if name not in _ENTRIES and from_hub(name):
+        from mlang.models.zoo import hub
+
+        return hub.load(name, **options)
     entry = zoo_entry(name)
     require_installed(entry)
     return importlib.import_module(entry.module).load(**options)
@@ -158,4 +190,4 @@ def entry_types(name: str, options: dict | None = None) -> tuple[T.MType, T.MTyp
 
 
 __all__ = ["ZooEntry", "register_zoo_entry", "zoo_names", "zoo_entries", "zoo_entry",
-           "load_pretrained", "entry_types", "is_zoo_name", "is_hf_directory"]
+           "load_pretrained", "entry_types", "is_zoo_name", "is_hf_directory", "unknown_pretrained", "from_hub"]

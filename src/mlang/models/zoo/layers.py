@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from mlang.lang import types as T
 from mlang.models.layers.base import Layer, ShapeError
-from mlang.models.zoo import entry_types, is_hf_directory, is_zoo_name, zoo_entry, zoo_names
+from mlang.models.zoo import (entry_types, from_hub, is_hf_directory, is_zoo_name, unknown_pretrained, zoo_entry,
+                              zoo_names)
 
 B = T.Sym("B")
 POOLINGS = ("mean", "cls", "max", "none")
@@ -27,10 +28,10 @@ def _check_source(layer: Layer, name: str, wanted: type) -> None:
             raise layer.error(f"{name!r} is not a {'text' if wanted is T.TextType else 'image'} model",
                               hint=f"use one of: {', '.join(kinds)}")
         return
-    if wanted is T.TextType and is_hf_directory(name):
+    if wanted is T.TextType and (is_hf_directory(name) or from_hub(name)):
         return
-    raise layer.error(f"unknown pretrained model {name!r}",
-                      hint=f"known: {', '.join(zoo_names())}, or a local Hugging Face directory")
+    unknown = unknown_pretrained(name).diagnostics[0]
+    raise layer.error(unknown.message, hint=unknown.hint)
 
 
 @dataclass
