@@ -210,3 +210,20 @@ net = loadModelFromUrl("{path}", trust_code="sha256:{sha}")
 y = net(torch.ones(1, 4))
 """, "trusting.m")
     assert g["y"].shape == (1, 3)
+
+
+def test_m_serve_serves_a_model_file_whose_code_is_pinned(honest, tmp_path, capsys):
+    import httpx
+
+    from mlang.serve import Server
+
+    path = write_artifact(dump(honest), tmp_path / "honest.safetensors")
+    sha = sha_of(read_artifact(path))
+    assert main(["serve", str(path), "--port", "0", "--trust-code-sha256", "0" * 64]) == 1
+    assert "not the code you pinned" in capsys.readouterr().err
+    with Server(str(path), port=0, trust_code=f"sha256:{sha}") as server:
+        answer = httpx.post(f"{server.url}/v1/models/{server.name}/predict",
+                            json={"inputs": [[1.0, 2.0, 3.0, 4.0]]}, timeout=30)
+    expected = honest(torch.tensor([[1.0, 2.0, 3.0, 4.0]]))
+    assert answer.status_code == 200
+    assert torch.allclose(torch.tensor(answer.json()["outputs"]), expected, atol=1e-5)

@@ -40,7 +40,7 @@ def create_app(model, options: ServeOptions | None = None):
     engine = Engine(device=options.device, backend=options.backend,
                     batch_size=options.model_batch_size or options.max_batch_size,
                     num_threads=options.num_threads, progress=False)
-    engine.load_model(model, name=options.name)
+    engine.load_model(model, name=options.name, trust_code=options.trust_code)
     runnable = engine.runnable
     name = options.name or runnable.name
     metrics = ServerMetrics(name)

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from mlang.lang.diagnostics import MError
+from mlang.models.trust import TRUST_CODE_HELP, TRUST_SHA256_HELP, trust_option
 from mlang.serve.options import ServeOptions as DEFAULT  # its class attributes are the defaults
 
 
@@ -40,6 +41,8 @@ def serve_command(
     read_timeout_s: float = typer.Option(DEFAULT.read_timeout_s,
                                          help="seconds a client has to send a request's headers, then its body"),
     max_inputs: int = typer.Option(DEFAULT.max_inputs, help="most examples in one request (413 above)"),
+    trust_code: bool = typer.Option(False, "--trust-code", help=TRUST_CODE_HELP),
+    trust_code_sha256: Optional[str] = typer.Option(None, "--trust-code-sha256", help=TRUST_SHA256_HELP),
 ) -> None:
     """Serve a model: POST /v1/models/NAME/predict, /healthz, /metrics, docs at /docs."""
     from mlang.serve.server import serve
@@ -49,7 +52,8 @@ def serve_command(
               model_batch_size=model_batch_size, max_latency_ms=max_latency_ms, batching=not no_batching,
               token=token, public_metrics_and_docs=public_metrics_and_docs, backend=backend, device=device,
               max_body_bytes=max_body_bytes, max_json_depth=max_json_depth, max_number_digits=max_number_digits,
-              read_timeout_s=read_timeout_s, max_inputs=max_inputs)
+              read_timeout_s=read_timeout_s, max_inputs=max_inputs,
+              trust_code=trust_option(trust_code, trust_code_sha256))
     except MError as error:
         typer.echo(error.format(), err=True)
         raise typer.Exit(1) from None

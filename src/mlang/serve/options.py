@@ -33,6 +33,7 @@ class ServeOptions:
     device: str = "auto"
     backend: str = "eager"
     num_threads: int | None = None
+    trust_code: bool | str | None = None   # run a model file's own code (docs/security.md)
 
     def __post_init__(self):
         for name, highest in HIGHEST.items():

@@ -148,7 +148,8 @@ def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
           max_body_bytes: int = DEFAULT.max_body_bytes, max_json_depth: int = DEFAULT.max_json_depth,
           max_number_digits: int = DEFAULT.max_number_digits, read_timeout_s: float = DEFAULT.read_timeout_s,
           max_inputs: int = DEFAULT.max_inputs, device: str = DEFAULT.device, backend: str = DEFAULT.backend,
-          num_threads: int | None = DEFAULT.num_threads, log_level: str = "warning") -> None:
+          num_threads: int | None = DEFAULT.num_threads, trust_code=DEFAULT.trust_code,
+          log_level: str = "warning") -> None:
     """Serve `model` over HTTP until interrupted (the M builtin `serve(model, port=8000)`).
 
     With `workers > 1`, `model` must be a registry reference or a model file: each worker
@@ -159,7 +160,7 @@ def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
                    public_metrics_and_docs=public_metrics_and_docs, max_body_bytes=max_body_bytes,
                    max_json_depth=max_json_depth, max_number_digits=max_number_digits,
                    read_timeout_s=read_timeout_s, max_inputs=max_inputs, device=device, backend=backend,
-                   num_threads=num_threads)
+                   num_threads=num_threads, trust_code=trust_code)
     if workers > 1:
         _serve_workers(model, host, port, workers, log_level, ServeOptions(**options))
         return
