@@ -309,6 +309,39 @@ def fresh_load(home: Path, ref: str, seed: int, width: int) -> subprocess.Comple
                            str(width)], capture_output=True, text=True, env=env, timeout=300)
 
 
+def fresh_serve(home: Path, ref: str, timeout_s: float = 180.0) -> str:
+    """`m serve REF` in a fresh process until its /healthz answers (then it is stopped)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, M_HOME=str(home), HF_HUB_OFFLINE="1")
+    server = subprocess.Popen([sys.executable, "-m", "mlang.cli", "serve", ref, "--port",
+                               str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise AssertionError(f"m serve {ref} exited: {server.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                    if reply.status == 200:
+                        return "ok"
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"m serve {ref} did not answer /healthz in {timeout_s:.0f} s")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def _write_outcome(step, repo: Repository, *, must_fail: bool) -> str:
     """Run one write: it either succeeds or raises an MError about the repository and leaves
     the repository exactly as it was.  Returns "done" or the first line of the refusal."""
@@ -341,7 +374,8 @@ def _fresh_reads(home: Path, width: int) -> dict:
                "load('m@prod') in a fresh process": load}
     for what, result in results.items():
         assert result.returncode == 0, (what, result.stdout, result.stderr)
-    return {what: "ok" for what in results}
+    return {**{what: "ok" for what in results}, "m serve m@prod (/healthz)": fresh_serve(
+        home, "m@prod")}
 
 
 def _reads(home: Path) -> dict:
