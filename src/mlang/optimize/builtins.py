@@ -1,5 +1,9 @@
 """M builtins of the optimize stage, registered without importing torch (entry point `mlang.builtins`)."""
-from mlang.lang.registry import register_builtin
+from mlang.lang.registry import register_builtin, register_check
+
+PASSES = ("prune", "quantize", "fuse", "distill")
+NOT_A_PASS = "an optimize block lists passes: prune(...), quantize(...), fuse() or distill(...)"
+NOT_A_PASS_HINT = "compute other values before optimize(...) { ... }, outside the block"
 
 register_builtin("optimize", "mlang.optimize.language:optimize", accepts_block=True,
                  doc='optimize(model, goal="speed", calibration=data) { prune(...); quantize(...); fuse() }')
@@ -12,3 +16,22 @@ register_builtin("fuse", "mlang.optimize.language:fuse",
                  doc="fuse(): fold BatchNorm into Conv/Linear and fuse activations (torch.fx)")
 register_builtin("distill", "mlang.optimize.language:distill",
                  doc="distill(student=SmallerModel, data=train_set, temperature=2.0, epochs=1)")
+
+
+def _check_blocks(module, ctx):
+    """Every statement of an `optimize(...) { ... }` block is a pass: anything else would run
+    while the block is read, before the model is optimized."""
+    from mlang.lang import ast as A
+    from mlang.lang.diagnostics import Diagnostic
+
+    calls = ([site.call for site in ctx.calls if site.name == "optimize"] if ctx is not None and ctx.calls is not None
+             else [n for n in A.walk(module) if isinstance(n, A.Call) and isinstance(n.func, A.Name)
+                   and n.func.id == "optimize"])
+    for call in calls:
+        for stmt in call.block or ():
+            value = stmt.value if isinstance(stmt, A.ExprStmt) else None
+            if not (isinstance(value, A.Call) and isinstance(value.func, A.Name) and value.func.id in PASSES):
+                yield Diagnostic(f"{NOT_A_PASS}, not this statement", stmt.span, hint=NOT_A_PASS_HINT)
+
+
+register_check(_check_blocks)

@@ -7,6 +7,7 @@ in the order written.  With an empty block (or none), `goal` picks the pipeline.
 from __future__ import annotations
 
 from mlang.lang.diagnostics import MError
+from mlang.optimize.builtins import NOT_A_PASS, NOT_A_PASS_HINT
 from mlang.optimize.distillation import Distillation
 from mlang.optimize.fusion import Fusion
 from mlang.optimize.passes import Pass
@@ -23,10 +24,8 @@ def optimize(model, goal: str = "speed", calibration=None, data=None, eval_data=
         if value is None:
             continue
         if not isinstance(value, Pass):
-            raise MError(f"an optimize block lists passes, but one statement gave a "
-                         f"{type(value).__name__}",
-                         hint="write prune(...), quantize(...), fuse() or distill(...) "
-                              "as statements in the block")
+            raise MError(f"{NOT_A_PASS}, but one statement gave a {type(value).__name__}",
+                         hint=NOT_A_PASS_HINT)
         passes.append(value)
     return ModelOptimizer(passes).optimize(model, order=order, goal=goal,
                                            calibration=calibration, data=data,
