@@ -103,6 +103,31 @@ def test_every_kind_goes_from_m_run_to_export_serve_and_removal(kind, repository
     assert np.abs(np.array(served["outputs"]) - expected).max() <= 1e-4
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_restores_through_every_loader(kind, repository, tmp_path):
+    """`loadModelFromUrl("registry:…")`, `Engine.load_model`, and a model file from `m export
+    --format safetensors` read back with `loadModelFromUrl` and by the Engine."""
+    from mlang.engine import Engine
+    from mlang.models.modelfile import read_artifact
+    from mlang.models.trust import carried_code
+    from mlang.models.url import load_model_from_url
+
+    expected, inputs = python_outputs(kind), examples(kind)
+    batch = inputs if kind in TEXT_KINDS else torch.tensor(inputs)
+    file = tmp_path / f"{kind}.safetensors"
+    assert main(["export", kind, "--format", "safetensors", "-o", str(file)]) == 0
+    code = carried_code(read_artifact(file).config)
+    trust = f"sha256:{code.sha256}" if code else None
+    assert (code is not None) == (kind in {"forward", "custom"})
+    loaded = [load_model_from_url(f"registry:{kind}"), load_model_from_url(str(file), trust_code=trust)]
+    with torch.inference_mode():
+        for model in loaded:
+            assert np.abs(model(batch).float().numpy() - expected).max() <= 1e-5
+    for source in (kind, str(file)):
+        engine = Engine(device="cpu").load_model(source, trust_code=trust)
+        assert np.abs(np.asarray(engine.run(batch), dtype=np.float32) - expected).max() <= 1e-5
+
+
 def serve_and_predict(ref: str, home: Path, inputs) -> dict:
     server = m_command("serve", ref, "--port", "0", home=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
