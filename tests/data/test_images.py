@@ -24,7 +24,7 @@ def test_images_are_labelled_by_folder_and_decoded_when_read(image_folder):
     assert data.examples[0]["image"].endswith("0.png")  # stored as a path
     first = data[0]
     assert first.image.mode == "RGB" and first.image.size == (12, 10)
-    assert [ex.label for ex in data] == [0, 0, 0, 1, 1, 1]
+    assert [ex.label for ex in data.rows()] == [0, 0, 0, 1, 1, 1]
 
 
 def test_image_batches_are_channels_first_tensors(image_folder):
@@ -40,7 +40,7 @@ def test_an_unreadable_image_names_the_file(image_folder):
     bad.write_bytes(b"not an image at all")
     data = Dataset.images(image_folder)
     with pytest.raises(MError) as error:
-        [ex.image for ex in data]
+        [ex.image for ex in data.rows()]
     assert "9.png" in str(error.value)
 
 

@@ -23,8 +23,8 @@ def test_csv_maps_roles_to_columns_and_encodes_labels(reviews_csv):
     assert len(data) == 3
     assert data.input_column == "text" and data.target_column == "label"
     assert data.labels == ["great", "other"]
-    assert [ex.text for ex in data] == ["tasty and fresh", "stale, sadly", "would buy again"]
-    assert [ex.label for ex in data] == [0, 1, 0]
+    assert [ex.text for ex in data.rows()] == ["tasty and fresh", "stale, sadly", "would buy again"]
+    assert [ex.label for ex in data.rows()] == [0, 1, 0]
     assert data[1].labels == 1  # the plural names the target, as in a training loop
     assert data.task == "classification"
 
@@ -37,7 +37,7 @@ def test_csv_numeric_roles_are_floats(reviews_csv):
 
 def test_a_given_label_mapping_is_kept(reviews_csv):
     data = Dataset.csv(reviews_csv, text="review", label="score", labels=["other", "great"])
-    assert [ex.label for ex in data] == [1, 0, 1]
+    assert [ex.label for ex in data.rows()] == [1, 0, 1]
 
 
 def test_label_outside_the_given_mapping_names_row_and_column(reviews_csv):
@@ -109,7 +109,7 @@ def test_jsonl_reads_one_object_per_line(tmp_path):
     path.write_text('{"body": "fine", "tag": "pos"}\n\n{"body": "bad", "tag": "neg"}\n',
                     encoding="utf-8")
     data = Dataset.jsonl(path, text="body", label="tag")
-    assert [ex.text for ex in data] == ["fine", "bad"] and data.labels == ["neg", "pos"]
+    assert [ex.text for ex in data.rows()] == ["fine", "bad"] and data.labels == ["neg", "pos"]
 
 
 def test_jsonl_syntax_error_names_line_and_column(tmp_path):

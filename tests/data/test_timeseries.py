@@ -42,7 +42,7 @@ def test_multi_column_windows_sorted_by_date(tmp_path):
 def test_split_of_a_series_is_chronological():
     data = Dataset.timeseries(list(range(50)), window=4, normalize=None)
     past, future = split(data, 0.8, seed=123)
-    assert max(ex.y for ex in past) < min(ex.y for ex in future)
+    assert max(ex.y for ex in past.rows()) < min(ex.y for ex in future.rows())
     with pytest.raises(MError, match="chronologically"):
         split(data, 0.8, stratify=True)
 

@@ -54,7 +54,7 @@ def test_report_metrics_agree_with_predict(trained):
 
 def test_data_labels_in_another_order_are_mapped(trained):
     model, valid = trained
-    flipped = Dataset.records([{"t": ex.text, "s": valid.labels[ex.label]} for ex in valid],
+    flipped = Dataset.records([{"t": ex.text, "s": valid.labels[ex.label]} for ex in valid.rows()],
                               text="t", label="s", labels=["pos", "neg"])
     assert evaluate(model, flipped)["accuracy"] == evaluate(model, valid)["accuracy"]
     other = Dataset.records([{"t": "x", "s": "maybe"}], text="t", label="s")

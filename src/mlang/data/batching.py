@@ -12,6 +12,8 @@ from typing import Any, Iterator
 
 from mlang.data.errors import data_error
 
+# The batch size of `for batch in data` (iterating a Dataset directly) and of `data.batches()`.
+DEFAULT_BATCH_SIZE = 32
 # Shuffled text is sorted by length within windows of this many batches, then the batches shuffled.
 BUCKET_WINDOW = 50
 

@@ -101,15 +101,80 @@ def _check_column(column: list, kind: str | None, name: str, source: str,
 
 
 def _numbers(frame, names: list, columns: dict, source: str, where) -> list:
-    """The listed numeric columns of each row, as a list of floats per row."""
+    """The listed numeric columns of each row as one list of floats per row.
+
+    A cell may hold a number or a list (or array) of numbers: one list-valued column keeps its
+    shape (a list of lists stays one), several columns are joined end to end.  Every row must
+    come out the same shape.
+    """
     rows = [[] for _ in range(len(frame))]
+    single = len(names) == 1
     for name in names:
         for i, value in enumerate(frame[columns[str(name)]]):
-            value = _plain(value)
-            if _is_missing(value):
-                raise data_error(f"{source}: {where(i)}, column {name!r}: missing value", field=str(name))
-            rows[i].append(_to_float(value, source, where(i), str(name)))
+            numbers = _cell_numbers(value, source, where(i), str(name))
+            if single and isinstance(numbers, list):
+                rows[i] = numbers
+            elif isinstance(numbers, list):
+                rows[i].extend(_flat(numbers))
+            else:
+                rows[i].append(numbers)
+    _check_same_shape(rows, names, source, where)
     return rows
+
+
+def _cell_numbers(value, source: str, position: str, name: str):
+    """A float, or (for a list / array cell) a nested list of floats."""
+    import numpy as np
+
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            shown = repr(list(value) if isinstance(value, np.ndarray) else value)
+            raise data_error(f"{source}: {position}, column {name!r}: expected numbers, got "
+                             f"{shown[:80]}", field=name) from None
+        if array.size == 0:
+            raise data_error(f"{source}: {position}, column {name!r}: an empty list of numbers",
+                             field=name)
+        if np.isnan(array).any():
+            raise data_error(f"{source}: {position}, column {name!r}: missing value in the list",
+                             field=name)
+        return array.tolist()
+    value = _plain(value)
+    if _is_missing(value):
+        raise data_error(f"{source}: {position}, column {name!r}: missing value", field=name)
+    return _to_float(value, source, position, name)
+
+
+def _flat(values: list) -> list:
+    return [v for item in values for v in (_flat(item) if isinstance(item, list) else [item])]
+
+
+def _shape(value) -> tuple:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return tuple(shape)
+
+
+def _check_same_shape(rows: list, names: list, source: str, where) -> None:
+    if not rows:
+        return
+    first = _shape(rows[0])
+    for i, row in enumerate(rows):
+        shape = _shape(row)
+        if shape != first:
+            column = names[0] if len(names) == 1 else ", ".join(map(str, names))
+            raise data_error(f"{source}: {where(i)}, column {column!r}: {_describe(shape)} but "
+                             f"{where(0)} has {_describe(first)}", field=str(names[0]),
+                             hint="every example's features need the same shape; pad or trim them")
+
+
+def _describe(shape: tuple) -> str:
+    if len(shape) == 1:
+        return f"{shape[0]} number{'s' if shape[0] != 1 else ''}"
+    return "shape [" + ", ".join(map(str, shape)) + "]"
 
 
 def _to_float(value, source: str, position: str, name: str) -> float:

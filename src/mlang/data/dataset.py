@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from mlang.data.batching import DEFAULT_BATCH_SIZE
 from mlang.data.errors import data_error
 
 # Roles a model reads, in the order `input_column` is chosen when several are present.
@@ -69,6 +70,8 @@ class Dataset:
     rdataset = _Loader("rdataset")
     bbc_news = _Loader("bbc_news")
     sklearn = _Loader("sklearn")
+    tensors = _Loader("tensors")
+    arrays = _Loader("arrays")
 
     def __init__(self, examples: Iterable[dict], *, input_column: str | None = None,
                  target_column: str | None = None, labels: Sequence | None = None,
@@ -96,7 +99,17 @@ class Dataset:
             return self._derive(self.examples[index])
         return self._example(self.examples[index])
 
-    def __iter__(self) -> Iterator[Example]:
+    def __iter__(self):
+        """Batches of `DEFAULT_BATCH_SIZE` examples in order, as a training loop wants them.
+
+        `for batch in data { ... }` gives `Batch`es (`batch.text` a list, `batch.labels` a tensor
+        of class ids); `data.batches(n, shuffle=true, seed=epoch)` chooses the size and order, and
+        `data.rows()` gives the single examples.
+        """
+        return iter(self.batches(DEFAULT_BATCH_SIZE))
+
+    def rows(self) -> Iterator[Example]:
+        """Each example in order (a dict of roles, also readable as attributes)."""
         for raw in self.examples:
             yield self._example(raw)
 
@@ -138,7 +151,7 @@ class Dataset:
     def map(self, fn: Callable[[Example], dict]) -> "Dataset":
         """A dataset of `fn(example)` for each example (fn returns the new example dict)."""
         mapped = []
-        for i, example in enumerate(self):
+        for i, example in enumerate(self.rows()):
             result = fn(example)
             if not isinstance(result, dict):
                 raise data_error(f"map function returned {type(result).__name__} for example {i}, "
@@ -194,8 +207,20 @@ class Dataset:
                          hint=f"name it when loading, e.g. Dataset.csv(path, text=..., label=...)")
         return value
 
-    def batches(self, batch_size: int = 32, model=None, *, shuffle: bool = False, seed: int = 0,
-                bucket: bool | None = None, drop_last: bool = False):
+    def fingerprint(self) -> str:
+        """A sha256 of the examples' content in order (what the registry records as the data a
+        model was trained on); tensors and arrays are hashed by dtype, shape and bytes."""
+        import hashlib
+        import json
+
+        digest = hashlib.sha256()
+        for raw in self.examples:
+            digest.update(json.dumps(raw, sort_keys=True, default=_stable_json).encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    def batches(self, batch_size: int = DEFAULT_BATCH_SIZE, model=None, *, shuffle: bool = False,
+                seed: int = 0, bucket: bool | None = None, drop_last: bool = False):
         """Batches of examples: `batch.inputs` are model-ready tensors (`model.preprocess`).
 
         Text is bucketed by length when shuffling (similar lengths share a batch, so dynamic
@@ -205,6 +230,18 @@ class Dataset:
 
         return iterate_batches(self, batch_size, model=model, shuffle=shuffle, seed=seed,
                                bucket=bucket, drop_last=drop_last)
+
+
+def _stable_json(value):
+    """JSON for what json cannot write: tensors and arrays by content, the rest by repr."""
+    import hashlib
+
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "tobytes") and hasattr(value, "dtype") and hasattr(value, "shape"):
+        return {"dtype": str(value.dtype), "shape": list(value.shape),
+                "sha256": hashlib.sha256(value.tobytes()).hexdigest()}
+    return repr(value)
 
 
 def split(dataset: Dataset, fraction: float = 0.8, seed: int = 0, stratify: bool = False,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from mlang.lang import types as T
-from mlang.lang.diagnostics import MError
+from mlang.lang.diagnostics import Diagnostic, MError
 from mlang.models.spec import ModelSpec
 
 
@@ -152,6 +152,58 @@ class MModel(nn.Module):
     @classmethod
     def from_config(cls, config: dict, files: dict, prefix: str = "") -> "MModel":
         raise NotImplementedError
+
+
+def input_mismatch(model, given) -> MError | None:
+    """The M error for a tensor that does not fit `model`'s declared input type (its rank or a
+    known dim differs), or None when it fits or the type says too little to judge.
+
+    Called only after the layers failed on `given`, so a call that works costs nothing."""
+    declared = getattr(model, "input_type", None)
+    if isinstance(declared, T.ImageType):
+        dims = (T.Sym("B"), declared.channels, declared.height, declared.width)
+    elif isinstance(declared, T.TensorType) and declared.dims is not None:
+        dims = tuple(declared.dims)
+    else:
+        return None
+    if not torch.is_tensor(given):
+        return None
+    shape = tuple(given.shape)
+    name = model.spec.name
+    shown = "[" + ", ".join(map(str, shape)) + "]"
+    if len(shape) != len(dims):
+        return _input_error(f"{name} expects input {declared} ({len(dims)} dims, the first the "
+                            f"batch) but was given a tensor of shape {shown}",
+                            f"pass a batch shaped [{', '.join(_dim_text(d) for d in dims)}]")
+    for index, (want, got) in enumerate(zip(dims, shape)):
+        if isinstance(want, int) and want != got:
+            symbolic = _declared_dims(model)
+            field = symbolic[index] if symbolic and index < len(symbolic) else None
+            named = f" ({field.name} = {want})" if isinstance(field, T.Sym) else ""
+            return _input_error(f"{name} expects input {declared} but was given a tensor of shape "
+                                f"{shown}: dim {index} is {got}, not {want}{named}",
+                                (f"build it with {field.name}={got}, or " if isinstance(field, T.Sym)
+                                 else "") + f"pass inputs whose dim {index} is {want}")
+    return None
+
+
+def _input_error(message: str, hint: str) -> MError:
+    # The message names the model and its input type already: no "input:" prefix.
+    return MError(message, field="input", hint=hint, diagnostics=[Diagnostic(message, hint=hint)])
+
+
+def _declared_dims(model) -> tuple | None:
+    """The input dims as declared (field names not yet bound to numbers), when known."""
+    declared = getattr(getattr(model, "spec", None), "input_type", None)
+    if isinstance(declared, T.ImageType):
+        return (T.Sym("B"), declared.channels, declared.height, declared.width)
+    if isinstance(declared, T.TensorType) and declared.dims is not None:
+        return tuple(declared.dims)
+    return None
+
+
+def _dim_text(dim) -> str:
+    return "?" if dim is None else str(dim)
 
 
 def _record_shape(shapes: dict, name: str):

@@ -5,7 +5,7 @@ from torch import nn
 
 from mlang.lang import types as T
 from mlang.models.layers.base import layer_from_config
-from mlang.models.module import MModel
+from mlang.models.module import MModel, input_mismatch
 from mlang.models.shapes import (
     build_modules, check_output, format_shape, propagate, reject_input_shape, stack_input,
 )
@@ -70,11 +70,18 @@ class LayerStackModel(MModel):
     def compute(self, x=None, **features):
         """Runs the layers; a first layer that preprocesses raw inputs itself (a pretrained encoder
         from the zoo) receives the feature tensors as keywords."""
-        modules = iter(self.layers)
-        if x is None:
-            x = next(modules)(**features)
-        for module in modules:
-            x = module(x)
+        modules, given = iter(self.layers), x
+        try:
+            if x is None:
+                x = next(modules)(**features)
+            for module in modules:
+                x = module(x)
+        except RuntimeError as error:
+            # torch's "mat1 and mat2 shapes cannot be multiplied": say which input was expected.
+            mismatch = input_mismatch(self, given)
+            if mismatch is not None:
+                raise mismatch from error
+            raise
         return x
 
     def _input_layer(self):

@@ -223,6 +223,9 @@ def data_parallel(train_fn: Callable) -> Callable:
     def train_maybe_in_parallel(model, train, *args, devices: int = 1, **kwargs):
         if _in_group or (devices == 1 and not launched_by_torchrun()):
             return train_fn(model, train, *args, **kwargs)
+        from mlang.data.loaders.arrays import as_dataset
+
+        train = as_dataset(train)  # an in-memory (x, y) pair is sharded like any Dataset
         batch_size = kwargs.pop("batch_size", default_batch)
         return fine_tune_distributed(train_fn, model, train, *args, devices=devices,
                                      batch_size=batch_size, **kwargs)

@@ -59,21 +59,30 @@ def predict(model, data, batch_size: int = 32, output: str = "labels") -> list:
     Classification gives class names (`output="ids"` for ids, `"probabilities"` for each
     class's probability); regression numbers; QA answer texts.
     """
+    if _is_input_batch(model, data):
+        from mlang.data import Dataset
+
+        data = Dataset.tensors(data)  # a [N, ...] tensor or array: N inputs
     single = not isinstance(data, (list, tuple)) and not _is_dataset(data)
     dataset = _as_dataset([data] if single else data)
     task = tasks.task_of(model, dataset)
+    if task == "classification" and output not in ("labels", "ids", "probabilities"):
+        raise data_error(f"unknown output {output!r} (use \"labels\", \"ids\" or \"probabilities\")",
+                     field="output")
+    names = getattr(model, "labels", None) or dataset.labels
+    if task == "classification" and output == "labels" and not names and not _is_dataset(data):
+        raise data_error("the model has no class names to predict (model.labels is not set)",
+                     field="labels",
+                     hint="set them from the data it was trained on: model.labels = train_data.labels "
+                          "(fineTuneModel does this), or ask for class ids: output=\"ids\"")
     outputs = run_model(model, dataset, batch_size, task, with_loss=False)
     if task == "classification":
         if output == "probabilities":
             result = outputs.scores.tolist()
         elif output == "ids":
             result = list(outputs.predictions)
-        elif output == "labels":
-            names = getattr(model, "labels", None) or dataset.labels
-            result = [names[i] if names else i for i in outputs.predictions]
         else:
-            raise data_error(f"unknown output {output!r} (use \"labels\", \"ids\" or \"probabilities\")",
-                         field="output")
+            result = [names[i] if names else i for i in outputs.predictions]
     else:
         result = list(outputs.predictions)
     return result[0] if single else result
@@ -155,10 +164,29 @@ def _is_dataset(data) -> bool:
     return isinstance(data, Dataset)
 
 
-def _as_dataset(data):
-    """A Dataset as is; a list of raw inputs as an input-only dataset."""
-    from mlang.data import Dataset
+def _is_input_batch(model, data) -> bool:
+    """Is `data` a tensor or array holding a batch of inputs (rank = the model's input rank)?
+    (Images are given as a list: an array of one image has the rank of a batch of rows.)"""
+    import numpy as np
+    import torch
 
+    if not (torch.is_tensor(data) or isinstance(data, np.ndarray)):
+        return False
+    from mlang.lang import types as T
+
+    declared = getattr(model, "input_type", None)
+    if isinstance(declared, T.TensorType) and declared.dims is not None:
+        return data.ndim == len(declared.dims)
+    return False
+
+
+def _as_dataset(data):
+    """A Dataset as is; an `(x, y)` pair of tensors / arrays as an in-memory dataset; a list of raw
+    inputs as an input-only dataset."""
+    from mlang.data import Dataset
+    from mlang.data.loaders.arrays import as_dataset
+
+    data = as_dataset(data)
     if isinstance(data, Dataset):
         return data
     if isinstance(data, (list, tuple)):

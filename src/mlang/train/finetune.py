@@ -56,8 +56,10 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     """
     import torch
 
+    from mlang.data.loaders.arrays import as_dataset
     from mlang.train.precision import pick_device, resolve_precision
 
+    train, valid = as_dataset(train), as_dataset(valid)  # an in-memory (x, y) pair
     _check_arguments(train, valid, epochs, lr, batch_size, gradient_accumulation, log_every)
     if seed is not None:
         seed_everything(seed)
@@ -149,7 +151,7 @@ class _StepLoop:
             with autocast(self.device, self.precision):
                 output = tasks.call_model(self.model, batch.inputs)
                 if self.step == 0 and index == 0:
-                    tasks.check_output(self.task, output, self.num_labels)
+                    tasks.check_output(self.task, output, self.num_labels, batch.targets)
                 loss = tasks.loss(self.task, output, batch.targets)
             # The loss stays on the device; it is read back only when logged.
             detached = loss.detach()
@@ -195,9 +197,11 @@ def _check_arguments(train, valid, epochs, lr, batch_size, accumulation, log_eve
 
     if not isinstance(train, Dataset):
         raise data_error(f"fineTuneModel expects a Dataset to train on, got {type(train).__name__}",
-                     field="train")
+                     field="train", hint="load one (Dataset.csv(...), Dataset.sklearn(...)) or pass "
+                                         "in-memory tensors / arrays as a pair (x, y)")
     if valid is not None and not isinstance(valid, Dataset):
-        raise data_error(f"valid must be a Dataset, got {type(valid).__name__}", field="valid")
+        raise data_error(f"valid must be a Dataset, got {type(valid).__name__}", field="valid",
+                     hint="pass a Dataset or an (x, y) pair of tensors / arrays")
     if len(train) == 0:
         raise data_error("the training data is empty", field="train")
     for name, value in (("epochs", epochs), ("batch_size", batch_size),

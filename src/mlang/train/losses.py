@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from mlang.train.tasks import logits
+from mlang.train.tasks import check_regression_shapes, logits
 
 
 def _as_tensor(target, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -32,6 +32,8 @@ def _elementwise_pair(input, target):
     target = _as_tensor(target, values, values.dtype)
     if values.dim() == target.dim() + 1 and values.shape[-1] == 1:
         values = values.squeeze(-1)
+    if values.shape != target.shape and target.dim() > 0:
+        check_regression_shapes(values, target)  # an M error, not torch's broadcasting warning
     return values, target
 
 class MSELoss(torch.nn.MSELoss):

@@ -10,20 +10,47 @@ from __future__ import annotations
 from mlang.data.errors import data_error
 
 TASKS = ("classification", "regression", "forecast", "qa")
+# The task each standard metamodel (src/mlang/models/stdlib) is built for.
+STDLIB_TASKS = {"TextClassifier": "classification", "ImageClassifier": "classification",
+                "Regressor": "regression", "SequenceForecaster": "forecast",
+                "QuestionAnswerer": "qa"}
 # The longest answer span (in tokens) QA decoding considers, as in SQuAD's reference code.
 MAX_ANSWER_TOKENS = 30
 
 
 def task_of(model, data) -> str:
-    """The model's task when it is one M trains, else the one the data implies."""
+    """The model's task when it is one M trains, else the one the data implies, else the one its
+    standard metamodel is built for (a `TextClassifier` classifies)."""
     task = getattr(model, "task", None)
     if task not in TASKS:
         task = getattr(data, "task", None)
     if task not in TASKS:
-        raise data_error(f"cannot train or evaluate a model whose task is {task!r}", field="task",
-                     hint="give the model a task (" + ", ".join(TASKS) + ") or the data a "
-                          "label=/target= column")
+        task = stdlib_task(model)
+    if task not in TASKS:
+        given = getattr(model, "task", None)
+        raise data_error(f"cannot train or evaluate a model whose task is {given!r}", field="task",
+                     hint="set it on the model (model.task = \"classification\"; one of "
+                          + ", ".join(TASKS) + ") or give the data a label= / target= column")
     return task
+
+
+def stdlib_task(model) -> str | None:
+    """The task of the standard metamodel `model` extends, if it extends one."""
+    spec = getattr(model, "spec", None)
+    while spec is not None:
+        if spec.name in STDLIB_TASKS and _declared_in_stdlib(spec):
+            return STDLIB_TASKS[spec.name]
+        spec = getattr(spec, "base", None)
+    return None
+
+
+def _declared_in_stdlib(spec) -> bool:
+    from pathlib import Path
+
+    from mlang.models.stdlib import STDLIB_DIR
+
+    span = getattr(spec, "span", None)
+    return span is not None and Path(span.file).resolve().parent == STDLIB_DIR
 
 
 def call_model(model, inputs):
@@ -77,18 +104,41 @@ def loss(task: str, output, targets):
     if task == "classification":
         return F.cross_entropy(logits(output).float(), targets)
     if task in ("regression", "forecast"):
-        return F.mse_loss(regression_output(output).float(), targets.float())
+        values = regression_output(output)
+        if values.shape != targets.shape:
+            check_regression_shapes(values, targets)
+        return F.mse_loss(values.float(), targets.float())
     start, end = span_logits(output)
     return (F.cross_entropy(start.float(), targets[:, 0]) + F.cross_entropy(end.float(), targets[:, 1])) / 2
 
 
-def check_output(task: str, output, num_labels: int | None) -> None:
-    """An early, clear error when a classifier's width does not fit the data's classes."""
+def check_output(task: str, output, num_labels: int | None, targets=None) -> None:
+    """An early, clear error when the model's outputs do not fit the data's targets: a classifier
+    narrower than the data's classes, a regressor with more (or fewer) outputs than targets."""
     if task == "classification" and num_labels is not None:
         width = logits(output).shape[-1]
         if width < num_labels:
             raise data_error(f"the model outputs {width} classes but the data has {num_labels} labels",
                          field="num_labels", hint=f"declare the model with num_labels = {num_labels}")
+    if task in ("regression", "forecast") and targets is not None and hasattr(targets, "shape"):
+        check_regression_shapes(regression_output(output), targets)
+
+
+def check_regression_shapes(values, targets) -> None:
+    """Predictions and targets of a regression must have one shape (a `[B, 1]` output meets `[B]`)."""
+    if tuple(values.shape) == tuple(targets.shape):
+        return
+    per_output = values.shape[-1] if values.dim() > 1 else 1
+    per_target = targets.shape[-1] if targets.dim() > 1 else 1
+    if values.shape[:1] == targets.shape[:1] and per_output != per_target:
+        raise data_error(f"the model outputs {per_output} value{'s' if per_output != 1 else ''} per "
+                     f"example but the data has {per_target} target{'s' if per_target != 1 else ''}",
+                     field="num_outputs",
+                     hint=f"declare the model with num_outputs = {per_target} (its last layer "
+                          f"Dense({per_target}))")
+    raise data_error(f"the model's outputs have shape {list(values.shape)} but the targets have "
+                 f"shape {list(targets.shape)}", field="output",
+                 hint="the model must output one prediction per target, in the targets' shape")
 
 
 def decode_spans(output, batch) -> list[str]:

@@ -19,6 +19,9 @@ LOADERS = {
     "rdataset": "mlang.data.loaders.rdataset",
     "bbc_news": "mlang.data.loaders.bbc_news",
     "sklearn": "mlang.data.loaders.sklearn_data",
+    # One file for both in-memory forms: torch tensors and numpy arrays.
+    "tensors": "mlang.data.loaders.arrays",
+    "arrays": "mlang.data.loaders.arrays",
 }
 
 

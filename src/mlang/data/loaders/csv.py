@@ -17,7 +17,10 @@ def load(path: str, *, labels: Sequence | None = None, delimiter: str = ",",
 
     file = existing_file(path)
     try:
-        frame = pd.read_csv(file, sep=delimiter, encoding=encoding)
+        # Only an empty cell is missing: "n/a", "NA" or "null" stay text, so a number column
+        # holding one says "expected a number, got 'n/a'" and a text column keeps the words.
+        frame = pd.read_csv(file, sep=delimiter, encoding=encoding, keep_default_na=False,
+                            na_values=[""])
     except pd.errors.ParserError as error:
         # pandas words it "Expected 3 fields in line 5, saw 4": keep its line number.
         detail = str(error).split("C error: ")[-1].strip()
