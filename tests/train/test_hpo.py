@@ -239,13 +239,15 @@ def test_grid_search_visits_every_combination_once_quietly_off_a_terminal(iris, 
 
 def test_hyperband_prunes_and_the_live_table_shows_the_trials(iris, capsys):
     train, valid = iris
-    space = {"hidden": choice(4, 8), "lr": choice(0.01, 0.1)}
-    best = auto_tune_model(iris_classifier, space, train, valid, trials=4, pruner="hyperband",
-                           seed=0, save_as=False, progress=True, **FAST)
-    assert best.tuning.finished == 4
+    space = {"hidden": choice(2, 4, 8, 16), "lr": choice(0.001, 0.01, 0.1, 0.3)}
+    best = auto_tune_model(iris_classifier, space, train, valid, trials=8, pruner="hyperband",
+                           seed=0, save_as=False, progress=True, epochs=6, batch_size=16)
+    assert best.tuning.finished == 8
+    pruned = best.tuning.count("pruned")
+    assert 1 <= pruned < 8 and best.tuning.count("complete") == 8 - pruned  # weak trials stopped early
     shown = capsys.readouterr().out
-    assert f"study iris_classifier-f1: 4/4 trials, best #{best.tuning.best_trial}" in shown
-    assert shown.count("hidden=") == 4 and shown.endswith("\n")
+    assert f"study iris_classifier-f1: 8/8 trials, best #{best.tuning.best_trial}" in shown
+    assert shown.count("hidden=") == 8 and "pruned" in shown and shown.endswith("\n")
 
 
 def test_workers_share_one_study_across_processes(iris, tmp_path):
