@@ -20,7 +20,6 @@ This module imports torch only when a model is actually loaded, so registering a
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import re
@@ -30,7 +29,6 @@ from typing import Callable
 
 from mlang.lang.diagnostics import MError
 
-_CHUNK = 1 << 16
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(.*)", re.S)
 _sources: dict[str, Callable | str] = {}
 
