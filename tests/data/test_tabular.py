@@ -147,3 +147,30 @@ def test_frame_and_records():
     assert data.labels == [0, 1] and data.column("label") == [1, 0]
     records = Dataset.records([{"msg": "x", "cls": "b"}], text="msg", label="cls")
     assert records.labels == ["b"]
+
+
+def test_a_not_a_number_word_is_reported_as_such_not_as_missing(tmp_path):
+    """docs/data.md promises "expected a number, got 'n/a'"; only an empty cell is missing."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,stars\ngood,4\nmeh,n/a\nNA,3\n", encoding="utf-8")
+    with pytest.raises(MError) as error:
+        Dataset.csv(path, text="review", target="stars")
+    assert str(error.value).startswith(f"error: {path}: row 2 (line 3), column 'stars': "
+                                       "expected a number, got 'n/a'")
+    assert error.value.field == "stars"
+    texts = Dataset.csv(path, text="review")
+    assert texts.column("text") == ["good", "meh", "NA"]  # words are kept as written
+    path.write_text("review,stars\ngood,4\nmeh,\n", encoding="utf-8")
+    with pytest.raises(MError, match="row 2 \\(line 3\\), column 'stars': missing value"):
+        Dataset.csv(path, text="review", target="stars")
+
+
+def test_a_not_a_number_word_from_m_names_the_m_line(tmp_path):
+    from mlang.lang.api import run_source
+
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,stars\ngood,4\nmeh,n/a\n", encoding="utf-8")
+    with pytest.raises(MError) as error:
+        run_source(f'x = 1\nreviews = Dataset.csv("{path}", text="review", target="stars")\n', "load.m")
+    message = str(error.value)
+    assert "load.m:2:" in message and "column 'stars': expected a number, got 'n/a'" in message

@@ -138,3 +138,41 @@ def test_errors_a_keras_user_can_make():
         model.add(m.Dense(2, input_shape=(2,)))
     with pytest.raises(MError, match="shape mismatch at Conv2D"):
         model.add(m.Conv2D(3))
+
+
+def test_fit_holds_out_a_validation_split_as_keras_does():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100, 4)).astype(np.float32)
+    y = (x[:, 0] - x[:, 2] > 0).astype(np.int64)
+    model = m.Model([m.Dense(8, input_shape=(4,)), m.ReLU(), m.Dense(2), m.Softmax()])
+    model.compile(optimizer=m.TrainingOptimizer("adam", learning_rate=0.05),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=10, batch_size=16, validation_split=0.2, seed=0, verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    # the last 20 % (taken before shuffling) is the validation data
+    held_out = model.evaluate(x[80:], y[80:], return_dict=True)
+    assert history.history["val_loss"][-1] == pytest.approx(held_out["loss"], rel=1e-5)
+    assert history.history["val_accuracy"][-1] > 0.8
+    given = model.fit(x, y, epochs=1, validation_split=0.5, validation_data=(x[:10], y[:10]), verbose=0)
+    assert given.history["val_loss"][0] == pytest.approx(model.evaluate(x[:10], y[:10])[0], rel=1e-5)
+
+
+def test_fit_argument_errors_name_the_argument():
+    model = m.Model([m.Dense(2, input_shape=(4,))])
+    model.compile(optimizer="adam", loss="mse")
+    cases = [
+        (dict(x=np.zeros((3, 4)), y=np.zeros((2, 2))), "y", "x has 3 examples but y has 2"),
+        (dict(x=np.array([["a"] * 4] * 2), y=np.zeros((2, 2))), "x", "x must hold numbers, got text"),
+        (dict(x=np.zeros((4, 4)), y=np.zeros((4, 2)), validation_split=1.5), "validation_split", "between 0 and 1"),
+        (dict(x=np.zeros((2, 4)), y=np.zeros((2, 2)), validation_split=0.1), "validation_split", "leaves no validation"),
+        (dict(x=np.zeros((3, 5)), y=np.zeros((3, 2))), "input",
+         "Model expects input Tensor[float32, B, 4] but was given a tensor of shape [3, 5]: dim 1 is 5, not 4"),
+    ]
+    for arguments, field, words in cases:
+        with pytest.raises(MError) as error:
+            model.fit(verbose=0, **arguments)
+        assert error.value.field == field and words in str(error.value), arguments
+    image_model = m.Model([m.Conv2D(4, kernel=(3, 3), input_shape=(8, 8, 3)), m.Flatten(), m.Dense(2)])
+    with pytest.raises(MError, match=r"expects input Tensor\[float32, B, 8, 8, 3\] .* shape \[2, 8, 8, 1\]"):
+        image_model.predict(np.zeros((2, 8, 8, 1), dtype=np.float32))

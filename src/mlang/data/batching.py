@@ -38,6 +38,10 @@ class Batch:
     def __len__(self) -> int:
         return len(self.examples)
 
+    def __repr__(self) -> str:
+        columns = ", ".join(self.examples[0]) if self.examples else ""
+        return f"Batch({len(self)} examples; columns: {columns}; batch.labels: {self.target_column})"
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("examples", "targets", "target_column"):
             raise AttributeError(name)
@@ -154,8 +158,7 @@ def _collate(values: list):
     first = values[0]
     if isinstance(first, torch.Tensor):
         return torch.stack(values)
-    if isinstance(first, np.ndarray) or (isinstance(first, (list, tuple)) and first
-                                         and isinstance(first[0], (int, float))):
+    if isinstance(first, np.ndarray) or _numeric_list(first):
         return torch.as_tensor(np.asarray(values, dtype=np.float32))
     if isinstance(first, bool):
         return torch.tensor(values, dtype=torch.bool)
@@ -169,6 +172,15 @@ def _collate(values: list):
         array = np.stack([np.asarray(image, dtype=np.float32) / 255.0 for image in values])
         return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
     return values
+
+
+def _numeric_list(value) -> bool:
+    """A (possibly nested) non-empty list of numbers, judged by its first items."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    while isinstance(value, (list, tuple)) and value:
+        value = value[0]
+    return isinstance(value, (int, float))
 
 
 def answer_token_targets(features: dict, offsets, examples: list[dict]):

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from mlang.lang import types as T
-from mlang.lang.diagnostics import MError
+from mlang.lang.diagnostics import Diagnostic, MError
 from mlang.models.layers.base import Layer, layer_from_config
-from mlang.models.module import MModel, _image_tensor
+from mlang.models.module import MModel, _image_tensor, input_mismatch
 from mlang.models.shapes import format_shape, propagate
 from mlang.models.spec import ModelSpec
 from mlang.models.stack import LayerList
@@ -160,11 +160,63 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
-def _as_tensor(data) -> torch.Tensor:
-    if torch.is_tensor(data):
-        return data
-    tensor = torch.as_tensor(np.asarray(data))
+def numeric_tensor(value, argument: str) -> torch.Tensor:
+    """`value` (a tensor, a numpy array or nested lists of numbers) as a tensor with a first
+    (example) dimension and a real numeric dtype; float64 becomes float32.  Anything else is an
+    `MError` naming `argument` ("x", "y").  `Dataset.tensors` / `Dataset.arrays` read x and y here too."""
+    if torch.is_tensor(value):
+        tensor = value.detach()
+    else:
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+            raise _argument_error(f"{argument} must be a tensor or an array of numbers, got "
+                                  f"{type(value).__name__}", argument,
+                                  "pass one row per example: a [N, ...] tensor, array or list")
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged nested lists
+            array = np.asarray(value, dtype=object)
+        if array.dtype.kind == "O":
+            raise _argument_error(f"{argument} is not a rectangular array of numbers (rows of "
+                                  "different lengths, or not numbers)", argument,
+                                  "every example must have the same shape; pad or resize them first")
+        if array.dtype.kind not in "biuf":
+            raise _argument_error(f"{argument} must hold numbers, got {_kind_name(array.dtype)}",
+                                  argument, _text_hint(argument))
+        # A copy only where torch cannot share the memory (np.ascontiguousarray would also turn a
+        # 0-d array into a 1-d one).
+        shared = array.flags.c_contiguous and array.flags.writeable
+        tensor = torch.from_numpy(array if shared else array.copy())
+    if tensor.is_complex():
+        raise _argument_error(f"{argument} must hold real numbers, got {tensor.dtype}", argument)
+    if tensor.dim() == 0:
+        raise _argument_error(f"{argument} is a single number; expected one row per example "
+                              "(shape [N, ...])", argument)
+    if len(tensor) == 0:
+        raise _argument_error(f"{argument} has no examples (its first dimension is 0)", argument)
     return tensor.float() if tensor.dtype == torch.float64 else tensor
+
+
+def check_lengths(x_count: int, y_count: int) -> None:
+    """x and y must have one row per example each."""
+    if x_count != y_count:
+        raise _argument_error(f"x has {x_count} examples but y has {y_count}", "y",
+                              "x and y need one row per example, in the same order")
+
+
+def _argument_error(message: str, argument: str, hint: str | None = None) -> MError:
+    # The message names the argument already: no "x:" prefix.
+    return MError(message, field=argument, hint=hint, diagnostics=[Diagnostic(message, hint=hint)])
+
+
+def _kind_name(dtype) -> str:
+    return {"U": "text", "S": "bytes", "M": "dates", "m": "time spans", "c": "complex numbers"}.get(
+        dtype.kind, str(dtype))
+
+
+def _text_hint(argument: str) -> str:
+    if argument == "x":
+        return "texts go in a records or CSV dataset: Dataset.records(rows, text=\"...\", label=\"...\")"
+    return "pass numbers (class ids or values to regress on)"
 
 
 class Model(MModel):
@@ -231,10 +283,18 @@ class Model(MModel):
 
     def compute(self, x, **_unused):
         self._ensure_built(x)
-        if self.channels_last:
-            x = x.movedim(-1, 1)
-        for module in self.layers:
-            x = module(x)
+        given = x
+        try:
+            if self.channels_last:
+                x = x.movedim(-1, 1)
+            for module in self.layers:
+                x = module(x)
+        except (RuntimeError, IndexError) as error:
+            # torch's "mat1 and mat2 shapes cannot be multiplied": say which input was expected.
+            mismatch = input_mismatch(self, given, self._user_layout(self.stack_input))
+            if mismatch is not None:
+                raise mismatch from error
+            raise
         if self.channels_last and x.dim() == len(self.stack_input.dims):
             x = x.movedim(1, -1)
         return x
@@ -289,11 +349,19 @@ class Model(MModel):
             raise MError(f"Model.{what} needs a compiled model", hint="call model.compile(optimizer=..., loss=...) first")
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
-            validation_data=None, verbose: int = 1, seed: int | None = None) -> History:
-        """Train for `epochs` passes over (x, y); returns a `History` of per-epoch loss and metrics."""
+            validation_split: float = 0.0, validation_data=None, verbose: int = 1,
+            seed: int | None = None) -> History:
+        """Train for `epochs` passes over (x, y); returns a `History` of per-epoch loss and metrics.
+
+        `validation_split=0.2` holds out the last 20 % of the examples (taken before shuffling,
+        as Keras does) and reports `val_loss` / `val_<metric>` after each epoch;
+        `validation_data=(x_val, y_val)` gives the held-out data instead and takes precedence.
+        """
         self._require_compiled("fit")
-        x, y = _as_tensor(x), _as_tensor(y)
-        _check_lengths(x, y)
+        x, y = numeric_tensor(x, "x"), numeric_tensor(y, "y")
+        check_lengths(len(x), len(y))
+        if validation_split and validation_data is None:
+            x, y, validation_data = _split_off_validation(x, y, validation_split)
         self._ensure_built(x)
         optimizer, history = self._torch_optimizer(), History()
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -331,8 +399,8 @@ class Model(MModel):
     def evaluate(self, x, y, batch_size: int = 32, return_dict: bool = False):
         """Loss and metrics over (x, y): `[loss, metric, ...]` (a float with no metrics) or a dict."""
         self._require_compiled("evaluate")
-        x, y = _as_tensor(x), _as_tensor(y)
-        _check_lengths(x, y)
+        x, y = numeric_tensor(x, "x"), numeric_tensor(y, "y")
+        check_lengths(len(x), len(y))
         pred = self._predict_tensor(x, batch_size)
         y = y.to(pred.device)
         values = {"loss": self.loss(pred, y).item(), **self._metric_values(pred, y)}
@@ -352,7 +420,7 @@ class Model(MModel):
 
     def predict(self, x, batch_size: int = 32) -> np.ndarray:
         """Model outputs for x as a numpy array."""
-        return self._predict_tensor(_as_tensor(x), batch_size).cpu().numpy()
+        return self._predict_tensor(numeric_tensor(x, "x"), batch_size).cpu().numpy()
 
     def _device(self) -> torch.device:
         return next((p.device for p in self.parameters()), torch.device("cpu"))
@@ -378,8 +446,15 @@ class Model(MModel):
         return model
 
 
-def _check_lengths(x: torch.Tensor, y: torch.Tensor) -> None:
-    if len(x) != len(y):
-        raise MError(f"x has {len(x)} examples but y has {len(y)}")
-    if len(x) == 0:
-        raise MError("no examples to train or evaluate on")
+def _split_off_validation(x: torch.Tensor, y: torch.Tensor, fraction) -> tuple:
+    """(x, y) for training and the last `fraction` of the examples for validation (Keras' rule)."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise _argument_error(f"validation_split must be a fraction between 0 and 1, got {fraction!r}",
+                              "validation_split", "for example validation_split=0.2")
+    held_out = int(len(x) * fraction)
+    if held_out < 1 or held_out >= len(x):
+        raise _argument_error(f"validation_split={fraction} of {len(x)} examples leaves "
+                              f"{'no validation' if held_out < 1 else 'no training'} examples",
+                              "validation_split", "use a larger fraction or more data")
+    cut = len(x) - held_out
+    return x[:cut], y[:cut], (x[cut:], y[cut:])

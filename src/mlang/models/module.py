@@ -154,12 +154,14 @@ class MModel(nn.Module):
         raise NotImplementedError
 
 
-def input_mismatch(model, given) -> MError | None:
+def input_mismatch(model, given, declared: T.MType | None = None) -> MError | None:
     """The M error for a tensor that does not fit `model`'s declared input type (its rank or a
-    known dim differs), or None when it fits or the type says too little to judge.
+    known dim differs), or None when it fits or the type says too little to judge.  `declared`
+    overrides the input type (a Keras-style model states it channels-last).
 
     Called only after the layers failed on `given`, so a call that works costs nothing."""
-    declared = getattr(model, "input_type", None)
+    own_type = declared is None
+    declared = getattr(model, "input_type", None) if own_type else declared
     if isinstance(declared, T.ImageType):
         dims = (T.Sym("B"), declared.channels, declared.height, declared.width)
     elif isinstance(declared, T.TensorType) and declared.dims is not None:
@@ -177,7 +179,7 @@ def input_mismatch(model, given) -> MError | None:
                             f"pass a batch shaped [{', '.join(_dim_text(d) for d in dims)}]")
     for index, (want, got) in enumerate(zip(dims, shape)):
         if isinstance(want, int) and want != got:
-            symbolic = _declared_dims(model)
+            symbolic = _declared_dims(model) if own_type else None
             field = symbolic[index] if symbolic and index < len(symbolic) else None
             named = f" ({field.name} = {want})" if isinstance(field, T.Sym) else ""
             return _input_error(f"{name} expects input {declared} but was given a tensor of shape "

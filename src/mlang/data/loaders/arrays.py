@@ -23,6 +23,8 @@ from typing import Sequence
 
 from mlang.data.dataset import Dataset
 from mlang.data.errors import data_error
+# x and y are read exactly as the Keras-style `Model.fit(x, y)` reads them.
+from mlang.models.keras import check_lengths, numeric_tensor
 
 TASKS = ("classification", "regression")
 
@@ -62,48 +64,6 @@ def as_dataset(data):
     return data
 
 
-def numeric_tensor(value, argument: str):
-    """A tensor of `value` (a tensor, a numpy array or nested lists of numbers), with at least one
-    (example) dimension and a real numeric dtype; float64 becomes float32."""
-    import numpy as np
-    import torch
-
-    if torch.is_tensor(value):
-        tensor = value.detach()
-    else:
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-            raise data_error(f"{argument} must be a tensor or an array of numbers, got "
-                             f"{type(value).__name__}", field=argument,
-                             hint=f"pass one row per example: a [N, ...] tensor, array or list")
-        try:
-            array = np.asarray(value)
-        except ValueError:
-            array = np.asarray(value, dtype=object)
-        if array.dtype.kind == "O":
-            raise data_error(f"{argument} is not a rectangular array of numbers (rows of different "
-                             "lengths or non-numbers)", field=argument,
-                             hint="every example must have the same shape; pad or resize them first")
-        if array.dtype.kind not in "biuf":
-            raise data_error(f"{argument} must hold numbers, got {_kind_name(array.dtype)}",
-                             field=argument, hint=_text_hint(argument))
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
-    if tensor.is_complex():
-        raise data_error(f"{argument} must hold real numbers, got {tensor.dtype}", field=argument)
-    if tensor.dim() == 0:
-        raise data_error(f"{argument} is a single number; expected one row per example "
-                         "(shape [N, ...])", field=argument)
-    if len(tensor) == 0:
-        raise data_error(f"{argument} has no examples (its first dimension is 0)", field=argument)
-    return tensor.float() if tensor.dtype == torch.float64 else tensor
-
-
-def check_lengths(x, y) -> None:
-    """x and y must have one row per example each."""
-    if len(x) != len(y):
-        raise data_error(f"x has {len(x)} examples but y has {len(y)}", field="y",
-                         hint="x and y need one row per example, in the same order")
-
-
 def _target_values(y, count: int, labels, task: str | None, source: str):
     """`(ids, names)` for class labels, or a list of numbers (or lists of numbers) per example."""
     import numpy as np
@@ -118,12 +78,12 @@ def _target_values(y, count: int, labels, task: str | None, source: str):
         if names is None:
             raise data_error(f"y of class names must have one name per example (shape [{count}])",
                              field="y")
-        _check_count(count, len(names))
+        check_lengths(count, len(names))
         from mlang.data.columns import encode_labels
 
         return encode_labels(names, labels, source, "y", lambda i: f"y[{i}]")
     targets = numeric_tensor(y, "y")
-    _check_count(count, len(targets))
+    check_lengths(count, len(targets))
     floating = targets.is_floating_point()
     _check_finite(targets, "y")
     if task == "classification" or (task is None and not floating):
@@ -163,12 +123,6 @@ def _class_ids(targets, labels) -> tuple[list[int], list]:
     return ids, labels
 
 
-def _check_count(expected: int, actual: int) -> None:
-    if expected != actual:
-        raise data_error(f"x has {expected} examples but y has {actual}", field="y",
-                         hint="x and y need one row per example, in the same order")
-
-
 def _check_finite(tensor, argument: str) -> None:
     import torch
 
@@ -197,14 +151,3 @@ def _holds_text(value) -> bool:
     if isinstance(value, np.ndarray):
         return value.dtype.kind in "USO" and value.size > 0 and isinstance(value.flat[0], str)
     return bool(value) and isinstance(value[0], str)
-
-
-def _kind_name(dtype) -> str:
-    return {"U": "text", "S": "bytes", "M": "dates", "m": "time spans", "c": "complex numbers"}.get(
-        dtype.kind, str(dtype))
-
-
-def _text_hint(argument: str) -> str:
-    if argument == "x":
-        return "texts go in a records or CSV dataset: Dataset.records(rows, text=\"...\", label=\"...\")"
-    return "pass numbers, or class names as a list of strings"
