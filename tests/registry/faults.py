@@ -29,7 +29,7 @@ import torch
 
 from mlang.lang.diagnostics import MError
 from mlang.registry import Repository
-from mlang.registry.blobs import TEMP_PREFIX, BlobStore
+from mlang.registry.blobs import TEMP_PREFIX, TRASH_PREFIX, BlobStore
 
 from registry_models import make_stack, outputs
 
@@ -91,6 +91,7 @@ def snapshot(repo: Repository) -> dict:
         "blobs": sorted(repo.blobs.blobs()),
         "temp": sorted(p.name for p in repo.blobs.root.glob(f"*/{TEMP_PREFIX}*"))
         if repo.blobs.root.is_dir() else [],
+        "set_aside": sorted(repo.blobs.set_aside_blobs()),
     }
 
 
@@ -217,13 +218,16 @@ def concurrent_kills(home: Path, *, savers: int = 4, kills: int = 12, width: int
     assert versions == list(range(1, len(versions) + 1)), versions
     loaded = check_sound(repo)
     temp, orphans = debris(repo)
+    set_aside = len(list(repo.blobs.set_aside_blobs()))   # by the gc killed mid-sweep
     repo.gc(temp_grace_s=0)
-    assert debris(repo) == (0, 0)
+    assert debris(repo) == (0, 0) and not list(repo.blobs.set_aside_blobs())
+    check_sound(repo)
     assert save_seeded(repo, "shared", 1, width) == f"shared:{len(versions) + 1}"
     return {"savers": savers, "gc_running": gc, "kills": kills + savers + (1 if gc else 0),
             "saver_kills_mid_run": kills, "versions_saved": len(versions),
             "versions_checked": loaded, "seconds": round(elapsed, 1),
-            "temp_files_left": temp, "unreferenced_blobs_left": orphans}
+            "temp_files_left": temp, "unreferenced_blobs_left": orphans,
+            "blobs_left_set_aside_by_the_killed_gc": set_aside}
 
 
 # ----- small, full and read-only file systems ------------------------------------------------------

@@ -78,7 +78,7 @@ class MemoryStore(Store):
             del self.records[(name, version)]
             return moves
 
-    def sweep(self, fn):
+    def sweep(self, fn, *, seal=True):  # nothing to seal: no log to replay
         with self.lock:
             fn({f.sha256 for r in self.records.values() for f in r.files})
 

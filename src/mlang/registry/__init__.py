@@ -21,6 +21,7 @@ _EXPORTS = {
     "AliasMove": "mlang.registry.store",
     "ModelSummary": "mlang.registry.repository",
     "GcReport": "mlang.registry.repository",
+    "UnboundVersionWarning": "mlang.registry.repository",
 }
 
 __all__ = list(_EXPORTS)

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Iterator
 
 TEMP_PREFIX = ".tmp-"
+# A blob garbage collection has set aside: renamed under the store's write lock, deleted only
+# once the sweep has committed (see `Repository.gc`), put back if a version turns out to use it.
+TRASH_PREFIX = ".trash-"
 
 
 def sha256_of(data: bytes) -> str:
@@ -99,9 +102,48 @@ class BlobStore:
         _fsync_directory(target.parent)
         return sha256
 
+    def trash_path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / (TRASH_PREFIX + sha256)
+
     def read(self, sha256: str) -> bytes:
-        """The blob's bytes (FileNotFoundError when it is missing); the caller verifies them."""
-        return self.path(sha256).read_bytes()
+        """The blob's bytes (FileNotFoundError when it is missing); the caller verifies them.
+        A blob a killed gc left set aside is read from there (the next gc puts it back)."""
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            try:
+                return self.trash_path(sha256).read_bytes()
+            except FileNotFoundError:
+                pass
+            raise
+
+    def set_aside(self, sha256: str) -> None:
+        """Rename the blob out of the way (undone by `put_back`, finished by `purge`)."""
+        try:
+            os.replace(self.path(sha256), self.trash_path(sha256))
+        except FileNotFoundError:
+            pass
+
+    def put_back(self, sha256: str) -> None:
+        if self.path(sha256).is_file():
+            self.trash_path(sha256).unlink(missing_ok=True)
+            return
+        try:
+            os.replace(self.trash_path(sha256), self.path(sha256))
+        except FileNotFoundError:
+            pass
+
+    def purge(self, sha256: str) -> None:
+        self.trash_path(sha256).unlink(missing_ok=True)
+
+    def set_aside_blobs(self) -> Iterator[str]:
+        """The sha256 of every blob a gc set aside and did not finish (it was killed)."""
+        if not self.root.is_dir():
+            return
+        for entry in self.root.glob(f"*/{TRASH_PREFIX}*"):
+            sha256 = entry.name[len(TRASH_PREFIX):]
+            if is_sha256(sha256):
+                yield sha256
 
     def verify(self, sha256: str) -> bool:
         try:

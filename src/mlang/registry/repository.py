@@ -177,15 +177,50 @@ class Repository:
         the lock cannot be taken (a full disk, say) they stay for `gc`."""
         if not created:
             return
+        def choose(referenced: set[str]) -> list[str]:
+            return [sha256 for sha256 in created if sha256 not in referenced]
+        try:
+            self._collect(choose)
+        except (MError, OSError):
+            # No room even for the sealing write (a full disk): still under the write lock, so
+            # no save can start using these bytes meanwhile; only a commit of the same bytes
+            # cut short at this very moment could come back without them.
+            try:
+                self._collect(choose, seal=False)
+            except (MError, OSError):
+                return
+
+    def _collect(self, choose, *, seal: bool = True) -> None:
+        """Delete the blobs `choose(referenced sha256s)` names, safely against a save killed in
+        the middle of its commit.
+
+        Such a commit can be in SQLite's write-ahead log without being visible yet, and SQLite
+        replays it on its next recovery — unless a later write transaction has overwritten it.
+        So under the store's write lock the chosen blobs are only set aside (renamed); the sweep
+        then commits a write (`Store.sweep`), after which no cut-short commit can reappear, and
+        only then are they deleted.  If the sweep fails they are put back; if this process is
+        killed meanwhile, the next gc puts back the set-aside blobs a version uses (and reads
+        find them there until then)."""
+        chosen: list[str] = []
 
         def sweep(referenced: set[str]) -> None:
-            for sha256 in created:
-                if sha256 not in referenced:
-                    self.blobs.remove(sha256)
+            for sha256 in list(self.blobs.set_aside_blobs()):   # a killed gc's
+                if sha256 in referenced:
+                    self.blobs.put_back(sha256)
+                else:
+                    chosen.append(sha256)
+            for sha256 in choose(referenced):
+                self.blobs.set_aside(sha256)
+                chosen.append(sha256)
+
         try:
-            self.store.sweep(sweep)
-        except (MError, OSError):
-            return
+            self.store.sweep(sweep, seal=seal)
+        except BaseException:
+            for sha256 in chosen:
+                self.blobs.put_back(sha256)
+            raise
+        for sha256 in chosen:
+            self.blobs.purge(sha256)
 
     def _remembered_parent(self, model) -> str | None:
         """The version `model` was loaded from or last saved as, if it is in this repository
@@ -504,17 +539,21 @@ class Repository:
         more than `temp_grace_s` ago (younger ones may belong to a save in progress)."""
         counts = {"removed": 0, "freed": 0, "kept": 0}
 
-        def sweep(referenced: set[str]) -> None:
+        def unreferenced(referenced: set[str]) -> list[str]:
+            found = []
             for sha256, size in list(self.blobs.blobs()):
                 if sha256 in referenced:
                     counts["kept"] += 1
                     continue
                 counts["removed"] += 1
                 counts["freed"] += size
-                if not dry_run:
-                    self.blobs.remove(sha256)
+                found.append(sha256)
+            return found
 
-        self.store.sweep(sweep)
+        if dry_run:
+            self.store.sweep(unreferenced)
+        else:
+            self._collect(unreferenced)
         stale = list(self.blobs.stale_temp_files(temp_grace_s))
         if not dry_run:
             for path in stale:

@@ -37,7 +37,7 @@ from mlang.registry.blobs import is_sha256, write_failure_hint
 from mlang.registry.store import AliasMove, FileRecord, Store, VersionRecord, record_digest
 
 # 1: the first layout; 2: versions.record_sha256 (rows written before stay NULL until the
-# upgrade binds them, see `_upgrade`).
+# upgrade binds them, see `_upgrade`) and `counters`.
 SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -78,6 +78,10 @@ CREATE TABLE IF NOT EXISTS aliases (
     version INTEGER NOT NULL,
     PRIMARY KEY (name, alias),
     FOREIGN KEY (name, version) REFERENCES versions(name, version)
+);
+CREATE TABLE IF NOT EXISTS counters (      -- `sweeps`: each sweep commits a write
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alias_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -341,6 +345,9 @@ class SQLiteStore(Store):
         they are now (trust on first write: a later change to them is then detected)."""
         if found < 2:
             conn.execute("ALTER TABLE versions ADD COLUMN record_sha256 TEXT")
+            for statement in SCHEMA.split(";"):   # the tables schema 2 added (`counters`)
+                if statement.strip():
+                    conn.execute(statement)
             for row in conn.execute("SELECT * FROM versions").fetchall():
                 record = self._record(conn, row)
                 if record.damage is None:
@@ -500,9 +507,16 @@ class SQLiteStore(Store):
             return moves
         return self._write(body)
 
-    def sweep(self, fn: Callable[[set[str]], None]) -> None:
+    def sweep(self, fn: Callable[[set[str]], None], *, seal: bool = True) -> None:
         def body(conn):
             fn({row["sha256"] for row in conn.execute("SELECT DISTINCT sha256 FROM version_files")})
+            if not seal:
+                return
+            # A write, so the commit overwrites any commit cut short in the write-ahead log
+            # (a process killed between writing it and publishing it), which SQLite would
+            # otherwise replay on its next recovery: a version gc did not see must never appear.
+            conn.execute("INSERT INTO counters (name, value) VALUES ('sweeps', 1) "
+                         "ON CONFLICT (name) DO UPDATE SET value = value + 1")
         self._write(body)
 
 

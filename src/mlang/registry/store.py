@@ -141,5 +141,10 @@ class Store(ABC):
         in which case those aliases are removed (and the removals recorded)."""
 
     @abstractmethod
-    def sweep(self, fn: Callable[[set[str]], None]) -> None:
-        """Call `fn(sha256s referenced by any version)` while no version can be added."""
+    def sweep(self, fn: Callable[[set[str]], None], *, seal: bool = True) -> None:
+        """Call `fn(sha256s referenced by any version)` while no version can be added, then
+        (with `seal`) commit a write.  The write matters for a log-based store such as
+        SQLite's: a version whose commit was cut short (its process killed between writing it
+        to the log and publishing it) is invisible to `fn` but would be replayed on the next
+        recovery; a commit after it overwrites it, so no version `fn` did not see can appear
+        later.  `seal=False` is for when that write cannot be made (a full disk)."""
