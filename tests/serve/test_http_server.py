@@ -192,7 +192,7 @@ def test_shutdown_finishes_in_flight_requests(tiny_model):
     caller.start()
     batcher = server.app.state.batcher
     for _ in range(2000):  # until the request waits in the batcher (its 600 ms latency budget)
-        if batcher._queue.qsize() or batcher._busy:
+        if batcher.waiting or batcher._busy:
             break
         threading.Event().wait(0.005)
     server.stop()

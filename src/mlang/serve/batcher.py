@@ -1,48 +1,85 @@
-"""Dynamic batching: concurrent requests share one model call.
+"""Dynamic batching: concurrent requests share one model call, within a bounded queue.
 
 The first waiting request opens a batch; requests that arrive within `max_latency_ms` join it
 while the batch holds at most `max_batch_size` examples.  A request is never split across
 batches, so a request of 5 inputs gets exactly its 5 outputs; one larger than `max_batch_size`
 runs alone (the engine cuts it into model-sized batches).  The model runs on one worker thread,
 so the event loop keeps accepting requests — they form the next batch while this one runs.
+
+The queue holds at most `max_queue` requests: `enqueue` refuses one more with `QueueFull`
+(the server answers 503 with Retry-After).  A request may carry a deadline; one whose deadline
+has passed, or that was cancelled (its client hung up), is dropped before its batch reaches the
+model, so the model only computes what someone is still waiting for.
 """
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+QUEUED, BATCHED, RUNNING, DONE, DROPPED = "queued", "batched", "running", "done", "dropped"
 
-@dataclass
-class _Pending:
+
+class QueueFull(Exception):
+    """The queue already holds `max_queue` requests; `retry_after` is the expected wait in seconds."""
+
+    def __init__(self, waiting: int, retry_after: int):
+        super().__init__(f"{waiting} requests are waiting")
+        self.waiting, self.retry_after = waiting, retry_after
+
+
+class DeadlineExceeded(Exception):
+    """The request's deadline passed before the model reached it."""
+
+
+class Stopped(Exception):
+    """The batcher is stopped (the server is shutting down)."""
+
+
+@dataclass(eq=False)
+class Pending:
+    """One request in the batcher: its examples, the future of its outputs, its state."""
+
     inputs: list
     future: asyncio.Future = field(repr=False)
+    deadline: float | None = None   # on the event loop's clock (loop.time())
+    state: str = QUEUED
 
 
 class DynamicBatcher:
     def __init__(self, run_batch: Callable[[list], object], *, max_batch_size: int = 32,
-                 max_latency_ms: float = 5.0, batching: bool = True,
-                 on_batch: Callable[[int], None] | None = None):
+                 max_latency_ms: float = 5.0, batching: bool = True, max_queue: int | None = None,
+                 on_batch: Callable[[int], None] | None = None,
+                 on_drop: Callable[[str], None] | None = None):
         self.run_batch = run_batch
         self.max_batch_size = max(1, int(max_batch_size))
         self.max_latency = max(0.0, max_latency_ms) / 1000.0
         self.batching = batching
+        self.max_queue = max_queue
         self.on_batch = on_batch
-        self._queue: asyncio.Queue[_Pending] | None = None
-        self._carry: _Pending | None = None
+        self.on_drop = on_drop          # called with "deadline" or "cancelled" for each dropped request
+        self._queue: deque[Pending] = deque()
+        self.waiting = 0                # requests queued (not yet taken into a batch)
+        self.waiting_examples = 0
+        self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
         self._busy = False
+        self._stopping = False
+        self._seconds_per_example: float | None = None   # measured, to estimate Retry-After
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlang-model")
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._wake = asyncio.Event()
         self._worker = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
-        """Finish every request already submitted, then stop the worker."""
-        while self._queue is not None and (not self._queue.empty() or self._carry or self._busy):
+        """Refuse new requests, answer every request already queued, then stop the worker."""
+        self._stopping = True
+        while self._worker is not None and (self.waiting or self._busy):
             await asyncio.sleep(0.01)
         if self._worker is not None:
             self._worker.cancel()
@@ -52,11 +89,53 @@ class DynamicBatcher:
                 pass
         self._executor.shutdown(wait=True)
 
-    async def submit(self, inputs: list):
+    async def run_in_model_thread(self, function: Callable[[], object]):
+        """Run `function` on the model's thread, between batches (the server's warm-up)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
+
+    def enqueue(self, inputs: list, deadline: float | None = None) -> Pending:
+        """Queue a request; raises `QueueFull` when `max_queue` requests already wait."""
+        if self._stopping or self._worker is None:
+            raise Stopped()
+        if self.max_queue is not None and self.waiting >= self.max_queue:
+            raise QueueFull(self.waiting, self.retry_after())
+        pending = Pending(list(inputs), asyncio.get_running_loop().create_future(), deadline)
+        self._queue.append(pending)
+        self.waiting += 1
+        self.waiting_examples += len(pending.inputs)
+        self._wake.set()
+        return pending
+
+    async def submit(self, inputs: list, deadline: float | None = None):
         """The model's outputs for `inputs` (one row per input), computed in some batch."""
-        future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(list(inputs), future))
-        return await future
+        return await self.enqueue(inputs, deadline).future
+
+    def cancel(self, pending: Pending, reason: str = "cancelled") -> bool:
+        """Drop `pending` if the model has not started on it; False when it already runs (or ran)."""
+        if pending.state == QUEUED:
+            self._unqueue(pending)
+        elif pending.state != BATCHED:
+            return False
+        pending.state = DROPPED
+        if not pending.future.done():
+            if reason == "deadline":
+                pending.future.set_exception(DeadlineExceeded())
+                pending.future.exception()  # marked as retrieved: its handler may have gone already
+            else:
+                pending.future.cancel()
+        if self.on_drop is not None:
+            self.on_drop(reason)
+        return True
+
+    def retry_after(self) -> int:
+        """Whole seconds until the queue has room again, as measured so far (1 to 60)."""
+        if self._seconds_per_example is None:
+            return 1
+        return max(1, min(60, math.ceil(self.waiting_examples * self._seconds_per_example)))
+
+    def _unqueue(self, pending: Pending) -> None:
+        self.waiting -= 1
+        self.waiting_examples -= len(pending.inputs)
 
     async def _loop(self) -> None:
         while True:
@@ -66,55 +145,103 @@ class DynamicBatcher:
             finally:
                 self._busy = False
 
-    async def _collect(self) -> list[_Pending]:
-        first = self._carry or await self._queue.get()
+    def _head(self) -> Pending | None:
+        """The first request still worth computing; expired ones are dropped on the way."""
+        now = asyncio.get_running_loop().time()
+        while self._queue:
+            pending = self._queue[0]
+            if pending.state != QUEUED:          # cancelled while it waited
+                self._queue.popleft()
+            elif pending.deadline is not None and now >= pending.deadline:
+                self._queue.popleft()
+                self.cancel(pending, "deadline")
+            else:
+                return pending
+        return None
+
+    async def _next(self, timeout: float | None) -> Pending | None:
+        """The head of the queue once there is one; None if `timeout` seconds pass first."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while (head := self._head()) is None:
+            self._wake.clear()
+            if end is None:
+                await self._wake.wait()
+                continue
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except asyncio.TimeoutError:
+                return None
+        return head
+
+    def _take(self, pending: Pending) -> None:
+        self._queue.popleft()
+        self._unqueue(pending)
+        pending.state = BATCHED
+
+    async def _collect(self) -> list[Pending]:
+        first = await self._next(None)
         self._busy = True  # from here until the batch is answered, stop() waits for us
-        self._carry = None
+        self._take(first)
         batch, size = [first], len(first.inputs)
         if not self.batching:
             return batch
         deadline = time.monotonic() + self.max_latency
         while size < self.max_batch_size:
-            try:
-                if self._queue.empty():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                else:
-                    item = self._queue.get_nowait()
-            except asyncio.TimeoutError:
-                break
-            if size + len(item.inputs) > self.max_batch_size:
-                self._carry = item  # opens the next batch; requests are never split
-                break
+            item = await self._next(max(0.0, deadline - time.monotonic()))
+            if item is None or size + len(item.inputs) > self.max_batch_size:
+                break  # a request that does not fit opens the next batch; requests are never split
+            self._take(item)
             batch.append(item)
             size += len(item.inputs)
         return batch
 
-    async def _execute(self, batch: list[_Pending]) -> None:
+    async def _execute(self, batch: list[Pending]) -> None:
+        # Requests cancelled, or whose deadline passed, while the batch was forming are not computed.
+        now = asyncio.get_running_loop().time()
+        for pending in batch:
+            if pending.state == BATCHED and pending.deadline is not None and now >= pending.deadline:
+                self.cancel(pending, "deadline")
+        batch = [pending for pending in batch if pending.state == BATCHED]
+        if not batch:
+            return
+        for pending in batch:
+            pending.state = RUNNING
+        await self._run(batch)
+
+    async def _run(self, batch: list[Pending]) -> None:
         loop = asyncio.get_running_loop()
         examples = [x for pending in batch for x in pending.inputs]
+        started = time.perf_counter()
         try:
             outputs = await loop.run_in_executor(self._executor, self.run_batch, examples)
         except Exception as error:  # noqa: BLE001 - delivered to the requests, not raised here
             if len(batch) > 1:
                 # One bad request must not fail its neighbours: retry each on its own.
                 for pending in batch:
-                    await self._execute([pending])
+                    await self._run([pending])
                 return
-            _deliver_error(batch[0], error)
+            _deliver(batch[0], error=error)
             return
+        per_example = (time.perf_counter() - started) / max(1, len(examples))
+        self._seconds_per_example = per_example if self._seconds_per_example is None else (
+            0.8 * self._seconds_per_example + 0.2 * per_example)
         if self.on_batch is not None:
             self.on_batch(len(examples))
         start = 0
         for pending in batch:
             end = start + len(pending.inputs)
-            if not pending.future.done():
-                pending.future.set_result(outputs[start:end])
+            _deliver(pending, result=outputs[start:end])
             start = end
 
 
-def _deliver_error(pending: _Pending, error: Exception) -> None:
-    if not pending.future.done():
+def _deliver(pending: Pending, result=None, error: Exception | None = None) -> None:
+    pending.state = DONE
+    if pending.future.done():
+        return
+    if error is not None:
         pending.future.set_exception(error)
+    else:
+        pending.future.set_result(result)

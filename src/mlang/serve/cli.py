@@ -26,6 +26,15 @@ def serve_command(
     max_latency_ms: float = typer.Option(DEFAULT.max_latency_ms,
                                          help="how long a request may wait for others to batch with"),
     no_batching: bool = typer.Option(not DEFAULT.batching, "--no-batching", help="run every request on its own"),
+    max_queue: int = typer.Option(DEFAULT.max_queue, help="requests that may wait for the model; beyond it "
+                                                          "503 with Retry-After"),
+    request_timeout_s: float = typer.Option(DEFAULT.request_timeout_s,
+                                            help="seconds from a request's arrival to its answer (504 after; "
+                                                 "a request the model has not reached is dropped)"),
+    drain_s: float = typer.Option(DEFAULT.drain_s, help="on SIGTERM, seconds /readyz answers 503 while requests "
+                                                        "are still served, before the port closes"),
+    num_threads: Optional[int] = typer.Option(DEFAULT.num_threads,
+                                              help="torch threads per worker (default: the cores / --workers)"),
     token: Optional[str] = typer.Option(DEFAULT.token, envvar="M_SERVE_TOKEN",
                                         help="require 'Authorization: Bearer TOKEN' on every endpoint but /healthz"),
     public_metrics_and_docs: bool = typer.Option(
@@ -44,12 +53,13 @@ def serve_command(
     trust_code: bool = typer.Option(False, "--trust-code", help=TRUST_CODE_HELP),
     trust_code_sha256: Optional[str] = typer.Option(None, "--trust-code-sha256", help=TRUST_SHA256_HELP),
 ) -> None:
-    """Serve a model: POST /v1/models/NAME/predict, /healthz, /metrics, docs at /docs."""
+    """Serve a model: POST /v1/models/NAME/predict, /healthz, /readyz, /metrics, docs at /docs."""
     from mlang.serve.server import serve
 
     try:
         serve(ref, port=port, host=host, workers=workers, max_batch_size=max_batch_size,
               model_batch_size=model_batch_size, max_latency_ms=max_latency_ms, batching=not no_batching,
+              max_queue=max_queue, request_timeout_s=request_timeout_s, drain_s=drain_s, num_threads=num_threads,
               token=token, public_metrics_and_docs=public_metrics_and_docs, backend=backend, device=device,
               max_body_bytes=max_body_bytes, max_json_depth=max_json_depth, max_number_digits=max_number_digits,
               read_timeout_s=read_timeout_s, max_inputs=max_inputs,

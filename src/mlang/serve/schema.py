@@ -22,11 +22,12 @@ from mlang.lang import types as T
 class RequestError(Exception):
     """A request the server rejects; `status` is the HTTP code, `field` the offending part."""
 
-    def __init__(self, status: int, message: str, field: str | None = None):
+    def __init__(self, status: int, message: str, field: str | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.headers = headers or {}
 
     def body(self) -> dict:
         return {"error": self.message, **({"field": self.field} if self.field else {})}
@@ -90,6 +91,23 @@ def example_schema(input_type) -> dict:
                       **({"minItems": dim, "maxItems": dim} if isinstance(dim, int) else {})}
         return schema
     return {}
+
+
+def warmup_example(input_type):
+    """One example of the model's input type, as `parse_inputs` would hand it to the model (zeros,
+    a blank image, a short text; a symbolic dim is 1) — or None when the type says too little."""
+    import numpy as np
+
+    if isinstance(input_type, T.TextType):
+        return "warm-up"
+    if isinstance(input_type, T.ImageType):
+        side = lambda dim: dim if isinstance(dim, int) else 32  # noqa: E731 - the model's preprocess resizes
+        shape = (side(input_type.height), side(input_type.width))
+        return np.zeros(shape if input_type.channels == 1 else (*shape, 3), np.uint8)
+    if isinstance(input_type, T.TensorType) and input_type.dims is not None:
+        dtype = np.int64 if input_type.dtype.startswith(("int", "uint")) else np.float32
+        return np.zeros([d if isinstance(d, int) else 1 for d in input_type.dims[1:]], dtype)
+    return None
 
 
 def _converter(input_type):

@@ -3,24 +3,30 @@
     with Server(model, port=0) as server:      # port 0: any free port
         httpx.post(f"{server.url}/v1/models/{server.name}/predict", json={"inputs": [...]})
 
-`serve(model, port=8000)` blocks until Ctrl-C (or SIGTERM); on shutdown uvicorn stops accepting
-connections, in-flight requests finish, then the batcher drains and stops.  After SIGTERM the
-process then exits with status 0.
+`serve(model, port=8000)` blocks until Ctrl-C (or SIGTERM); on shutdown /readyz answers 503 for
+`drain_s` seconds while everything else is still served, then uvicorn stops accepting
+connections, in-flight requests finish, and the batcher answers what it holds and stops.  After
+SIGTERM the process then exits with status 0.  `workers=N` runs N processes on one port; each
+gets the machine's cores divided by N as its torch threads unless `num_threads` says otherwise,
+and /metrics adds up all of them.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mlang.lang.diagnostics import MError
-from mlang.serve.options import OPTIONS_ENV, ServeOptions
+from mlang.serve.options import METRICS_DIR_ENV, OPTIONS_ENV, ServeOptions, threads_per_worker
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 DEFAULT = ServeOptions  # its class attributes are the defaults of every option
@@ -86,14 +92,7 @@ class Server:
         return uvicorn.Server(config)
 
     def _socket(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as error:
-            sock.close()
-            raise MError(f"cannot listen on {self.host}:{self.port}: {error.strerror}", field="port",
-                         hint="choose another --port (0 picks a free one)") from None
+        sock = _listen(self.host, self.port)
         self.port = sock.getsockname()[1]
         return sock
 
@@ -125,9 +124,31 @@ class Server:
             time.sleep(0.02)
         return self
 
+    @property
+    def ready(self) -> bool:
+        """What /readyz says: the model is warmed up and the server is not draining."""
+        return self.app.state.lifecycle.ready
+
+    def wait_until_ready(self, timeout: float = 60.0) -> "Server":
+        """Block until the model has run its warm-up (what /readyz waits for)."""
+        deadline = time.monotonic() + timeout
+        lifecycle = self.app.state.lifecycle
+        while not lifecycle.ready:
+            if lifecycle.problem and lifecycle.problem.startswith("the model failed"):
+                raise MError(f"the server for {self.name} is not ready: {lifecycle.problem}", field="model")
+            if time.monotonic() > deadline:
+                raise MError(f"the server for {self.name} was not ready within {timeout:g} s: "
+                             f"{lifecycle.problem}", field="server")
+            time.sleep(0.02)
+        return self
+
     def stop(self, timeout: float = GRACEFUL_SHUTDOWN_SECONDS + 5) -> None:
-        """Stop accepting requests, let in-flight ones finish, then return."""
+        """Drain (/readyz answers 503 for `drain_s` seconds, all else is served), stop accepting
+        requests, let in-flight ones finish, then return."""
         if self._server is not None:
+            self.app.state.lifecycle.begin_drain()
+            if self.options.drain_s > 0 and self._thread is not None:
+                time.sleep(self.options.drain_s)
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
@@ -143,7 +164,9 @@ class Server:
 def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
           name: str | None = DEFAULT.name, max_batch_size: int = DEFAULT.max_batch_size,
           model_batch_size: int | None = DEFAULT.model_batch_size, max_latency_ms: float = DEFAULT.max_latency_ms,
-          batching: bool = DEFAULT.batching, token: str | None = DEFAULT.token,
+          batching: bool = DEFAULT.batching, max_queue: int = DEFAULT.max_queue,
+          request_timeout_s: float = DEFAULT.request_timeout_s, drain_s: float = DEFAULT.drain_s,
+          token: str | None = DEFAULT.token,
           public_metrics_and_docs: bool = DEFAULT.public_metrics_and_docs,
           max_body_bytes: int = DEFAULT.max_body_bytes, max_json_depth: int = DEFAULT.max_json_depth,
           max_number_digits: int = DEFAULT.max_number_digits, read_timeout_s: float = DEFAULT.read_timeout_s,
@@ -153,16 +176,19 @@ def serve(model, port: int = 8000, host: str = "127.0.0.1", *, workers: int = 1,
     """Serve `model` over HTTP until interrupted (the M builtin `serve(model, port=8000)`).
 
     With `workers > 1`, `model` must be a registry reference or a model file: each worker
-    process loads its own copy.
+    process loads its own copy, and runs `num_threads` torch threads (default: the cores / workers).
     """
     options = dict(name=name, max_batch_size=max_batch_size, model_batch_size=model_batch_size,
-                   max_latency_ms=max_latency_ms, batching=batching, token=token,
+                   max_latency_ms=max_latency_ms, batching=batching, max_queue=max_queue,
+                   request_timeout_s=request_timeout_s, drain_s=drain_s, token=token,
                    public_metrics_and_docs=public_metrics_and_docs, max_body_bytes=max_body_bytes,
                    max_json_depth=max_json_depth, max_number_digits=max_number_digits,
                    read_timeout_s=read_timeout_s, max_inputs=max_inputs, device=device, backend=backend,
                    num_threads=num_threads, trust_code=trust_code)
+    checked = ServeOptions(**options)
+    options["num_threads"] = threads_per_worker(checked.num_threads, workers)
     if workers > 1:
-        _serve_workers(model, host, port, workers, log_level, ServeOptions(**options))
+        _serve_workers(model, host, port, workers, log_level, replace(checked, num_threads=options["num_threads"]))
         return
     Server(model, host=host, port=port, log_level=log_level, **options).serve_forever()
 
@@ -175,11 +201,33 @@ def _serve_workers(model, host: str, port: int, workers: int, log_level: str, op
     if not isinstance(model, (str, Path)):
         raise MError("serving with several workers needs a registry reference or a model file",
                      field="workers", hint="save the model first: save(model, 'name'), then serve 'name'")
+    sock = _listen(host, port)  # bound here, so port 0 is known before the workers start
+    port = sock.getsockname()[1]
+    metrics_dir = tempfile.mkdtemp(prefix="mlang-serve-metrics-")
     os.environ[OPTIONS_ENV] = options_env(str(model), options)
-    print(f"serving {model} on http://{host}:{port} with {workers} workers")
-    uvicorn.run("mlang.serve.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                http=_protocol(options))
+    os.environ[METRICS_DIR_ENV] = metrics_dir  # every worker writes its counts there; a scrape adds them up
+    print(f"serving {model} on http://{host}:{port} with {workers} workers "
+          f"({options.num_threads} threads each)", flush=True)
+    try:
+        uvicorn.run("mlang.serve.app:create_app_from_env", factory=True, fd=sock.fileno(), workers=workers,
+                    log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                    http=_protocol(options))
+    finally:
+        sock.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        os.environ.pop(METRICS_DIR_ENV, None)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise MError(f"cannot listen on {host}:{port}: {error.strerror}", field="port",
+                     hint="choose another --port (0 picks a free one)") from None
+    return sock
 
 
 def _protocol(options: ServeOptions):
