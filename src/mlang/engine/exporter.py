@@ -1,8 +1,13 @@
-"""Export a model to ONNX, TorchScript or a self-contained safetensors artifact.
+"""Export a model to ONNX, TorchScript, AOTInductor or a self-contained safetensors artifact.
 
-ONNX is the path to other languages (ONNX Runtime has Java, C++, C#, JavaScript APIs): the graph
-has a dynamic batch dimension, and a dynamic sequence dimension for token inputs, and every export
-is checked against the torch model's own outputs before it is written out as done.
+ONNX is the path to other languages (ONNX Runtime has Java, C++, C#, JavaScript APIs); TorchScript
+and AOTInductor packages (`.pt2`) run in C++ with libtorch.  Every graph has a dynamic batch
+dimension, and a dynamic sequence dimension for token inputs, and every export is checked against
+the torch model's own outputs before it is written out as done.
+
+Beside each graph `PATH` go `PATH.json` (the sidecar, one format for every graph format: inputs,
+outputs, labels, task and how to prepare raw inputs — `SIDECAR_FORMAT`, documented field by field
+in docs/interop/README.md) and `PATH.files/` (the tokenizer a text model needs).
 """
 from __future__ import annotations
 
@@ -14,8 +19,10 @@ from typing import Any
 from mlang.engine.runnable import Runnable
 from mlang.lang.diagnostics import MError
 
-FORMATS = ("onnx", "torchscript", "safetensors")
+FORMATS = ("onnx", "torchscript", "safetensors", "aoti")
+GRAPH_FORMATS = ("onnx", "torchscript", "aoti")
 OPSET = 18
+SIDECAR_FORMAT = "mlang.export/1"
 
 
 def export(model, path, format: str | None = None, *, example: Any = None, verify: bool = True,
@@ -40,7 +47,7 @@ def export(model, path, format: str | None = None, *, example: Any = None, verif
         save_artifact(runnable.model, path)
         return path
     features = _example_features(runnable, example)
-    writer = export_onnx if format == "onnx" else export_torchscript
+    writer = {"onnx": export_onnx, "torchscript": export_torchscript, "aoti": export_aoti}[format]
     try:
         writer(runnable, path, features, verify=verify, atol=atol)
     except MError:
@@ -58,7 +65,7 @@ def _remove_export(path: Path) -> None:
 
 
 def _format_from_suffix(path: Path) -> str:
-    return {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript",
+    return {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript", ".pt2": "aoti",
             ".safetensors": "safetensors", ".bin": "safetensors"}.get(path.suffix.lower(), "onnx")
 
 
@@ -137,7 +144,7 @@ def _export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ve
                          hint="export needs a model whose forward is traceable (no Python-side "
                               "data-dependent control flow)") from error
     if sidecar:
-        _write_sidecar(runnable, path, features, axes)
+        write_sidecar(runnable, path, features, "onnx")
     if verify:
         verify_onnx(runnable, path, features, atol=atol)
     return path
@@ -163,21 +170,133 @@ def _onnx_export(module, args, path: Path, names: list[str], axes: dict, *, dyna
     ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # type-checks the graph
 
 
-def _write_sidecar(runnable: Runnable, path: Path, features, axes) -> None:
-    """`model.onnx.json` (input names, dtypes, dynamic axes, labels) and the model's auxiliary files
-    (tokenizer, vocabulary) under `model.onnx.files/`, so callers in other languages can prepare inputs."""
+def write_sidecar(runnable: Runnable, path: Path, features: dict[str, Any], export_format: str) -> dict:
+    """`PATH.json` — what a caller in another language needs besides the graph: the inputs (names
+    in call order, dtypes, shapes with `"batch"` / `"sequence"` for the dynamic dims), the output,
+    labels, task and how to turn raw examples into the inputs (`preprocessing`) — and the model's
+    auxiliary files (tokenizer) under `PATH.files/`.  The same format for every graph format."""
+    folder = Path(f"{path}.files")
+    axes = dynamic_axes(features)
     info = {
+        "format": SIDECAR_FORMAT,
+        "export_format": export_format,
+        "file": path.name,
         "model": runnable.name,
-        "inputs": [{"name": n, "dtype": str(t.dtype).removeprefix("torch."),
-                    "shape": [axes[n].get(i, d) for i, d in enumerate(t.shape)]}
-                   for n, t in features.items()],
-        "outputs": [{"name": "output"}],
         "task": runnable.task,
         "labels": runnable.labels,
         "input_type": str(runnable.input_type) if runnable.input_type is not None else None,
-        "files": _write_aux_files(runnable, Path(f"{path}.files")),
+        "inputs": [{"name": n, "dtype": _dtype_name(t),
+                    "shape": [axes[n].get(i, d) for i, d in enumerate(t.shape)]}
+                   for n, t in features.items()],
+        "outputs": [_output_spec(runnable, features)],
+        "files": _write_aux_files(runnable, folder),
     }
+    info["preprocessing"] = preprocessing(runnable, folder.name, info["files"])
     Path(f"{path}.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def _dtype_name(tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
+
+
+def _output_spec(runnable: Runnable, features: dict[str, Any]) -> dict:
+    """The output's dtype and shape, its dynamic dims found by running the model on two batch
+    shapes: dim 0 is `"batch"`; another dim that follows the token length is `"sequence"`."""
+    import torch
+
+    from mlang.optimize.layers import dequantized_math
+
+    with torch.inference_mode(), dequantized_math():
+        first = runnable(features)
+        second = runnable(verification_batch(features))
+    shape: list = list(first.shape)
+    for i, (a, b) in enumerate(zip(first.shape, second.shape)):
+        if a != b or i == 0:
+            shape[i] = "batch" if i == 0 else "sequence"
+    return {"name": "output", "dtype": _dtype_name(first), "shape": shape}
+
+
+def preprocessing(runnable: Runnable, folder: str, files: list[str]) -> dict:
+    """How raw examples become the graph's inputs, as the model's own `preprocess` does it.
+
+    text: the tokenizer file, `max_length` (truncation), padding to the longest text of a batch
+    with `pad_token_id`; image: size, resize and crop, channel order and layout, scale to 0–1,
+    and the `mean` / `std` the caller subtracts and divides by (0 and 1 when the graph normalizes
+    itself, which `in_graph_normalization` then states); tensor: nothing (the graph takes the
+    numbers as they are)."""
+    from mlang.lang import types as T
+
+    encoder = _first(runnable.model, lambda module: hasattr(module, "tokenizer_files"))
+    if isinstance(runnable.input_type, T.TextType) and encoder is not None:
+        prefix = _module_prefix(runnable.model, encoder)
+        tokenizer = encoder.tokenizer
+        return {"kind": "text",
+                "tokenizer": f"{folder}/{prefix}tokenizer/tokenizer.json",
+                "max_length": encoder.max_length,
+                "truncation": "longest_first", "truncation_side": tokenizer.truncation_side,
+                "padding": "longest", "padding_side": tokenizer.padding_side,
+                "pad_token_id": tokenizer.pad_token_id,
+                "add_special_tokens": True,
+                "outputs": [name for name in ("input_ids", "attention_mask", "token_type_ids")
+                            if name in tokenizer.model_input_names]}
+    if isinstance(runnable.input_type, T.ImageType):
+        return _image_preprocessing(runnable)
+    return {"kind": "tensor"}
+
+
+def _image_preprocessing(runnable: Runnable) -> dict:
+    from mlang.lang import types as T
+
+    first = _first_part(runnable.model)
+    hook = getattr(first, "image_preprocessing", None)
+    if callable(hook):  # a model that preprocesses images its own way says how
+        return dict(hook())
+    image = runnable.input_type
+    channels = image.channels if isinstance(image.channels, int) else 3
+    info: dict[str, Any] = {"kind": "image", "channels": channels,
+                            "channel_order": "RGB" if channels == 3 else "grey (mean of R, G, B)",
+                            "layout": "NHWC" if getattr(first, "channels_last", False) else "NCHW"}
+    if getattr(first, "kind", None) == "efficientnet_lite0":
+        from mlang.models.zoo.efficientnet import IMAGE_SIZE, RESIZE
+
+        info.update(size=[IMAGE_SIZE, IMAGE_SIZE],
+                    resize={"shorter_side": RESIZE, "interpolation": "bicubic (PIL)"}, crop="center")
+    else:
+        size = [d if isinstance(d, int) else None for d in (image.height, image.width)]
+        info.update(size=size, resize={"to": size, "interpolation": "bilinear (align_corners=False)"},
+                    crop=None)
+    info["scale"] = 1 / 255  # uint8 pixels → 0–1
+    normalize = _first(runnable.model, _is_normalize)
+    if normalize is not None:
+        info["in_graph_normalization"] = {"mean": normalize.mean.flatten().tolist(),
+                                          "std": normalize.std.flatten().tolist()}
+    info["mean"], info["std"] = [0.0] * channels, [1.0] * channels
+    return info
+
+
+def _is_normalize(module) -> bool:
+    from mlang.models.zoo.imaging import Normalize
+
+    return isinstance(module, Normalize)
+
+
+def _first_part(model):
+    """The model whose `preprocess` a composition uses: its first part, recursively."""
+    while getattr(model, "parts", None):
+        model = model.parts[0]
+    return model
+
+
+def _first(model, predicate):
+    return next((module for _, module in model.named_modules() if predicate(module)), None)
+
+
+def _module_prefix(model, target) -> str:
+    encoders = [module for _, module in model.named_modules() if hasattr(module, "tokenizer_files")]
+    if len(encoders) == 1:
+        return ""
+    return next(f"{name}/" for name, module in model.named_modules() if module is target)
 
 
 def _write_aux_files(runnable: Runnable, folder: Path) -> list[str]:
@@ -239,7 +358,8 @@ def _check_close(runnable, what: str, got, expected, atol: float, np) -> float:
 
 
 def export_torchscript(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool = True,
-                       atol: float = 1e-4) -> Path:
+                       atol: float = 1e-4, sidecar: bool = True) -> Path:
+    """`torch.jit.trace` of the preprocessed-tensor forward (libtorch: `torch::jit::load`)."""
     import numpy as np
     import torch
 
@@ -252,6 +372,8 @@ def export_torchscript(runnable: Runnable, path: Path, features: dict[str, Any],
         except Exception as error:  # noqa: BLE001
             raise MError(f"TorchScript export of {runnable.name} failed: {error}", field="model") from error
         traced.save(str(path))
+    if sidecar:
+        write_sidecar(runnable, path, features, "torchscript")
     if verify:
         loaded = torch.jit.load(str(path))
         batch = verification_batch(features)
@@ -260,3 +382,65 @@ def export_torchscript(runnable: Runnable, path: Path, features: dict[str, Any],
             expected = runnable(batch).float().numpy()
         _check_close(runnable, "TorchScript", got, expected, atol, np)
     return path
+
+
+def export_aoti(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool = True,
+                atol: float = 1e-4, sidecar: bool = True) -> Path:
+    """An AOTInductor package (`.pt2`): `torch.export` with the batch (and token length) dynamic,
+    compiled ahead of time to a shared library for this machine's CPU; C++ runs it with
+    `torch::inductor::AOTIModelPackageLoader`, Python with `torch._inductor.aoti_load_package`.
+    The compile needs a C++ compiler and takes tens of seconds."""
+    import shutil
+
+    import torch
+    import torch._inductor
+
+    from mlang.optimize.layers import dequantized_math
+
+    if shutil.which("g++") is None and shutil.which("c++") is None:
+        raise MError("an AOTInductor export needs a C++ compiler, and none is installed", field="format",
+                     hint="install g++ (Debian: apt-get install g++), or export --format torchscript")
+    names = list(features)
+    module = _positional(runnable, names)
+    runnable.model.to("cpu")
+    args = tuple(t.cpu() for t in features.values())
+    axes = dynamic_axes(features)
+    dims = {name: {axis: torch.export.Dim.AUTO for axis in dyn} for name, dyn in axes.items()}
+    with warnings.catch_warnings(), torch.no_grad(), dequantized_math():
+        warnings.simplefilter("ignore")
+        try:
+            program = torch.export.export(module, args, dynamic_shapes=(tuple(dims[n] for n in names),),
+                                          strict=False)
+            torch._inductor.aoti_compile_and_package(program, package_path=str(path))
+        except Exception as error:  # noqa: BLE001 - export and inductor raise many types
+            raise MError(f"AOTInductor export of {runnable.name} failed: {error}", field="model",
+                         hint="export needs a model whose forward is traceable; "
+                              "--format torchscript or onnx may still work") from error
+    if sidecar:
+        write_sidecar(runnable, path, features, "aoti")
+    if verify:
+        verify_aoti(runnable, path, features, atol=atol)
+    return path
+
+
+def verify_aoti(runnable: Runnable, path: Path, features: dict[str, Any], *, atol: float = 1e-4) -> float:
+    """Max |package − torch| on a fresh batch shape; raises MError beyond `atol` or when the
+    package refuses the shape (a dimension frozen during export)."""
+    import numpy as np
+    import torch
+    import torch._inductor
+
+    from mlang.optimize.layers import dequantized_math
+
+    batch = verification_batch(features)
+    loaded = torch._inductor.aoti_load_package(str(path))
+    with torch.inference_mode(), dequantized_math():
+        try:
+            got = loaded(*batch.values())
+        except Exception as error:  # noqa: BLE001
+            shapes = ", ".join(f"{n} {list(t.shape)}" for n, t in batch.items())
+            raise MError(f"AOTInductor export of {runnable.name} fails on inputs of another shape "
+                         f"({shapes}): {error}", field="model") from error
+        expected = runnable(batch).float().numpy()
+    got = got[0] if isinstance(got, (tuple, list)) else got
+    return _check_close(runnable, "AOTInductor", got.float().numpy(), expected, atol, np)
