@@ -375,7 +375,7 @@ class SQLiteStore(Store):
             except (ValueError, TypeError) as error:
                 damage.append((column, f"{_shown(raw)} is not {_KIND_TEXT[kind]} ({error})"
                                if str(error) else f"{_shown(raw)} is not {_KIND_TEXT[kind]}"))
-                values[column] = _DEFAULTS[kind]
+                values[column] = _DEFAULTS[kind]()
         records = []
         for f in files:
             if not (isinstance(f["path"], str) and f["path"] and is_sha256(f["sha256"])
@@ -384,8 +384,7 @@ class SQLiteStore(Store):
                                f"{_shown(f['sha256'])} and size {_shown(f['size'])}"))
                 continue
             records.append(FileRecord(f["path"], f["sha256"], f["size"]))
-        version = row["version"]
-        return VersionRecord(name=row["name"], version=version, files=tuple(records),
+        return VersionRecord(name=row["name"], version=row["version"], files=tuple(records),
                              damage=damage[0] if damage else None, **values)
 
     @staticmethod
@@ -527,7 +526,8 @@ _COLUMNS = {"created_at": "text", "parent": "text?", "dataset": "json-object?",
             "parameter_count": "count", "model_class": "text?", "record_sha256": "text?"}
 _KIND_TEXT = {"text": "text", "text?": "text or NULL", "json-object": "a JSON object",
               "json-object?": "a JSON object or NULL", "count": "a whole number ≥ 0"}
-_DEFAULTS = {"text": "", "text?": None, "json-object": {}, "json-object?": None, "count": 0}
+_DEFAULTS = {"text": str, "text?": type(None), "json-object": dict, "json-object?": type(None),
+             "count": int}  # called: each damaged record gets its own empty value
 
 
 def _decode(raw, kind: str):
