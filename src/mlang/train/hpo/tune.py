@@ -9,6 +9,8 @@ machines) share by `study_name`; re-running continues it until `trials` trials h
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import inspect
 import json
 import os
@@ -30,10 +32,20 @@ from mlang.train.hpo.space import HyperparamSpace, _did_you_mean, define_hyperpa
 
 # Metrics where smaller is better; anything else is maximized unless `direction` says otherwise.
 MINIMIZED_METRICS = frozenset({"loss", "mse", "mae", "rmse", "error", "perplexity"})
+# A trial whose process died is failed (by the heartbeat, or at once by the parent of `workers`)
+# and queued again with the same parameters, at most this many times.
+MAX_RETRIES = 3
+# Filesystem types (/proc/mounts) on which SQLite's locking cannot be trusted.
+NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ncpfs", "ceph", "glusterfs", "lustre",
+    "gpfs", "beegfs", "ocfs2", "gfs2", "davfs", "fuse.sshfs", "fuse.s3fs", "fuse.rclone",
+    "fuse.gcsfuse", "fuse.glusterfs", "fuse.cephfs", "fuse.juicefs", "fuse.davfs2"})
+PROC_MOUNTS = "/proc/mounts"
 # Parameters of fine_tune_model that are not training settings a space may set.
 # (auto_tune_model sets metric, seed, progress and callbacks itself.)
 _NOT_SETTINGS = frozenset({"model", "train", "valid", "self", "devices", "metric", "seed",
                            "progress", "callbacks"})
+HEARTBEAT_S = 30
 
 
 # ----- what is being tuned ---------------------------------------------------------------------
@@ -279,7 +291,7 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
                     study_name: str | None = None, seed: int | None = None,
                     same_seed: bool = False, save_as: str | bool = True,
                     enqueue: list[dict] | None = None, progress: bool | None = None,
-                    **settings):
+                    heartbeat_s: int = HEARTBEAT_S, **settings):
     """Search `space` for the `model_type` configuration with the best validation `metric`.
 
     Returns the best trial's trained model with the study's `TuningSummary` on `model.tuning`.
@@ -289,6 +301,10 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
     the best model (`True`: the study's name, `False`: do not save).  Trial `n` trains with
     seed `seed + n`; with `same_seed=True` every trial trains with `seed`, so a score depends
     only on the parameters (a fair comparison of configurations, free of seed luck).
+    The sampler draws trial `n` from a random state seeded by `seed` and `n`, so processes and
+    machines sharing a study with the same `seed` draw different trials.  With a database
+    `storage`, a running trial beats every `heartbeat_s` seconds; one silent for 4 beats (its
+    process died) is failed and run again with the same parameters.
     """
     import optuna
 
@@ -298,6 +314,7 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
     _check_settings(settings, space)
     _check_count("trials", trials)
     _check_count("workers", workers)
+    _check_count("heartbeat_s", heartbeat_s)
     direction = _direction(metric, direction)
     # Hyperband's largest budget: the epochs every trial trains, unless they are tuned too.
     epochs = None if "epochs" in space else settings.get(
@@ -313,7 +330,7 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
             # Worker processes share the study through a journal file on this machine.
             shared = f"journal:{Path(scratch) / 'study.journal'}"
         study = optuna.create_study(
-            study_name=study_name, storage=open_storage(shared), direction=direction,
+            study_name=study_name, storage=open_storage(shared, heartbeat_s), direction=direction,
             sampler=make_sampler(sampler, space, base_seed),
             pruner=make_pruner(pruner, epochs),
             load_if_exists=True)
@@ -321,10 +338,6 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
             raise MError(f"study {study_name!r} already exists and is "
                          f"{study.direction.name.lower()}d, not {direction}d", field="direction",
                          hint="use another study_name, or the study's own direction")
-        if study.get_trials(deepcopy=False):
-            # A resumed study: a sampler seeded as in the first run would propose its first
-            # trials again.
-            study.sampler = make_sampler(sampler, space, base_seed + len(study.trials))
         for params in enqueue or []:
             study.enqueue_trial(dict(params), skip_if_exists=True)
         objective = _Objective(target, space, train, valid, metric, settings, base_seed,
@@ -336,7 +349,7 @@ def auto_tune_model(model_type, space, train, valid, *, trials: int = 20,
                 _optimize(study, objective, trials, timeout)
             else:
                 _optimize_in_workers(study, objective, shared, sampler, trials, timeout,
-                                     workers, board, Path(scratch))
+                                     workers, board, Path(scratch), heartbeat_s)
             board.refresh(study)
         summary = _summarize(study, metric, direction, storage)
         model = objective.best_model(summary)
@@ -383,9 +396,10 @@ def _direction(metric: str, direction: str | None) -> str:
     return direction
 
 
-def open_storage(storage):
+def open_storage(storage, heartbeat_s: int = HEARTBEAT_S):
     """An Optuna storage for `storage`: None (in memory), a database URL, `journal:PATH`, or a
-    storage object.  SQLite and PostgreSQL URLs let processes on several machines share a study."""
+    storage object.  SQLite and PostgreSQL URLs let processes on several machines share a study;
+    `postgresql://` means PostgreSQL through psycopg 3 (`postgresql+psycopg://`)."""
     import optuna
 
     if storage is None or not isinstance(storage, str):
@@ -394,38 +408,156 @@ def open_storage(storage):
         from optuna.storages.journal import JournalFileBackend
 
         return optuna.storages.JournalStorage(JournalFileBackend(storage[len("journal:"):]))
-    engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else None
+    url = database_url(storage)
+    engine = None
+    if url.startswith("sqlite"):
+        engine = {"connect_args": {"timeout": 60}}
+        _warn_if_on_a_network_filesystem(url)
     try:
-        # The heartbeat marks trials of a crashed process as failed, so a resumed study
-        # does not wait on them forever.
+        # The heartbeat fails the trials of a process that died, and the callback queues each
+        # again with its parameters, so neither a resumed study nor its other workers wait on it.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(storage, engine_kwargs=engine,
-                                              heartbeat_interval=30, grace_period=120)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine, heartbeat_interval=heartbeat_s, grace_period=4 * heartbeat_s,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES))
     except ImportError as missing:
-        raise MError(f"the database driver for {storage.split(':')[0]!r} is not installed: "
-                     f"{missing}", field="storage",
-                     hint="install it (e.g. psycopg2 for PostgreSQL) or use sqlite:///study.db")
+        module = getattr(missing.__cause__, "name", None) or str(missing.__cause__ or missing)
+        if url.startswith("postgresql+psycopg:"):
+            hint = "pip install 'psycopg[binary]' (PostgreSQL's driver, psycopg 3), or pip install 'm-lang[postgres]'"
+        else:
+            hint = f"install the Python module {module!r}, or use sqlite:///study.db"
+        raise MError(f"the database driver for {url.split(':')[0]!r} is not installed "
+                     f"(no module named {module!r})", field="storage", hint=hint) from None
     except Exception as error:  # SQLAlchemy raises many types for a bad URL or database
-        raise MError(f"cannot open the study storage {storage!r}: {error}", field="storage",
-                     hint='e.g. storage="sqlite:///study.db" or "postgresql://user@host/db"')
+        raise MError(f"cannot open the study storage {_without_password(storage)!r}: {error}",
+                     field="storage", hint='e.g. storage="sqlite:///study.db" or "postgresql://user@host/db"')
+
+
+def database_url(storage: str) -> str:
+    """The SQLAlchemy URL for a storage URL: `postgresql://` and `postgres://` name PostgreSQL
+    through psycopg 3 (SQLAlchemy alone would look for psycopg2); a URL naming its driver
+    (`postgresql+psycopg2://`) is kept as it is."""
+    scheme, separator, rest = storage.partition("://")
+    if separator and scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return storage
+
+
+def network_filesystem(path: str | Path, mounts: str | Path | None = None) -> tuple[str, str] | None:
+    """`(filesystem type, mount point)` when `path` lies on a network filesystem (NFS, SMB/CIFS,
+    sshfs, ...) according to the mount table, else None."""
+    try:
+        table = Path(mounts or PROC_MOUNTS).read_text()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best = None
+    for line in table.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        # /proc/mounts writes a space in a path as \040 (and tab, newline, backslash likewise).
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[1])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) >= len(best[1])):
+            best = (fields[2], point)
+    return best if best and best[0] in NETWORK_FILESYSTEMS else None
+
+
+def _warn_if_on_a_network_filesystem(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    found = network_filesystem(Path(database).expanduser().absolute())
+    if found:
+        kind, point = found
+        warnings.warn(
+            f"the study's SQLite file {database} is on a network filesystem ({kind} mounted at {point}): "
+            "SQLite's file locking is unreliable there (its documentation says not to use it, WAL mode "
+            "least of all), and processes on several machines can corrupt the study; use "
+            "storage=\"postgresql://user@host/db\", or \"journal:PATH\" (a journal file locks safely on NFS)",
+            UserWarning, stacklevel=4)
 
 
 def make_sampler(sampler, space: HyperparamSpace, seed: int):
-    """Optuna's sampler for "tpe", "random" or "grid" (or a sampler object, used as is)."""
-    import optuna
+    """Optuna's sampler for "tpe", "random" or "grid" (or a sampler object, used as is).
 
+    "tpe" and "random" draw each trial from a random state seeded by `seed` and the trial's
+    number (`PerTrialSeedSampler`): the study's storage hands out each number once, so processes
+    and machines sharing a study with one `seed` draw different trials, and a run is still
+    reproducible.  "grid" gives trial n the n-th point of the grid shuffled by `seed` — the same
+    order in every process with that seed, so no point is run twice."""
     if not isinstance(sampler, str):
         return sampler
-    if sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+    first = _sampler_of(sampler, space, seed)  # an unknown name fails here, before any trial
     if sampler == "grid":
+        return first
+    return _per_trial_seed_class()(lambda trial_seed: _sampler_of(sampler, space, trial_seed), seed)
+
+
+def _sampler_of(name: str, space: HyperparamSpace, seed: int):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
         return optuna.samplers.GridSampler(space.grid(), seed=seed)
-    raise MError(f"unknown sampler {sampler!r}", field="sampler",
-                 hint=_did_you_mean(sampler, ["tpe", "random", "grid"]) or
-                 'use "tpe", "random" or "grid"')
+    raise MError(f"unknown sampler {name!r}", field="sampler",
+                 hint=_did_you_mean(name, ["tpe", "random", "grid"]) or 'use "tpe", "random" or "grid"')
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler's seed for trial `number` of a study searched with `seed`."""
+    digest = hashlib.sha256(f"mlang-sampler:{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+@functools.cache
+def _per_trial_seed_class():
+    """The class, made on first use: Optuna is imported only when something is tuned."""
+    import optuna
+
+    class PerTrialSeedSampler(optuna.samplers.BaseSampler):
+        """A sampler (TPE, random, grid) made afresh for every trial, seeded by the study's seed
+        and the trial's number.  Several processes started with one seed would otherwise hold
+        identical random states and, from the same history, propose the same trials; the trial
+        number is unique across all of them, so their draws differ, and stay reproducible.  The
+        samplers keep no state between trials but their random state: everything else they
+        read from the study's history."""
+
+        def __init__(self, build: Callable[[int], Any], seed: int):
+            self.build, self.seed = build, seed
+            self._number, self._current = None, build(seed)
+
+        def _for(self, trial):
+            if trial.number != self._number:
+                self._number, self._current = trial.number, self.build(trial_seed(self.seed, trial.number))
+            return self._current
+
+        def before_trial(self, study, trial):
+            self._for(trial).before_trial(study, trial)
+
+        def infer_relative_search_space(self, study, trial):
+            return self._for(trial).infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study, trial, search_space):
+            return self._for(trial).sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            return self._for(trial).sample_independent(study, trial, param_name, param_distribution)
+
+        def after_trial(self, study, trial, state, values):
+            self._for(trial).after_trial(study, trial, state, values)
+
+        def reseed_rng(self):
+            self._current.reseed_rng()
+
+    return PerTrialSeedSampler
 
 
 def make_pruner(pruner, epochs: int | None):
@@ -461,10 +593,11 @@ class _Objective:
     def __call__(self, trial) -> float:
         import optuna
 
+        # First of all, which process runs it: the parent of `workers` fails a dead worker's trials.
+        trial.set_user_attr("worker", worker_label())
         params = self.space.sample(trial)
         seed = self.base_seed if self.same_seed else self.base_seed + trial.number
         trial.set_user_attr("seed", seed)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
         def report(epoch: int, score: float) -> None:
             trial.report(score, epoch)
@@ -510,53 +643,119 @@ def _optimize(study, objective: _Objective, trials: int, timeout: float | None,
                                                                 TrialState.PRUNED)), refresh])
 
 
-def _finished(study) -> int:
+def _finished(study, worker: str | None = None) -> int:
+    """The study's finished (complete or pruned) trials; with `worker`, those that process ran."""
     return sum(t.state.is_finished() and t.state.name != "FAIL"
+               and (worker is None or t.user_attrs.get("worker") == worker)
                for t in study.get_trials(deepcopy=False))
 
 
 def _optimize_in_workers(study, objective: _Objective, storage, sampler, trials: int,
-                         timeout: float | None, workers: int, board, scratch: Path) -> None:
-    """Run the study in `workers` forked processes that share it through `storage`."""
+                         timeout: float | None, workers: int, board, scratch: Path,
+                         heartbeat_s: int = HEARTBEAT_S) -> None:
+    """Run the study in `workers` forked processes that share it through `storage`.
+
+    A worker that dies (killed, out of memory) has its running trial failed at once and queued
+    again with the same parameters, and a new worker takes over what it had left to run — at
+    most `workers` times, after which tuning stops with an error."""
     import multiprocessing
 
     preload_training_modules()
     context = multiprocessing.get_context("fork")
+    started = time.monotonic()
     remaining = trials - _finished(study)
     shares = [remaining // workers + (index < remaining % workers) for index in range(workers)]
-    processes = [context.Process(target=_worker, args=(index, shares[index], study.study_name,
-                                                       storage, sampler, objective, trials,
-                                                       timeout, workers, scratch))
-                 for index in range(workers) if shares[index] > 0]
-    for process in processes:
+
+    def launch(index: int, mine: int):
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        process = context.Process(target=_worker, args=(index, mine, study.study_name, storage,
+                                                        sampler, objective, trials, left, workers,
+                                                        scratch, heartbeat_s))
         process.start()
+        return process
+
+    running = {index: (launch(index, share), share) for index, share in enumerate(shares) if share > 0}
+    deaths: list[int] = []
     try:
-        while any(p.is_alive() for p in processes):
+        while running:
             board.refresh(study)
-            time.sleep(0.5)
+            for index, (process, share) in list(running.items()):
+                if process.is_alive():
+                    continue
+                process.join()
+                del running[index]
+                if process.exitcode == 0 or (scratch / f"worker-{index}.error.json").exists():
+                    continue
+                deaths.append(process.exitcode)
+                label = worker_label(process.pid)
+                _fail_and_retry_trials_of(study, label)
+                left = share - _finished(study, worker=label)
+                if len(deaths) > workers:
+                    raise MError(f"tuning worker processes died {len(deaths)} times "
+                                 f"({_exit_description(deaths)})", field="workers",
+                                 hint="a trial may exhaust the machine's memory: try fewer workers "
+                                      "or a smaller model")
+                if left > 0 and _finished(study) < trials:
+                    warnings.warn(f"tuning worker {label} died ({_exit_description([process.exitcode])}); "
+                                  f"its running trial is queued again and a new worker runs its "
+                                  f"{left} remaining trial(s)", stacklevel=3)
+                    running[index] = (launch(index, left), left)
+            time.sleep(0.2)
     finally:
-        for process in processes:
+        for process, _ in running.values():
             process.join()
     failures = sorted(scratch.glob("worker-*.error.json"))
     if failures:
         raise MError(**json.loads(failures[0].read_text()))
-    if any(p.exitcode for p in processes):
-        codes = [p.exitcode for p in processes]
-        raise MError(f"a tuning worker process died (exit codes {codes})", field="workers")
+
+
+def worker_label(pid: int | None = None) -> str:
+    """How a trial records the process that ran it: `host:pid`."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def _exit_description(codes: list[int | None]) -> str:
+    import signal
+
+    def one(code):
+        if code is not None and code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit status {code}"
+    return ", ".join(one(code) for code in codes)
+
+
+def _fail_and_retry_trials_of(study, label: str) -> None:
+    """Fail the trials the (dead) process `label` left running, and queue each again."""
+    import optuna
+    from optuna.trial import TrialState
+
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get("worker") != label:
+            continue
+        try:
+            failed = study.tell(trial.number, state=TrialState.FAIL)
+        except (ValueError, RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+            continue  # the heartbeat of another process failed it first (and queued it again)
+        retry(study, failed)
 
 
 def _worker(index: int, mine: int, study_name: str, storage, sampler, objective: _Objective,
-            trials: int, timeout: float | None, workers: int, scratch: Path) -> None:
+            trials: int, timeout: float | None, workers: int, scratch: Path,
+            heartbeat_s: int = HEARTBEAT_S) -> None:
     import optuna
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     # Only the parent draws the table.
     objective.board = TrialBoard(metric=objective.metric, target=trials, enabled=False)
-    # A fresh storage connection: database connections must not cross a fork.
-    # Each worker samples with its own seed, or all of them would propose the same values.
-    worker_sampler = make_sampler(sampler, objective.space, objective.base_seed + 7919 * (index + 1))
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
+    # A fresh storage connection: database connections must not cross a fork.  The sampler
+    # seeds each trial from the seed and the trial's number, so workers draw different trials.
+    worker_sampler = make_sampler(sampler, objective.space, objective.base_seed)
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage, heartbeat_s),
                               sampler=worker_sampler, pruner=objective.study.pruner)
     objective.study = study
     try:
