@@ -66,3 +66,21 @@ def test_long_calls_break_one_argument_per_line():
     seed=7,
 )
 """
+
+
+# Found by the fuzz run (tests/fuzz): each formatted once, then again to the same text.
+@pytest.mark.parametrize("source, expected", [
+    # a comment on the line of a statement's closing parenthesis stays with that statement
+    ("y = ( {1: 2, 3: " + "4" * 90 + "} // note\n)\n", "// note\ny = {\n    1: 2,\n    3: " + "4" * 90 + ",\n}\n"),
+    # the comment after a head's `{` stays there when the head breaks across lines
+    ("while {1: /* c */ " + "2" * 100 + "} {\n}\n", "while {\n    1: " + "2" * 100 + ",\n} {  /* c */\n}\n"),
+    # `for i in (x,)` keeps its parentheses: `x, {` would read the block as a dict
+    ("for i in (x,) {\n}\n", "for i in (x,) {\n}\n"),
+    # a blank line before a parenthesized statement, and after a comment ending in `{`
+    ("x = 1\n//{\n\n(x, " + "x, " * 40 + "x)\n", "x = 1\n//{\n\n(\n" + "    x,\n" * 42 + ")\n"),
+    # a comment after a long model item stays after it when the item breaks
+    ("model M {\n    Dense(" + "1, " * 40 + "1)  // c\n}\n", "model M {\n    Dense(\n" + "        1,\n" * 41 + "    )  // c\n}\n"),
+])
+def test_layout_decisions_survive_formatting_again(source, expected):
+    assert format_source(source) == expected
+    assert format_source(expected) == expected

@@ -552,6 +552,9 @@ class _Checker:
         except MError as err:
             self.ctx.diagnostics.extend(err.diagnostics)
             return None
+        except OSError as err:  # a path the system refuses to look up (too long, ...)
+            self.error(f'cannot find the M file "{path}"', span, hint=f"the system cannot look it up: {err.strerror}")
+            return None
         if resolved in self.checking:
             cycle = self.checking[self.checking.index(resolved):] + [resolved]
             self.error("import cycle: " + " → ".join(Path(p).name for p in cycle), span,

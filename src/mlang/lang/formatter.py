@@ -23,7 +23,7 @@ from collections import Counter
 from mlang.lang import ast as m
 from mlang.lang.builder import Block
 from mlang.lang.diagnostics import MError, MFormatError, Span
-from mlang.lang.lexer import KEYWORDS, comments
+from mlang.lang.lexer import KEYWORDS, Token, comments, end_position, tokenize
 from mlang.lang.parser import BOM, parse
 
 __all__ = ["format_source"]
@@ -52,7 +52,7 @@ def format_source(source: str, filename: str = "<input>") -> str:
 
 def _layout(module: m.Module, source: str, filename: str) -> _Formatter:
     """The formatter, having laid out `module` (its `text`)."""
-    formatter = _Formatter(source, _comments(source, filename), filename)
+    formatter = _Formatter(source, _comments(source, filename), filename, _Ends(source, filename))
     try:
         formatter.module(module)
     except RecursionError:
@@ -204,8 +204,9 @@ class _Unquotable(Exception):
 
 
 class _Formatter:
-    def __init__(self, source: str, comments, filename: str = "<input>"):
+    def __init__(self, source: str, comments, filename: str = "<input>", ends: _Ends | None = None):
         self.source_lines = source.split("\n")
+        self.ends = ends or _Ends(source, filename)
         self.comments = comments  # sorted by line
         self.filename = filename
         self.next_comment = 0
@@ -217,10 +218,12 @@ class _Formatter:
         self.flat = 0  # inside an f-string field: nothing breaks across lines
         self.quotes: list[str] = []  # the delimiters of the f-strings around the expression
         self.text = ""  # the result, once `module` has run
+        self.opened_block = False  # whether the last line emitted opens a block
 
-    def emit(self, text: str, line: int | None = None) -> None:
+    def emit(self, text: str, line: int | None = None, opens_block: bool = False) -> None:
         self.out.append(text)
         self.out_lines.append(self.current_line if line is None else line)
+        self.opened_block = opens_block  # no blank line right after a line that opens a block
 
     def origins(self) -> list[int]:
         """For each line of the output, the source line it comes from."""
@@ -234,7 +237,7 @@ class _Formatter:
         """Emit the comments that start before `before_line` (each on its own line)."""
         while self.next_comment < len(self.comments) and self.comments[self.next_comment][0] < before_line:
             line, text, _ = self.comments[self.next_comment]
-            if self.out and self._blank_before(line) and self.out[-1] != "" and not self.out[-1].endswith("{"):
+            if self.out and self._blank_before(line) and self.out[-1] != "" and not self.opened_block:
                 self.emit("", line)
             self.comment(text, indent, line)
             self.next_comment += 1
@@ -267,11 +270,12 @@ class _Formatter:
 
     def body(self, stmts, indent: str, end_line: int) -> None:
         for i, s in enumerate(stmts):
-            self.flush_comments(s.span.line, indent)
-            if i and self._blank_before(s.span.line) and self.out and self.out[-1] != "":
-                self.emit("", s.span.line)
+            first = self.ends.first_line(s)
+            self.flush_comments(first, indent)
+            if i and self._blank_before(first) and self.out and self.out[-1] != "":
+                self.emit("", first)
             following = stmts[i + 1] if i + 1 < len(stmts) else None
-            self.shared_line = following.span.line if following is not None else 0
+            self.shared_line = self.ends.first_line(following) if following is not None else 0
             self.stmt(s, indent)
         self.flush_comments(end_line, indent)
 
@@ -282,6 +286,14 @@ class _Formatter:
 
     def line(self, indent: str, text: str, source_line: int) -> None:
         self.emit(indent + text + self.trailing_comment(source_line))
+
+    def opening(self, indent: str, text: str, line: int, block) -> None:
+        """A line that ends with a block's `{`: its comment is the one after code on `line` or,
+        when the text before the `{` spans lines, the one after the `{`."""
+        comment = self.trailing_comment(line)
+        if not comment and isinstance(block, Block):
+            comment = self.trailing_comment(block.span.line)
+        self.emit(indent + text + comment, opens_block=True)
 
     def stmt(self, s: m.Stmt, indent: str) -> None:
         outer, self.current_line = self.current_line, s.span.line
@@ -297,13 +309,13 @@ class _Formatter:
 
     def simple(self, s, indent: str, text: str, value=None) -> None:
         if isinstance(value, m.Call) and value.block is not None:
-            self.line(indent, text + " {", s.span.line)
+            self.opening(indent, text + " {", s.span.line, value.block)
             self.block(value.block, indent)
             self.emit(indent + "}" + self.trailing_comment(value.block.end.line
                                                            if isinstance(value.block, Block) else 0))
             return
-        last = _last_line(s)
-        self.flush_inner_comments(s.span.line, last, indent)
+        last = self.ends.last_line(s)
+        self.flush_inner_comments(self.ends.first_line(s), last, indent)
         self.emit(indent + text + self.trailing_comment(last))
 
     def flush_inner_comments(self, first: int, last: int, indent: str) -> None:
@@ -350,7 +362,7 @@ class _Formatter:
         self.simple(s, indent, "continue")
 
     def compound(self, indent: str, head: str, block, line: int) -> None:
-        self.line(indent, head + " {", line)
+        self.opening(indent, head + " {", line, block)
         self.block(block, indent)
 
     def close(self, indent: str, block) -> None:
@@ -358,29 +370,33 @@ class _Formatter:
         self.emit(indent + "}" + self.trailing_comment(line))
 
     def stmt_If(self, s, indent, keyword="if"):
-        self.compound(indent, f"{keyword} {self.expr(s.test)}", s.body, s.span.line)
+        self.compound(indent, f"{keyword} {self.expr(s.test, indent=indent)}", s.body, s.span.line)
         orelse = s.orelse
         while orelse:
             end = s.body.end.line if isinstance(s.body, Block) else s.span.line
             if len(orelse) == 1 and isinstance(orelse[0], m.If) and not isinstance(orelse, Block):
                 s = orelse[0]
                 self.current_line = s.span.line
-                self.line(indent, f"}} else if {self.expr(s.test)} {{", end)
+                self.opening(indent, f"}} else if {self.expr(s.test, indent=indent)} {{", end, s.body)
                 self.block(s.body, indent)
                 orelse = s.orelse
             else:
-                self.line(indent, "} else {", end)
+                self.opening(indent, "} else {", end, orelse)
                 self.block(orelse, indent)
                 self.close(indent, orelse)
                 return
         self.close(indent, s.body)
 
     def stmt_While(self, s, indent):
-        self.compound(indent, f"while {self.expr(s.test)}", s.body, s.span.line)
+        self.compound(indent, f"while {self.expr(s.test, indent=indent)}", s.body, s.span.line)
         self.close(indent, s.body)
 
     def stmt_For(self, s, indent):
-        self.compound(indent, f"for {self.tuple_bare(s.target)} in {self.tuple_bare(s.iter)}", s.body, s.span.line)
+        # `for i in (x,) {`: without its parentheses the trailing comma would make `{` a dict.
+        bare = not (isinstance(s.iter, m.TupleLit) and len(s.iter.elts) == 1)
+        iterable = self.tuple_bare(s.iter, indent) if bare else self.expr(s.iter, indent=indent)
+        head = f"for {self.tuple_bare(s.target, indent)} in {iterable}"
+        self.compound(indent, head, s.body, s.span.line)
         self.close(indent, s.body)
 
     def params(self, params) -> str:
@@ -408,14 +424,15 @@ class _Formatter:
 
     def stmt_ModelDecl(self, s, indent):
         head = f"{s.kind} {s.name}" + (f" extends {s.base}" if s.base else "")
-        self.line(indent, head + " {", s.span.line)
+        self.emit(indent + head + " {" + self.trailing_comment(s.span.line), opens_block=True)
         inner = indent + _INDENT
         items = sorted([*s.fields, *s.layers, *([s.forward] if s.forward else [])],
                        key=lambda item: (item.span.line, item.span.column))
         for i, item in enumerate(items):
-            self.flush_comments(item.span.line, inner)
-            if i and self._blank_before(item.span.line) and self.out[-1] != "":
-                self.emit("", item.span.line)
+            first = self.ends.first_line(item)
+            self.flush_comments(first, inner)
+            if i and self._blank_before(first) and self.out[-1] != "":
+                self.emit("", first)
             self.current_line = item.span.line
             if isinstance(item, m.FieldDecl):
                 text = item.name
@@ -423,9 +440,9 @@ class _Formatter:
                     text += ": " + self.type(item.type)
                 if item.default is not None:
                     text += " = " + self.expr(item.default, indent=inner)
-                self.line(inner, text, item.span.line)
+                self.simple(item, inner, text)
             elif isinstance(item, m.LayerCall):
-                self.line(inner, self.expr(item.call, indent=inner), item.span.line)
+                self.simple(item, inner, self.expr(item.call, indent=inner))
             else:
                 returns = f" -> {self.type(item.returns)}" if item.returns is not None else ""
                 self.compound(inner, f"forward({self.params(item.params)}){returns}", item.body, item.span.line)
@@ -679,10 +696,39 @@ class _Formatter:
 _BREAKABLE = (m.Call, m.ListLit, m.TupleLit, m.SetLit, m.DictLit)
 
 
-def _last_line(node: m.Node) -> int:
-    last = node.span.end_line or node.span.line
-    for child in m.walk(node):
-        span = getattr(child, "span", None)
-        if span is not None:
-            last = max(last, span.end_line or span.line)
-    return last
+class _Ends:
+    """Where each statement (or model item) of a source starts and ends: the lines of its first
+    and last tokens.  Node spans start and end at inner nodes, inside the parentheses and
+    brackets around them, while blank lines and comments belong where the tokens are."""
+
+    def __init__(self, source: str, filename: str):
+        tokens, _ = tokenize(source, filename)
+        self.tokens = tokens + [Token("$END", "", *(end_position(source) * 2))]
+        self.index = {(tok.line, tok.column): i for i, tok in enumerate(self.tokens)}
+        self.closes_block = set()  # indexes of the `}` tokens that close a block or a model body
+        opened = []
+        for i, tok in enumerate(self.tokens):
+            if tok.type in ("(", "[", "DICT_LBRACE", "BLOCK_LBRACE"):
+                opened.append(tok.type)
+            elif tok.type in (")", "]", "}") and opened:
+                if opened.pop() == "BLOCK_LBRACE":
+                    self.closes_block.add(i)
+
+    def first_line(self, node: m.Node) -> int:
+        """The line of the first token of a statement or model item: a node's span starts inside
+        the parentheses around it (`(a, b)` starts at `a`)."""
+        i = self.index.get((node.span.line, node.span.column))
+        if i is None:
+            return node.span.line
+        while i and self.tokens[i - 1].type == "(":
+            i -= 1
+        return self.tokens[i].line
+
+    def last_line(self, node: m.Node) -> int:
+        i = self.index.get((node.span.line, node.span.column))
+        if i is None:  # not where a token starts (never for a parsed node): its span then
+            return node.span.end_line or node.span.line
+        tokens, closes_block = self.tokens, self.closes_block
+        while tokens[i + 1].type not in ("_SEP", "$END") and i + 1 not in closes_block:
+            i += 1
+        return tokens[i].end_line
