@@ -94,7 +94,7 @@ def test_flat_chains_are_not_nesting():
     elifs = "".join(f" else if x == {i} {{\n    y = {i}\n}}" for i in range(1, 1000))
     ternary = " if x else ".join(["x"] * 1000)
     calls = "".join(".real.conjugate()[0:1]" for _ in range(500))
-    source = f"x = 1\ny = 0\nif x == 0 {{\n}}{elifs}\nz = {terms}\nw = {ternary}\nv = x{calls}\nu = {'- ' * 900}x\n"
+    source = f"x = 1\ny = 0\nif x == 0 {{\n}}{elifs}\nz = {terms}\nw = {ternary}\nv = x{calls}\nu = 1 + {'- ' * 900}x\n"
     assert messages(source) == []
     assert messages(f"x = 1\nz = {terms} + nope\n") == [(2, "undefined name 'nope'", "did you mean 'open'?")]
 
@@ -107,3 +107,9 @@ def test_binding_debug_is_an_error_wherever_python_would_refuse_it():
         found = [(message, hint) for _, message, hint in messages(f"x = 1\n{line}\n")]
         assert ("'__debug__' cannot be assigned: Python reserves the name", "choose another name") in found, line
     assert messages("x = 1\ny = x.__debug__\n") == []  # reading it is fine
+
+
+def test_an_import_path_the_system_cannot_look_up_is_a_diagnostic():
+    path = "a" * 300 + ".m"
+    assert messages(f'import "{path}"\n') == [(1, f'cannot find the M file "{path}"',
+                                                 "the system cannot look it up: File name too long")]

@@ -82,10 +82,12 @@ class _Precedence:
         return item
 
     def prefixed(self, ops, item):
-        inner = self.prefixed(ops[1:], item) if len(ops) > 1 else item.operand
-        if ops[0] == "not":
-            inner = self.operators(inner, _NOT_BINDS)
-        return m.UnaryOp(ops[0], inner, self.builder._span(item.first, inner))
+        inner = item.operand
+        for op in reversed(ops):  # innermost first, in a loop: `- - - x` is a chain, not nesting
+            if op == "not":
+                inner = self.operators(inner, _NOT_BINDS)
+            inner = m.UnaryOp(op, inner, self.builder._span(item.first, inner))
+        return inner
 
     def operators(self, left, min_prec):
         items, span = self.items, self.builder._span
