@@ -123,6 +123,17 @@ def test_settings_are_validated():
         engine.load_model(42)
 
 
+def test_the_onnx_backend_runs_where_m_home_cannot_be_written(tiny_classifier, tmp_path, monkeypatch):
+    """A read-only or full repository is still served: derived graphs go to a private temp folder."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("M_HOME", str(blocked / "home"))  # a part of the path is a file
+    x = torch.randn(3, 8)
+    out = Engine(device="cpu", backend="onnx").load_model(tiny_classifier).run(x)
+    assert torch.allclose(torch.as_tensor(out), tiny_classifier(x), atol=1e-5)
+    assert not (blocked / "home").exists()
+
+
 def test_run_without_data_says_how_to_give_it(tiny_classifier):
     with pytest.raises(MError, match="no data to run on") as error:
         Engine(device="cpu").load_model(tiny_classifier).run()

@@ -3,18 +3,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
-
-def m_home() -> Path:
-    """The model repository root: `$M_HOME`, else `~/.mlang` (same rule as the registry)."""
-    return Path(os.environ.get("M_HOME") or Path.home() / ".mlang")
+from mlang.models.url import m_home
 
 
 def cache_dir(kind: str) -> Path:
+    """`$M_HOME/cache/KIND`; where `M_HOME` cannot be written (a read-only or full repository
+    that is still served), a private folder under the system's temp folder."""
     path = m_home() / "cache" / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    private = Path(tempfile.gettempdir()) / f"mlang-cache-{os.getuid()}"
+    private.mkdir(mode=0o700, exist_ok=True)
+    (private / kind).mkdir(exist_ok=True)
+    return private / kind
 
 
 def model_hash(model, extra: str = "") -> str:

@@ -60,7 +60,7 @@ def _resolve_loader(scheme: str) -> Callable:
 
 def m_home() -> Path:
     """The model repository / cache root: `$M_HOME`, else `~/.mlang`."""
-    return Path(os.environ.get("M_HOME") or Path.home() / ".mlang")
+    return Path(os.environ.get("M_HOME") or Path.home() / ".mlang").expanduser()
 
 
 def download_cache_dir() -> Path:

@@ -53,7 +53,9 @@ _warned_unbound: set[tuple[str, str]] = set()
 
 def default_home() -> Path:
     """`$M_HOME`, else `~/.mlang`."""
-    return Path(os.environ.get("M_HOME") or Path.home() / ".mlang").expanduser()
+    from mlang.models.url import m_home
+
+    return m_home()
 
 
 @dataclass(frozen=True)
