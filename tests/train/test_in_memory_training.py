@@ -68,3 +68,14 @@ def test_a_pair_that_does_not_fit_is_an_m_error_naming_the_argument():
             net = fineTuneModel(Two(), (np.array([["a", "b"]]), np.zeros(1)), progress=false)
         """), "pair.m")
     assert "pair.m:4:" in str(error.value) and "x must hold numbers, got text" in str(error.value)
+
+
+def test_predict_on_a_tensor_of_inputs_needs_class_names_like_a_list_does():
+    g = run_source("model Two { input: Tensor[float32, B, 2]; Dense(3) }\n", "two.m")
+    net = g["Two"]()
+    net.task = "classification"
+    with pytest.raises(MError, match="no class names"):
+        m.predict(net, torch.zeros(4, 2))
+    assert len(m.predict(net, torch.zeros(4, 2), output="ids")) == 4
+    net.labels = ["a", "b", "c"]
+    assert set(m.predict(net, np.zeros((4, 2), dtype=np.float32))) <= {"a", "b", "c"}

@@ -59,6 +59,7 @@ def predict(model, data, batch_size: int = 32, output: str = "labels") -> list:
     Classification gives class names (`output="ids"` for ids, `"probabilities"` for each
     class's probability); regression numbers; QA answer texts.
     """
+    raw_inputs = not _is_dataset(data)  # a Dataset names its classes; raw inputs do not
     if _is_input_batch(model, data):
         from mlang.data import Dataset
 
@@ -70,7 +71,7 @@ def predict(model, data, batch_size: int = 32, output: str = "labels") -> list:
         raise data_error(f"unknown output {output!r} (use \"labels\", \"ids\" or \"probabilities\")",
                      field="output")
     names = getattr(model, "labels", None) or dataset.labels
-    if task == "classification" and output == "labels" and not names and not _is_dataset(data):
+    if task == "classification" and output == "labels" and not names and raw_inputs:
         raise data_error("the model has no class names to predict (model.labels is not set)",
                      field="labels",
                      hint="set them from the data it was trained on: model.labels = train_data.labels "
