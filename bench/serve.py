@@ -12,6 +12,14 @@ ratio (batching / no batching), p50 and p99 latency, and the mean server batch (
     python bench/serve.py --requests 512 --rounds 2 --words 12
 
 Prints a table and writes bench/results/serve.json.
+
+`--burst N` measures overload instead (issue 18's burst): N requests sent at once, each on its own
+connection with a client time-out (`--client-timeout`, 30 s), at one batching server with its
+`--max-queue` and `--request-timeout-s`.  Reported: answers by status (200, 503, 504) and client
+time-outs, latency, and the examples the model computed (/metrics) against those answered 200.
+Writes bench/results/serve-burst.json.
+
+    python bench/serve.py --burst 500 --words 8
 """
 from __future__ import annotations
 
@@ -47,7 +55,12 @@ def free_port() -> int:
 
 def start_server(model_file: Path, port: int, batching: bool, model_batch_size: int, args):
     command = [sys.executable, "-c", "from mlang.serve.cli import app; app()", str(model_file),
-               "--port", str(port), "--max-batch-size", str(args.max_batch_size), "--max-latency-ms", "5"]
+               "--port", str(port), "--max-batch-size", str(args.max_batch_size), "--max-latency-ms", "5",
+               "--num-threads", str(args.threads)]
+    if args.max_queue:
+        command += ["--max-queue", str(args.max_queue)]
+    if args.request_timeout_s:
+        command += ["--request-timeout-s", str(args.request_timeout_s)]
     if model_batch_size:
         command += ["--model-batch-size", str(model_batch_size)]
     if not batching:
@@ -60,8 +73,8 @@ def start_server(model_file: Path, port: int, batching: bool, model_batch_size: 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+        try:  # ready: the model is loaded and has run its warm-up
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -110,6 +123,84 @@ async def load(url: str, texts: list[str], clients: int) -> tuple[float, list[fl
     return time.perf_counter() - start, latencies
 
 
+async def burst(url: str, texts: list[str], timeout: float) -> list[tuple[str, float]]:
+    """Every text at once, each request on its own connection, given `timeout` seconds for its
+    answer: (status or "time-out" / "refused", seconds) per request."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+
+    async def one(text: str) -> tuple[str, float]:
+        body = json.dumps({"inputs": [text]}).encode()
+        head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                try:
+                    writer.write(head.encode() + body)
+                    status = (await reader.readline()).split()
+                    await reader.read()  # until the server closes: the whole answer
+                finally:
+                    writer.close()
+        except TimeoutError:
+            return "time-out", time.perf_counter() - start
+        except OSError:
+            return "refused", time.perf_counter() - start
+        return (status[1].decode() if len(status) > 1 else "no answer"), time.perf_counter() - start
+
+    return await asyncio.gather(*(one(text) for text in texts))
+
+
+def metric(base: str, name: str) -> float:
+    import httpx
+
+    found = re.search(rf"^{name}\{{.*\}} (\S+)$", httpx.get(f"{base}/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def run_burst(model_file: Path, texts: list[str], args) -> dict:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(model_file, port, True, args.model_batch_size, args)
+    try:
+        import httpx
+
+        url = f"{base}/v1/models/{httpx.get(f'{base}/healthz').json()['model']}/predict"
+        start = time.perf_counter()
+        answers = asyncio.run(burst(url, texts, args.client_timeout))
+        seconds = time.perf_counter() - start
+        time.sleep(1.0)  # a batch still running for requests whose clients gave up ends
+        computed = metric(base, "mlang_examples_total")
+    finally:
+        server.terminate()
+        server.wait(60)
+    statuses: dict[str, int] = {}
+    for status, _ in answers:
+        statuses[status] = statuses.get(status, 0) + 1
+    latencies = sorted(s for _, s in answers)
+    ok = sorted(s for status, s in answers if status == "200")
+    return {"requests": len(texts), "seconds": seconds, "statuses": statuses,
+            "model_examples_computed": computed, "answered_200": statuses.get("200", 0),
+            "p50_ms": 1000 * latencies[len(latencies) // 2], "max_ms": 1000 * latencies[-1],
+            "p50_ms_200": 1000 * ok[len(ok) // 2] if ok else None, "max_ms_200": 1000 * ok[-1] if ok else None}
+
+
+def main_burst(args, model_file: Path, texts: list[str]) -> None:
+    result = run_burst(model_file, texts, args)
+    shown = ", ".join(f"{status}: {count}" for status, count in sorted(result["statuses"].items()))
+    print(f"burst of {result['requests']} requests (max_queue {args.max_queue or 'default'}, request_timeout_s "
+          f"{args.request_timeout_s or 'default'}, client time-out {args.client_timeout:g} s): {shown}")
+    print(f"model computed {result['model_examples_computed']:.0f} examples for {result['answered_200']} answered 200; "
+          f"all answered within {result['max_ms'] / 1000:.2f} s (p50 {result['p50_ms']:.0f} ms); "
+          f"burst over in {result['seconds']:.2f} s")
+    out = RESULTS.with_name("serve-burst.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"setting": vars(args), "cpu_count": os.cpu_count(), **result}, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
+
+
 def mean_batch_size(base: str) -> float:
     import httpx
 
@@ -151,6 +242,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--words", type=int, default=0,
                         help="cut each review to its first N words (0: whole reviews)")
+    parser.add_argument("--burst", type=int, default=0, help="send N requests at once instead (overload)")
+    parser.add_argument("--max-queue", type=int, default=0, help="the server's --max-queue (0: its default)")
+    parser.add_argument("--request-timeout-s", type=float, default=0,
+                        help="the server's --request-timeout-s (0: its default)")
+    parser.add_argument("--client-timeout", type=float, default=30.0, help="seconds a burst client waits")
     args = parser.parse_args()
     from rich.console import Console
     from rich.table import Table
@@ -158,12 +254,14 @@ def main() -> None:
     from mlang.engine import Engine
 
     os.environ["M_HOME"] = tempfile.mkdtemp(prefix="mlang-bench-serve-")
-    texts = reviews(args.requests + args.clients)
+    texts = reviews(max(args.burst, args.requests + args.clients))
     if args.words:
         texts = [" ".join(text.split()[:args.words]) for text in texts]
-    warmup, texts = texts[:args.clients], texts[args.clients:]
     model_file = Path(os.environ["M_HOME"]) / "minilm-classifier.bin"
     Engine(device="cpu").load_model(minilm_classifier()).save_model(model_file)
+    if args.burst:
+        return main_burst(args, model_file, texts[:args.burst])
+    warmup, texts = texts[:args.clients], texts[args.clients:args.clients + args.requests]
     modes = {"no batching": (False, 0), "batching": (True, 0)}
     if args.model_batch_size:
         modes[f"batching, model calls of {args.model_batch_size}"] = (True, args.model_batch_size)
