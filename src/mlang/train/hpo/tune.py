@@ -414,13 +414,7 @@ def open_storage(storage, heartbeat_s: int = HEARTBEAT_S):
         engine = {"connect_args": {"timeout": 60}}
         _warn_if_on_a_network_filesystem(url)
     try:
-        # The heartbeat fails the trials of a process that died, and the callback queues each
-        # again with its parameters, so neither a resumed study nor its other workers wait on it.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs=engine, heartbeat_interval=heartbeat_s, grace_period=4 * heartbeat_s,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES))
+        return _rdb_storage(url, engine, heartbeat_s)
     except ImportError as missing:
         module = getattr(missing.__cause__, "name", None) or str(missing.__cause__ or missing)
         if url.startswith("postgresql+psycopg:"):
@@ -432,6 +426,30 @@ def open_storage(storage, heartbeat_s: int = HEARTBEAT_S):
     except Exception as error:  # SQLAlchemy raises many types for a bad URL or database
         raise MError(f"cannot open the study storage {_without_password(storage)!r}: {error}",
                      field="storage", hint='e.g. storage="sqlite:///study.db" or "postgresql://user@host/db"')
+
+
+# What a database says when another process created Optuna's tables at the same moment.
+_CREATED_CONCURRENTLY = ("already exists", "UNIQUE constraint failed", "duplicate key value", "database is locked")
+
+
+def _rdb_storage(url: str, engine: dict | None, heartbeat_s: int):
+    """Optuna's RDBStorage with a heartbeat: it fails the trials of a process that died, and the
+    callback queues each again with its parameters, so neither a resumed study nor its other
+    workers wait on it.  Processes (machines) that start together on a new database race to
+    create its tables; the losers try again and find them made."""
+    import optuna
+
+    for attempt in range(6):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs=engine, heartbeat_interval=heartbeat_s, grace_period=4 * heartbeat_s,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES))
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy's errors for each database differ
+            if attempt == 5 or not any(sign in str(error) for sign in _CREATED_CONCURRENTLY):
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
 
 
 def database_url(storage: str) -> str:
@@ -732,7 +750,9 @@ def _fail_and_retry_trials_of(study, label: str) -> None:
     import optuna
     from optuna.trial import TrialState
 
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if trial.user_attrs.get("worker") != label:
             continue
