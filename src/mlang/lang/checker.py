@@ -305,12 +305,11 @@ class _Checker:
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.ctx.report(message, span, hint)
 
-    def bound(self, name: str | None, span: Span | None) -> None:
-        """A name the program binds (assigns, declares, imports, passes by keyword): Python
-        refuses to bind `__debug__`, so the run would fail where the check passed."""
-        if name == _RESERVED:
-            self.error(f"'{_RESERVED}' cannot be assigned: Python reserves the name", span,
-                       hint="choose another name")
+    def bound(self, name: str, span: Span | None) -> None:
+        """Report binding `name` (assigning, declaring, importing or passing it by keyword), which
+        the callers test for `_RESERVED`: Python refuses to bind `__debug__`, so the run would
+        fail where the check passed."""
+        self.error(f"'{name}' cannot be assigned: Python reserves the name", span, hint="choose another name")
 
     # -- module
     def run(self) -> None:
@@ -344,9 +343,11 @@ class _Checker:
                 name = s.bound_name
             elif isinstance(s, m.FromImport):
                 for item in s.names:
-                    self.bound(item.bound_name, item.span)
+                    if item.bound_name == _RESERVED:
+                        self.bound(item.bound_name, item.span)
             if name is not None:
-                self.bound(name, s.span)
+                if name == _RESERVED:
+                    self.bound(name, s.span)
                 if name in declared:
                     self.error(f"'{name}' is already declared on line {declared[name].line}", s.span,
                                hint="give one of them another name")
@@ -368,20 +369,24 @@ class _Checker:
         self.expr(s.value)
         self.expr(s.target)
         if isinstance(s.target, m.Name):
-            self.bound(s.target.id, s.target.span)
+            if s.target.id == _RESERVED:
+                self.bound(s.target.id, s.target.span)
         elif isinstance(s.target, m.Attribute):
-            self.bound(s.target.attr, s.target.span)
+            if s.target.attr == _RESERVED:
+                self.bound(s.target.attr, s.target.span)
 
     def target(self, t: m.Expr):
         if isinstance(t, m.Name):
-            self.bound(t.id, t.span)
+            if t.id == _RESERVED:
+                self.bound(t.id, t.span)
         elif isinstance(t, (m.TupleLit, m.ListLit)):
             for elt in t.elts:
                 self.target(elt)
         elif isinstance(t, m.Starred):
             self.target(t.value)
         elif isinstance(t, m.Attribute):
-            self.bound(t.attr, t.span)
+            if t.attr == _RESERVED:
+                self.bound(t.attr, t.span)
             self.expr(t.value)
         elif isinstance(t, m.Index):
             self.expr(t.value)
@@ -444,7 +449,8 @@ class _Checker:
             if p.name in seen:
                 self.error(f"duplicate parameter '{p.name}'", p.span)
             seen.add(p.name)
-            self.bound(p.name, p.span)
+            if p.name == _RESERVED:
+                self.bound(p.name, p.span)
             if p.type is not None:
                 self.type(p.type)
             if p.default is not None:
@@ -492,7 +498,8 @@ class _Checker:
                 what = "declared" if f.type is not None else "bound"
                 self.error(f"field '{f.name}' is {what} twice in {s.kind} '{s.name}'", f.span)
             table[f.name] = f
-            self.bound(f.name, f.span)
+            if f.name == _RESERVED:
+                self.bound(f.name, f.span)
         fields = self.model_fields(s)
         names = set(fields) if fields is not None else {f.name for f in s.fields}
         saved = self.scope
@@ -634,7 +641,15 @@ class _Checker:
             else:
                 self.expr(e)
 
-    expr_BinOp = expr_UnaryOp = expr_BoolOp = expr_Compare = expr_IfExp = expr_operators
+    expr_UnaryOp = expr_BoolOp = expr_Compare = expr_IfExp = expr_operators
+
+    def expr_BinOp(self, e: m.BinOp):
+        left, right = e.left, e.right
+        if type(left) in _OPERATORS or type(right) in _OPERATORS:
+            self.expr_operators(e)
+        else:  # the common `a + f(b)`: no chain to walk
+            self.expr(left)
+            self.expr(right)
 
     def expr_Starred(self, e: m.Starred):
         self.expr(e.value)
@@ -661,7 +676,26 @@ class _Checker:
             elif kind is m.Index:
                 self.expr(node.index)
 
-    expr_Call = expr_Attribute = expr_Index = expr_postfix
+    # The common `f(x)`, `a.b` and `a[i]` on a name: no chain to walk.
+    def expr_Call(self, e: m.Call):
+        if type(e.func) is m.Name:
+            self.expr_Name(e.func)
+            self.call(e)
+        else:
+            self.expr_postfix(e)
+
+    def expr_Attribute(self, e: m.Attribute):
+        if type(e.value) is m.Name:
+            self.expr_Name(e.value)
+        else:
+            self.expr_postfix(e)
+
+    def expr_Index(self, e: m.Index):
+        if type(e.value) is m.Name:
+            self.expr_Name(e.value)
+            self.expr(e.index)
+        else:
+            self.expr_postfix(e)
 
     def expr_Slice(self, e: m.Slice):
         self.exprs((e.lower, e.upper, e.step))
@@ -731,7 +765,8 @@ class _Checker:
         seen: set[str] = set()
         for k in keywords:
             if k.name is not None:
-                self.bound(k.name, k.span)
+                if k.name == _RESERVED:
+                    self.bound(k.name, k.span)
                 if k.name in seen and not duplicated:
                     self.error(f"keyword argument '{k.name}' is given twice", k.span)
                     duplicated = True
@@ -814,6 +849,9 @@ class _Checker:
             self.statements(body)
         finally:
             self.scope, self.in_block, self.loop_depth = saved
+
+
+_OPERATORS = frozenset({m.BinOp, m.UnaryOp, m.BoolOp, m.Compare, m.IfExp})
 
 
 def _visitors(prefix: str) -> dict[type, object]:

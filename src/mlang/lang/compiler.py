@@ -474,23 +474,40 @@ def _no_args() -> py.arguments:
 
 def _fix_missing_locations(tree: py.AST) -> None:
     """`ast.fix_missing_locations` without recursion: a position a node lacks is its parent's."""
-    stack = [(tree, (1, 0, 1, 0))]
+    stack = [(tree, 1, 0, 1, 0)]
+    pop, push, AST = stack.pop, stack.append, py.AST
     while stack:
-        node, inherited = stack.pop()
-        position = []
-        for name, value in zip(_POSITION, inherited):
-            if name in node._attributes:
-                own = getattr(node, name, None)
-                if own is None:
-                    setattr(node, name, value)
-                else:
-                    value = own
-            position.append(value)
-        position = tuple(position)
-        stack.extend((child, position) for child in py.iter_child_nodes(node))
+        node, line, column, end_line, end_column = pop()
+        if "lineno" in node._attributes:  # with col_offset, end_lineno and end_col_offset
+            value = getattr(node, "lineno", None)
+            if value is None:
+                node.lineno = line
+            else:
+                line = value
+            value = getattr(node, "col_offset", None)
+            if value is None:
+                node.col_offset = column
+            else:
+                column = value
+            value = getattr(node, "end_lineno", None)
+            if value is None:
+                node.end_lineno = end_line
+            else:
+                end_line = value
+            value = getattr(node, "end_col_offset", None)
+            if value is None:
+                node.end_col_offset = end_column
+            else:
+                end_column = value
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, AST):
+                push((value, line, column, end_line, end_column))
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, AST):
+                        push((item, line, column, end_line, end_column))
 
-
-_POSITION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 # Python's compiler recurses once per level of the tree it is given and stops at a depth set by
 # the recursion limit.  M's flat chains (`a + b + ... + z`, `else if` chains) are deep Python

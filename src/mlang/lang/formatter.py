@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections import Counter
 
 from mlang.lang import ast as m
 from mlang.lang.builder import Block
 from mlang.lang.diagnostics import MError, MFormatError, Span
-from mlang.lang.lexer import KEYWORDS, Token, comments, end_position, tokenize
+from mlang.lang.lexer import KEYWORDS, Token, comments, end_position
 from mlang.lang.parser import BOM, parse
 
 __all__ = ["format_source"]
@@ -44,15 +45,16 @@ def format_source(source: str, filename: str = "<input>") -> str:
     the same program (see the module's docstring): nothing is ever formatted into a different
     or a broken program."""
     source = source.removeprefix(BOM)
-    module = parse(source, filename)
-    formatter = _layout(module, source, filename)
+    tokens = []
+    module = parse(source, filename, tokens)
+    formatter = _layout(module, source, filename, tokens)
     _verify(formatter, module, filename)
     return formatter.text
 
 
-def _layout(module: m.Module, source: str, filename: str) -> _Formatter:
-    """The formatter, having laid out `module` (its `text`)."""
-    formatter = _Formatter(source, _comments(source, filename), filename, _Ends(source, filename))
+def _layout(module: m.Module, source: str, filename: str, tokens: list[Token]) -> _Formatter:
+    """The formatter, having laid out `module` (its `text`) from its source and tokens."""
+    formatter = _Formatter(source, _comments(source, filename), filename, _Ends(tokens, source))
     try:
         formatter.module(module)
     except RecursionError:
@@ -70,8 +72,9 @@ def _verify(formatter: _Formatter, module: m.Module, filename: str) -> None:
         index = min(max(output_line, 1), len(origins)) - 1
         return Span(filename, origins[index] if origins else 1, 1)
 
+    tokens = []
     try:
-        again = parse(formatted, filename)
+        again = parse(formatted, filename, tokens)
     except MError as err:
         where = err.span.line if err.span else 1
         detail = err.diagnostics[0].message if err.diagnostics else str(err)
@@ -83,7 +86,7 @@ def _verify(formatter: _Formatter, module: m.Module, filename: str) -> None:
         span = node.span if node is not None and node.span is not None else Span(filename, 1, 1)
         raise MFormatError(f"m fmt would change what this program means: {what}",
                            Span(filename, span.line, span.column), hint=_REPORT)
-    second = _layout(again, formatted, filename)
+    second = _layout(again, formatted, filename, tokens)
     if _comment_texts(formatter.comments) != _comment_texts(second.comments):
         raise MFormatError("m fmt would lose or change a comment of this program", Span(filename, 1, 1),
                            hint=_REPORT)
@@ -96,6 +99,15 @@ def _verify(formatter: _Formatter, module: m.Module, filename: str) -> None:
 
 
 _POSITIONS = frozenset({"span", "base_span", "end", "filename", "source"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that are not positions."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(name for name in cls.__dataclass_fields__ if name not in _POSITIONS)
+    return names
 
 
 def _difference(first, second) -> tuple[m.Node | None, str] | None:
@@ -107,9 +119,7 @@ def _difference(first, second) -> tuple[m.Node | None, str] | None:
         if type(a) is not type(b):
             return owner, f"{_describe(a)} would become {_describe(b)}"
         if isinstance(a, m.Node):
-            for name in a.__dataclass_fields__:
-                if name not in _POSITIONS:
-                    stack.append((getattr(a, name), getattr(b, name), a))
+            stack.extend((getattr(a, name), getattr(b, name), a) for name in _fields(type(a)))
         elif isinstance(a, (list, tuple)):
             if len(a) != len(b):
                 return owner, f"{len(a)} parts would become {len(b)}"
@@ -204,9 +214,9 @@ class _Unquotable(Exception):
 
 
 class _Formatter:
-    def __init__(self, source: str, comments, filename: str = "<input>", ends: _Ends | None = None):
+    def __init__(self, source: str, comments, filename: str, ends: _Ends):
         self.source_lines = source.split("\n")
-        self.ends = ends or _Ends(source, filename)
+        self.ends = ends
         self.comments = comments  # sorted by line
         self.filename = filename
         self.next_comment = 0
@@ -701,23 +711,28 @@ class _Ends:
     and last tokens.  Node spans start and end at inner nodes, inside the parentheses and
     brackets around them, while blank lines and comments belong where the tokens are."""
 
-    def __init__(self, source: str, filename: str):
-        tokens, _ = tokenize(source, filename)
+    def __init__(self, tokens: list[Token], source: str):
         self.tokens = tokens + [Token("$END", "", *(end_position(source) * 2))]
-        self.index = {(tok.line, tok.column): i for i, tok in enumerate(self.tokens)}
+        self.starts = [tok.line << 24 | tok.column for tok in self.tokens]  # sorted: tokens are in order
         self.closes_block = set()  # indexes of the `}` tokens that close a block or a model body
         opened = []
         for i, tok in enumerate(self.tokens):
-            if tok.type in ("(", "[", "DICT_LBRACE", "BLOCK_LBRACE"):
-                opened.append(tok.type)
-            elif tok.type in (")", "]", "}") and opened:
-                if opened.pop() == "BLOCK_LBRACE":
-                    self.closes_block.add(i)
+            kind = tok.type
+            if kind == "(" or kind == "[" or kind == "DICT_LBRACE" or kind == "BLOCK_LBRACE":
+                opened.append(kind)
+            elif (kind == ")" or kind == "]" or kind == "}") and opened and opened.pop() == "BLOCK_LBRACE":
+                self.closes_block.add(i)
+
+    def _index(self, node: m.Node) -> int | None:
+        """The index of the token where `node` starts."""
+        key = node.span.line << 24 | node.span.column
+        i = bisect_left(self.starts, key)
+        return i if i < len(self.starts) and self.starts[i] == key else None
 
     def first_line(self, node: m.Node) -> int:
         """The line of the first token of a statement or model item: a node's span starts inside
         the parentheses around it (`(a, b)` starts at `a`)."""
-        i = self.index.get((node.span.line, node.span.column))
+        i = self._index(node)
         if i is None:
             return node.span.line
         while i and self.tokens[i - 1].type == "(":
@@ -725,7 +740,7 @@ class _Ends:
         return self.tokens[i].line
 
     def last_line(self, node: m.Node) -> int:
-        i = self.index.get((node.span.line, node.span.column))
+        i = self._index(node)
         if i is None:  # not where a token starts (never for a parsed node): its span then
             return node.span.end_line or node.span.line
         tokens, closes_block = self.tokens, self.closes_block

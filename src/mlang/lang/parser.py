@@ -47,13 +47,15 @@ def _lalr_parser():
     return _lalr
 
 
-def _parse(source: str, filename: str, start: str, at: tuple[int, int] = (1, 1)):
+def _parse(source: str, filename: str, start: str, at: tuple[int, int] = (1, 1), keep: list | None = None):
     with gc_paused():  # entered and left here, so the tokens are gone before the collector runs
-        return _parse_tokens(source, filename, start, at)
+        return _parse_tokens(source, filename, start, at, keep)
 
 
-def _parse_tokens(source: str, filename: str, start: str, at: tuple[int, int]):
+def _parse_tokens(source: str, filename: str, start: str, at: tuple[int, int], keep: list | None = None):
     tokens, error = tokenize(source, filename, at)
+    if keep is not None:
+        keep.extend(tokens)
     if error is None:
         builder = Builder()
         builder.filename = filename
@@ -65,15 +67,16 @@ def _parse_tokens(source: str, filename: str, start: str, at: tuple[int, int]):
     return _lalr_parser().parse(tokens, error, source, filename, start, at)
 
 
-def parse(source: str, filename: str = "<input>") -> m.Module:
+def parse(source: str, filename: str = "<input>", tokens: list | None = None) -> m.Module:
     """Parse M source into a `Module`; raises `MSyntaxError` on the first syntax error.
 
     A UTF-8 byte order mark at the start (which some Windows editors write) is not part of the
-    program: it is dropped, and columns on the first line are counted without it."""
+    program: it is dropped, and columns on the first line are counted without it.  `tokens`, a
+    list, receives the tokens the parser read (the formatter lays comments out by them)."""
     if source.startswith(BOM):
         source = source[1:]
     try:
-        body = _parse(source, filename, "start")
+        body = _parse(source, filename, "start", keep=tokens)
     except RecursionError:
         raise MSyntaxError("the program is nested too deeply to parse", Span(filename, 1, 1)) from None
     return m.Module(body, filename, source, Span(filename, 1, 1))
