@@ -130,3 +130,11 @@ def test_nesting_deeper_than_the_limit_is_a_syntax_error_not_a_crash():
         parse("x = " + "(" * 1000 + "1" + ")" * 1000, "deep.m")
     assert str(caught.value.span) == f"deep.m:1:{5 + MAX_NESTING}"
     assert "nest more than" in caught.value.diagnostics[0].message and caught.value.diagnostics[0].hint
+
+
+def test_a_decimal_number_too_long_for_python_is_a_worded_error():
+    with pytest.raises(MSyntaxError) as caught:
+        parse("x = " + "9" * 5000 + "\n", "n.m")
+    diagnostic = caught.value.diagnostics[0]
+    assert str(diagnostic.span) == "n.m:1:5" and diagnostic.message.startswith("this number has 5000 digits")
+    assert parse("x = 0x" + "f" * 5000 + "\n").body[0].value.value == 16 ** 5000 - 1  # hex has no limit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast as pyast
 import re
+import sys
 from bisect import bisect_left
 
 from mlang.lang import ast as m
@@ -459,6 +460,10 @@ class Builder:
                 return float(text)
             return int(text)
         except ValueError:
+            limit = sys.get_int_max_str_digits()
+            if text.isdigit() and limit and len(text) > limit:
+                self._error(f"this number has {len(text)} digits, more than Python reads in decimal ({limit})", tok,
+                            hint="write it in hexadecimal (0x...) or compute it (10 ** 5000)")
             self._error(f"'{tok.value}' is not a valid number", tok)
 
     def number(self, c):
