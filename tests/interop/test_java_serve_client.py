@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -50,6 +51,8 @@ def served(models, tmp_path_factory):
                     break
             servers[name] = (process, url)
             assert url, "m serve did not say where it listens:\n" + "".join(seen)
+            # keep reading its log, so a full pipe never blocks the server
+            threading.Thread(target=seen.extend, args=(process.stdout,), daemon=True).start()
         return servers[name][1]
 
     yield serve
