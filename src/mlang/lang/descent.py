@@ -129,14 +129,23 @@ class DescentParser:
         return self.b.continue_stmt([self.take("continue")])
 
     def if_stmt(self):
-        keyword = self.take("if")
-        test = self.test()
-        body = self.block()
-        orelse = None
-        if self.accept("else"):
-            branch = self.if_stmt() if self.kind() == "if" else self.block()
-            orelse = self.b.else_clause([branch])
-        return self.b.if_stmt([keyword, test, body, orelse])
+        # An `else if` chain is read in a loop (its length is not nesting), then built innermost first.
+        heads, orelse = [], None
+        while True:
+            keyword = self.take("if")
+            test = self.test()
+            heads.append((keyword, test, self.block()))
+            if not self.accept("else"):
+                break
+            if self.kind() != "if":
+                orelse = self.b.else_clause([self.block()])
+                break
+        node = None
+        for keyword, test, body in reversed(heads):
+            if node is not None:
+                orelse = self.b.else_clause([node])
+            node = self.b.if_stmt([keyword, test, body, orelse])
+        return node
 
     def while_stmt(self):
         keyword = self.take("while")
@@ -285,10 +294,17 @@ class DescentParser:
         body = self.chain()
         if self.tokens[self.pos].type != "if":
             return body
-        keyword = self.take("if")
-        test = self.chain()
-        self.take("else")
-        return self.b.ternary([body, keyword, test, self.test()])
+        # `a if x else b if y else c`: read in a loop, built innermost first.
+        parts = []
+        while self.tokens[self.pos].type == "if":
+            keyword = self.take("if")
+            test = self.chain()
+            self.take("else")
+            parts.append((body, keyword, test))
+            body = self.chain()
+        for outer, keyword, test in reversed(parts):
+            body = self.b.ternary([outer, keyword, test, body])
+        return body
 
     def chain(self):
         items = [self.operand()]

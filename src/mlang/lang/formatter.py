@@ -125,14 +125,17 @@ def _difference(first, second) -> tuple[m.Node | None, str] | None:
                 return owner, f"{len(a)} parts would become {len(b)}"
             stack.extend((x, y, owner) for x, y in zip(a, b))
         elif a != b and not (a != a and b != b):  # NaN equals NaN here
-            return owner, f"{a!r} would become {b!r}"
+            return owner, f"{_describe(a)} would become {_describe(b)}"
     return None
 
 
 def _describe(value) -> str:
     if isinstance(value, m.Node):
         return f"a {type(value).__name__}"
-    return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of {value.bit_length()} bits"  # repr() refuses over 4,300 digits
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _comment_texts(found: list[tuple[int, str, bool]]) -> Counter:
