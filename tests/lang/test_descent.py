@@ -76,3 +76,13 @@ def test_checking_a_program_never_imports_lark():
             "print('lark' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("text", [
+    "if a {\n} else if b {\n    x = 1\n} else if c {\n} else {\n    y = {}\n}\n",
+    "x = a if b else c if d else {}\ny = {} if e else [] if f else {1: 2}\n",
+    "if a {\n}\nelse if b {\n}\nelse {\n}\n",
+    "z = " + " if q else ".join(f"v{i}" for i in range(40)) + "\n",
+])
+def test_both_parsers_build_the_same_else_if_and_conditional_chains(text):
+    assert by_descent(text) is not None and by_descent(text) == by_lalr(text)
