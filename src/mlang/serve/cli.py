@@ -28,7 +28,7 @@ def serve_command(
     no_batching: bool = typer.Option(not DEFAULT.batching, "--no-batching", help="run every request on its own"),
     max_queue: int = typer.Option(DEFAULT.max_queue, help="requests that may wait for the model; beyond it "
                                                           "503 with Retry-After"),
-    request_timeout_s: float = typer.Option(DEFAULT.request_timeout_s,
+    request_timeout_s: float = typer.Option(DEFAULT.request_timeout_s, "--request-timeout-s", "--timeout",
                                             help="seconds from a request's arrival to its answer (504 after; "
                                                  "a request the model has not reached is dropped)"),
     drain_s: float = typer.Option(DEFAULT.drain_s, help="on SIGTERM, seconds /readyz answers 503 while requests "
