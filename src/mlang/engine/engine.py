@@ -151,12 +151,17 @@ class Engine:
 
     def _run_batches(self, backend, prepared: PreparedData):
         import torch
+        from rich.console import Console
         from rich.progress import Progress
 
+        from mlang.train.progress import wanted
+
         total = (len(prepared) + self.batch_size - 1) // self.batch_size
-        show = self.progress if self.progress is not None else total >= PROGRESS_MIN_BATCHES
+        # Like training's bar: on a terminal's stderr only, so piped output stays the program's.
+        show = self.progress if self.progress is not None else total >= PROGRESS_MIN_BATCHES and wanted(None)
         pieces, order = [], []
-        with torch.inference_mode(), Progress(transient=True, disable=not show) as bar:
+        bar = Progress(transient=True, disable=not show, console=Console(stderr=True))
+        with torch.inference_mode(), bar:
             task = bar.add_task(f"running {self.runnable.name} ({backend.name})", total=total)
             for index, (rows, features) in enumerate(prepared.batches(self.runnable, self.batch_size)):
                 with torch.profiler.record_function(f"engine.batch[{index}]"):
