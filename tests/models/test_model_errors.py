@@ -337,3 +337,23 @@ model Calls {
     }
 }
 """) == []
+
+
+def test_every_attribute_of_a_declared_model_is_a_reserved_field_name():
+    from mlang.models.check import RESERVED_FIELDS
+    from mlang.models.instance import DeclaredModel
+
+    public = {name for name in dir(DeclaredModel) if not name.startswith("_")}
+    assert public <= RESERVED_FIELDS
+    found = check_m("""\
+model Net {
+    input: Tensor[float32, B, 4]
+    buffers: int = 3
+    task = "regression"
+    Dense(2)
+}
+""")
+    assert [(d.span.line, d.message) for d in found] == [
+        (3, "'buffers' cannot be a field name of model Net: it is a model attribute"),
+        (4, "'task' cannot be a field name of model Net: it is a model attribute")]
+    assert found[0].hint == "rename the field" and "net.task = ..." in found[1].hint

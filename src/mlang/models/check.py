@@ -33,13 +33,31 @@ from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequ
 from mlang.models.spec import value_matches_type
 
 RESERVED_FIELDS = frozenset({
-    "forward", "compute", "preprocess", "spec", "input_type", "output_type", "task", "labels",
-    "transforms", "summary", "config", "kind", "example_inputs", "training", "parameters",
-    "state_dict", "train", "eval", "to", "layers", "parts", "fields", "modules", "children",
-    "cuda", "cpu", "zero_grad", "load_state_dict", "named_parameters", "apply", "half",
-    "double", "float", "type", "register_buffer", "add_module", "requires_grad_",
+    # every public attribute of a declared model (tests/models/test_model_errors.py checks the
+    # list against the class), so a field never shadows one; kept here so m check needs no torch
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
+    "compile", "compute", "config", "count_params", "cpu", "cuda", "double", "dump_patches",
+    "eval", "example_inputs", "extra_repr", "features", "fields", "float", "forward",
+    "from_config", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half",
+    "input_type", "ipu", "kind", "labels", "layers", "load_state_dict", "materialize", "modules",
+    "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "output_type",
+    "parameters", "parts", "preprocess", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "run_forward", "set_extra_state", "set_submodule", "share_memory", "spec", "state_dict",
+    "submodels", "summary", "summary_children", "summary_rows", "task", "to", "to_empty", "train",
+    "training", "transforms", "type", "xpu", "zero_grad",
 })
 ABSTRACT = object()
+
+
+def reserved_field(name: str, model: str, span: Span | None = None) -> MError:
+    """A field named like a model attribute would shadow it."""
+    hint = (f"it is set on an instance, not declared: {model.lower()}.{name} = ..." if name in ("task", "labels")
+            else "rename the field")
+    return MError(f"'{name}' cannot be a field name of model {model}: it is a model attribute", span, hint=hint)
 FAILED = object()  # a layer whose error is already reported
 COMPOSITIONS = ("sequentialModel", "parallelModel")
 
@@ -160,8 +178,8 @@ class ModelChecker:
                     model.output_type, model.output_span = t, f.span
                 continue
             if f.name in RESERVED_FIELDS:
-                self.error(f"'{f.name}' cannot be a field name of model {decl.name}: it is a model "
-                           "attribute", f.span, hint="rename the field")
+                reserved = reserved_field(f.name, decl.name).diagnostics[0]
+                self.error(reserved.message, f.span, hint=reserved.hint)
                 continue
             self.declare_field(model, f, names)
         model.layers.extend(decl.layers)

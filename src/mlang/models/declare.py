@@ -19,7 +19,7 @@ from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
-from mlang.models.check import RESERVED_FIELDS
+from mlang.models.check import RESERVED_FIELDS, reserved_field
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
 
 
@@ -207,8 +207,7 @@ def _declare_field(spec: ModelSpec, fdecl: A.FieldDecl, evaluator: _Evaluator, m
             spec.output_type = t
         return
     if fdecl.name in RESERVED_FIELDS:
-        raise MError(f"'{fdecl.name}' cannot be a field name of model {spec.name}: it is a model attribute",
-                     fdecl.span, hint="rename the field")
+        raise reserved_field(fdecl.name, spec.name, fdecl.span)
     inherited = spec.fields.get(fdecl.name)
     declared = type_from_ast(fdecl.type, model_names) if fdecl.type is not None else None
     ftype = declared or (inherited.type if inherited is not None else T.ANY)

@@ -33,8 +33,9 @@ class DeclaredModel(LayerStackModel):
         self.field_values = dict(values)
         for name, value in values.items():
             if hasattr(type(self), name):
-                raise MError(f"'{name}' cannot be a field name of model {spec.name}: it is a model attribute",
-                             spec.fields[name].span, hint="rename the field")
+                from mlang.models.check import reserved_field
+
+                raise reserved_field(name, spec.name, spec.fields[name].span)
             setattr(self, name, value)
         if not getattr(self.layers, "built", True):
             self.materialize()
