@@ -122,6 +122,10 @@ def _shard_class():
             self.sampler.set_epoch(self.epoch)
             return [self.base.examples[i] for i in self.sampler]
 
+        def seek_epoch(self, epoch: int) -> None:
+            """Make the next `batches` call draw pass `epoch` (0-based), as after a restart."""
+            self.epoch = epoch
+
         def batches(self, batch_size: int = 32, model=None, **options):
             self.examples = self._draw()
             self.epoch += 1
@@ -184,14 +188,13 @@ def train_in_group(train_fn: Callable, model, train, *args, batch_size: int, **k
     """Run `train_fn(model, shard, *args, batch_size=per_rank, **kwargs)` on this rank.
 
     The process group must be initialised.  Gradients are averaged across ranks; only rank 0
-    keeps its standard output and error and writes checkpoints.
+    keeps its standard output and error and writes checkpoints (every rank reads them to resume).
     """
     global _in_group
     world = world_size()
     per_rank = _per_rank_batch(batch_size, world)
     shard = shard_dataset(train, seed=kwargs.get("seed") or 0)
-    if not is_main_process():
-        kwargs.pop("checkpoint_dir", None)
+    # Every rank keeps checkpoint_dir (each reads a resumable checkpoint); only rank 0 writes.
     remove_hooks = average_gradients(model)
     _in_group = True
     try:

@@ -11,7 +11,9 @@ back (a host sync) only every `log_every` steps for the progress bar and history
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -38,7 +40,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
                     precision: str = "auto", checkpoint_dir: str | None = None,
                     progress: bool | None = None, log_every: int = 10,
                     eval_batch_size: int | None = None, max_steps: int | None = None,
-                    callbacks: Sequence[Callable] = ()):
+                    callbacks: Sequence[Callable] = (), resume: bool = False,
+                    checkpoint_every: int | None = None):
     """Fine-tune `model` on `train` (a Dataset) and return it, with `model.history` set.
 
     - `warmup`: a fraction of all optimizer steps (< 1) or a number of steps; the learning rate
@@ -52,6 +55,9 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
       pretrained model's new head is initialised when it is loaded.
     - `callbacks`: each is called as `callback(epoch=..., metrics=..., model=...)` after every
       epoch; returning True stops training (a raised exception propagates).
+    - `resume=true` (with `checkpoint_dir`): keep a resumable checkpoint (`resume.safetensors`:
+      weights, optimizer, scheduler, RNG states, epoch and position in it) after every epoch and
+      every `checkpoint_every` optimizer steps, and continue from it when one is there.
     - `devices=N`: train data-parallel in N processes over torch.distributed (docs/hpo.md).
     """
     import torch
@@ -61,6 +67,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
 
     train, valid = as_dataset(train), as_dataset(valid)  # an in-memory (x, y) pair
     _check_arguments(train, valid, epochs, lr, batch_size, gradient_accumulation, log_every)
+    _check_resume_arguments(resume, checkpoint_dir, checkpoint_every)
     if seed is not None:
         seed_everything(seed)
     task = tasks.task_of(model, train)
@@ -88,13 +95,36 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     loop = _StepLoop(model, task, optimizer, scheduler, scaler, trainable, device, precision,
                      gradient_accumulation, max_grad_norm, log_every, max_steps, num_labels, history)
     best_state, stale_epochs = None, 0
+    start_epoch, skip_batches = 1, 0
+    saver = None
+    if resume:
+        saver = ResumeCheckpoint(checkpoint_dir, _fingerprint(model, train, batch_size,
+                                                             gradient_accumulation, epochs, seed))
+        restored = saver.load(model, optimizer, scheduler, scaler, device)
+        if restored is not None:
+            start_epoch, skip_batches = restored["epoch"], restored["batches_done"]
+            best_state, stale_epochs = restored["best_state"], restored["stale_epochs"]
+            _restore_history(history, restored["history"])
+            loop.step = restored["step"]
+            loop.partial = restored["partial"]
+        loop.saver = lambda epoch, done: saver.save(model, optimizer, scheduler, scaler, history, {
+            "epoch": epoch, "batches_done": done, "step": loop.step,
+            "stale_epochs": stale_epochs, "partial": loop.partial_state()}, best_state)
+        loop.checkpoint_every = checkpoint_every
     total_batches = min(batches_per_epoch * epochs, total_updates * gradient_accumulation)
+    # A checkpoint of a run that already ended (all epochs, early stopping, max_steps) trains no more.
+    finished_before = start_epoch > epochs or loop.finished or (skip_batches == 0 and history.stopped_early)
     with TrainingProgress(total_batches, wanted(progress)) as bar:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start_epoch, epochs + 1):
+            if finished_before:
+                break
             started = time.perf_counter()
+            if hasattr(train, "seek_epoch"):
+                train.seek_epoch(epoch - 1)  # a distributed shard draws epoch `epoch`'s share
             # `train.batches` is called once per epoch (a distributed shard redraws its share there).
             batches = train.batches(batch_size, model=model, shuffle=True, seed=(seed or 0) + epoch)
-            record = loop.run_epoch(batches, epoch, epochs, bar)
+            record = loop.run_epoch(batches, epoch, epochs, bar, skip=skip_batches)
+            skip_batches = 0
             if valid is not None:
                 record.update(_validate(model, valid, chosen_metric, eval_batch_size or batch_size * 2))
                 bar.advance(0, **{f"valid {chosen_metric.name}": record[f"valid_{chosen_metric.name}"]})
@@ -104,15 +134,21 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
                                                history.best_metric, chosen_metric.greater_is_better):
                 history.best_epoch, history.best_metric = epoch, record[f"valid_{chosen_metric.name}"]
                 best_state, stale_epochs = _snapshot(model), 0
-                if checkpoint_dir:
+                if checkpoint_dir and _is_main():
                     _save_checkpoint(best_state, history, checkpoint_dir)
             elif valid is not None:
                 stale_epochs += 1
-            elif checkpoint_dir:
+            elif checkpoint_dir and _is_main():
                 _save_checkpoint(_snapshot(model), history, checkpoint_dir)
             stop = any(callback(epoch=epoch, metrics=dict(record), model=model) for callback in callbacks)
             if stop or (patience and stale_epochs >= patience):
                 history.stopped_early = epoch < epochs
+            if saver is not None:
+                # The epoch is complete: a restart goes on with the next one.
+                saver.save(model, optimizer, scheduler, scaler, history, {
+                    "epoch": epoch + 1, "batches_done": 0, "step": loop.step,
+                    "stale_epochs": stale_epochs, "partial": None}, best_state)
+            if stop or (patience and stale_epochs >= patience):
                 break
             if loop.finished:
                 break
@@ -135,18 +171,39 @@ class _StepLoop:
         self.log_every, self.max_steps, self.num_labels = log_every, max_steps, num_labels
         self.history = history
         self.step = 0
+        # Resuming: the interrupted epoch's sums so far, and how to write a checkpoint.
+        self.partial = None
+        self.saver, self.checkpoint_every = None, None
+        self._sums = (None, 0, 0.0, 0)
+
+    def partial_state(self) -> dict:
+        running, counted, epoch_total, epoch_batches = self._sums
+        return {"running": None if running is None else float(running), "counted": counted,
+                "epoch_total": epoch_total, "epoch_batches": epoch_batches}
 
     @property
     def finished(self) -> bool:
         return self.max_steps is not None and self.step >= self.max_steps
 
-    def run_epoch(self, batches, epoch: int, epochs: int, bar) -> dict:
-        """Train on every batch; the epoch's record (mean loss, last learning rate)."""
+    def run_epoch(self, batches, epoch: int, epochs: int, bar, skip: int = 0) -> dict:
+        """Train on every batch (after the first `skip`, trained before a restart); the epoch's
+        record (mean loss, last learning rate)."""
+        import torch
+
         from mlang.train.precision import autocast
 
         self.model.train()
         running, counted, epoch_total, epoch_batches = None, 0, 0.0, 0
+        if skip and self.partial:
+            part = self.partial
+            if part["running"] is not None:
+                running = torch.tensor(part["running"], dtype=torch.float32, device=self.device)
+            counted, epoch_total = part["counted"], part["epoch_total"]
+            epoch_batches = part["epoch_batches"]
+        self.partial = None
         for index, (batch, last) in enumerate(_with_last(batches)):
+            if index < skip:
+                continue  # the same order as before the restart: these were trained on
             batch.to(self.device)
             with autocast(self.device, self.precision):
                 output = tasks.call_model(self.model, batch.inputs)
@@ -164,6 +221,9 @@ class _StepLoop:
                 _optimizer_step(self.optimizer, self.scheduler, self.scaler, self.trainable,
                                 self.max_grad_norm)
                 self.step += 1
+                stepped = True
+            else:
+                stepped = False
             if counted == self.log_every or last or self.finished:
                 total = float(running)
                 epoch_total += total
@@ -173,6 +233,10 @@ class _StepLoop:
                 running, counted = None, 0
             if self.finished:
                 break
+            if (stepped and not last and self.saver is not None and self.checkpoint_every
+                    and self.step % self.checkpoint_every == 0):
+                self._sums = (running, counted, epoch_total, epoch_batches)
+                self.saver(epoch, index + 1)
         if not epoch_batches:
             raise data_error("the training data gave no batches", field="train")
         return {"epoch": epoch, "step": self.step, "train_loss": epoch_total / epoch_batches,
@@ -329,9 +393,223 @@ def _snapshot(model) -> dict:
 
 def _save_checkpoint(state: dict, history: TrainingHistory, directory: str) -> None:
     """`best.safetensors` (or the latest epoch's, without validation) and `history.json`."""
-    from safetensors.torch import save_file
-
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "best.safetensors"))
-    history.to_json(folder / "history.json")
+    _save_atomically({k: v.contiguous() for k, v in state.items()}, folder / "best.safetensors")
+    temporary = folder / f".history.json.tmp-{os.getpid()}"
+    history.to_json(temporary)
+    os.replace(temporary, folder / "history.json")
+
+
+def _is_main() -> bool:
+    from mlang.train.distributed import is_main_process
+
+    return is_main_process()
+
+
+def _save_atomically(tensors: dict, path: Path, metadata: dict | None = None) -> None:
+    """Write a safetensors file under a temporary name, flush it to disk and rename it into place,
+    so a process killed while saving leaves the previous file whole."""
+    from safetensors.torch import save_file
+
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    save_file(tensors, str(temporary), metadata=metadata)
+    with open(temporary, "rb") as written:
+        os.fsync(written.fileno())
+    os.replace(temporary, path)
+
+
+# ----- resumable checkpoints (resume=true) -------------------------------------------------------
+
+RESUME_FILE = "resume.safetensors"
+_RESUME_FORMAT = 1
+
+
+def _check_resume_arguments(resume, checkpoint_dir, checkpoint_every) -> None:
+    if not isinstance(resume, bool):
+        raise data_error(f"resume must be true or false, got {resume!r}", field="resume")
+    if resume and not checkpoint_dir:
+        raise data_error("resume=true needs a checkpoint_dir to save to and resume from",
+                         field="resume", hint='pass checkpoint_dir="runs/my-run" as well')
+    if checkpoint_every is not None:
+        if not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) \
+                or checkpoint_every < 1:
+            raise data_error(f"checkpoint_every must be a positive number of optimizer steps, "
+                             f"got {checkpoint_every!r}", field="checkpoint_every")
+        if not resume:
+            raise data_error("checkpoint_every is the interval of resumable checkpoints, which "
+                             "resume=true writes", field="checkpoint_every",
+                             hint="add resume=true and a checkpoint_dir")
+
+
+def _fingerprint(model, train, batch_size, accumulation, epochs, seed) -> dict:
+    """What a checkpoint must agree with to be resumed: the model's tensors, the data and the run's
+    shape (batch size, epochs, seed, process count)."""
+    import hashlib
+
+    from mlang.train.distributed import world_size
+
+    base = getattr(train, "base", train)  # a distributed shard: the whole dataset
+    digest = hashlib.sha256()
+    examples = base.examples
+    for i in range(0, len(examples), max(1, len(examples) // 64)):
+        digest.update(_plain_repr(examples[i]).encode())
+    return {"parameters": {name: list(t.shape) for name, t in model.state_dict().items()},
+            "train_examples": len(base), "labels": [str(x) for x in base.labels or []],
+            "data_sample": digest.hexdigest()[:16], "batch_size": batch_size,
+            "gradient_accumulation": accumulation, "epochs": epochs, "seed": seed,
+            "processes": world_size()}
+
+
+def _plain_repr(value) -> str:
+    """A repr that is the same in every process (no object addresses)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k!r}:{_plain_repr(v)}" for k, v in sorted(value.items(), key=str)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_plain_repr(v) for v in value) + "]"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return repr(value)
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "tolist"):
+        return f"{type(value).__name__}{list(shape)}:{value.tolist()!r}"
+    return type(value).__name__
+
+
+def _rng_state() -> dict:
+    import random
+
+    import numpy as np
+    import torch
+
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    state = {"python": [version, list(internal), gauss],
+             "numpy": [name, keys.tolist(), int(position), int(has_gauss), float(cached)],
+             "torch": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), position, has_gauss, cached))
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
+
+
+def _restore_history(history: TrainingHistory, data: dict) -> None:
+    for key in ("epochs", "steps", "best_epoch", "best_metric", "stopped_early"):
+        setattr(history, key, data[key])
+
+
+class ResumeCheckpoint:
+    """`checkpoint_dir/resume.safetensors`: one file, replaced atomically, holding the weights,
+    the optimizer's tensors and the best epoch's weights as tensors, and everything else (optimizer
+    hyperparameters, scheduler, gradient scaler, every rank's RNG states, epoch, batches done in
+    it, history, the data order's seed) as JSON in the file's metadata.  No pickle anywhere."""
+
+    def __init__(self, directory: str, fingerprint: dict):
+        self.folder = Path(directory)
+        self.path = self.folder / RESUME_FILE
+        self.fingerprint = fingerprint
+
+    def save(self, model, optimizer, scheduler, scaler, history, position: dict, best_state) -> None:
+        import torch
+
+        from mlang.train.distributed import rank, world_size
+
+        rng = _rng_state()
+        if world_size() > 1:
+            import torch.distributed as dist
+
+            gathered = [None] * world_size()
+            dist.all_gather_object(gathered, rng)  # every rank's generators, written by rank 0
+        else:
+            gathered = [rng]
+        if rank() != 0:
+            return
+        tensors = {f"model.{k}": v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        if best_state is not None:
+            tensors.update({f"best.{k}": v.contiguous() for k, v in best_state.items()})
+        optimizer_state = optimizer.state_dict()
+        plain_state = {}
+        for index, entries in optimizer_state["state"].items():
+            plain_state[str(index)] = {}
+            for key, value in entries.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"optimizer.{index}.{key}"] = value.detach().to("cpu").contiguous()
+                else:
+                    plain_state[str(index)][key] = value
+        meta = {"format": _RESUME_FORMAT, "fingerprint": self.fingerprint, **position,
+                "data_order": {"shuffle": True, "seed": self.fingerprint["seed"],
+                               "epoch_seed": (self.fingerprint["seed"] or 0) + position["epoch"]},
+                "optimizer": {"state": plain_state, "param_groups": optimizer_state["param_groups"]},
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "rng": gathered, "history": history.to_dict()}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _save_atomically(tensors, self.path, {"mlang.resume": json.dumps(meta)})
+
+    def load(self, model, optimizer, scheduler, scaler, device) -> dict | None:
+        """Restore everything from the checkpoint; None (start fresh) when there is none."""
+        from mlang.train.distributed import rank
+
+        if not self.path.exists():
+            return None
+        meta, tensors = self._read()
+        self._check(meta)
+        model.load_state_dict({k[len("model."):]: v.to(device) for k, v in tensors.items()
+                               if k.startswith("model.")})
+        state = {}
+        for index, entries in meta["optimizer"]["state"].items():
+            state[int(index)] = dict(entries)
+            prefix = f"optimizer.{index}."
+            state[int(index)].update({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g
+                  for g in meta["optimizer"]["param_groups"]]
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
+        scheduler.load_state_dict(meta["scheduler"])
+        if scaler is not None and meta["scaler"] is not None:
+            scaler.load_state_dict(meta["scaler"])
+        _set_rng_state(meta["rng"][rank()])
+        best = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")} or None
+        return {"epoch": meta["epoch"], "batches_done": meta["batches_done"], "step": meta["step"],
+                "stale_epochs": meta["stale_epochs"], "partial": meta["partial"],
+                "history": meta["history"], "best_state": best}
+
+    def _read(self):
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(self.path), framework="pt") as handle:
+                meta = json.loads((handle.metadata() or {})["mlang.resume"])
+                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        except Exception as error:  # not a safetensors file, or not one of ours
+            raise data_error(f"checkpoint_dir {str(self.folder)!r} holds a {RESUME_FILE} that "
+                             f"cannot be resumed from ({type(error).__name__}: {error})",
+                             field="checkpoint_dir",
+                             hint="delete it to start fresh, or point checkpoint_dir elsewhere") from None
+        return meta, tensors
+
+    def _check(self, meta: dict) -> None:
+        theirs = meta.get("fingerprint", {})
+        for key, mine in self.fingerprint.items():
+            if theirs.get(key) != mine:
+                what = {"parameters": "a different model", "train_examples": "different data",
+                        "labels": "different data", "data_sample": "different data",
+                        "processes": "a different number of processes"}.get(key, f"a different {key}")
+                detail = "" if key in ("parameters", "data_sample") else \
+                    f": {theirs.get(key)!r} there, {mine!r} here"
+                raise data_error(f"checkpoint_dir {str(self.folder)!r} holds a checkpoint of "
+                                 f"{what} ({key}{detail})", field="checkpoint_dir",
+                                 hint="resume with the run's own model, data and settings, or use "
+                                      "a new checkpoint_dir to start fresh")
