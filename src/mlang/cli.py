@@ -27,6 +27,7 @@ Examples:
   m fmt train.m                          rewrite the file in canonical layout
   m fmt --check train.m                  exit 1 if the file is not formatted
   m run --nproc 2 train.m                data-parallel training in 2 processes
+  m run --nnodes 2 --node-rank 0 --rdzv-endpoint node0:29400 train.m   one of 2 nodes
   m models ls                            the model repository
   m export sentiment:1 --format onnx     a verified ONNX graph for Java / C++ callers
   m serve sentiment@prod --port 8000     HTTP serving with dynamic batching
@@ -55,8 +56,10 @@ def _report(err) -> int:
     return 1
 
 
-def run_program(file: Path, program_args: list[str], nproc: int = 1) -> int:
-    """`m run`: check and run `file` (in `nproc` data-parallel processes); the exit code."""
+def run_program(file: Path, program_args: list[str], nproc: int = 1, nnodes: int = 1,
+                node_rank: int = 0, rdzv_endpoint: Optional[str] = None, max_restarts: int = 0) -> int:
+    """`m run`: check and run `file` (in `nproc` data-parallel processes, on each of `nnodes`
+    nodes meeting at `rdzv_endpoint`); the exit code."""
     from mlang.lang import api
     from mlang.lang.diagnostics import MError
 
@@ -64,11 +67,13 @@ def run_program(file: Path, program_args: list[str], nproc: int = 1) -> int:
         return 2
     if program_args[:1] == ["--"]:
         program_args = program_args[1:]
-    if nproc != 1:
+    multi_node = dict(nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint,
+                      max_restarts=max_restarts)
+    if nproc != 1 or multi_node != dict(nnodes=1, node_rank=0, rdzv_endpoint=None, max_restarts=0):
         from mlang.train.distributed import run_program as run_distributed
 
         try:
-            return run_distributed(nproc, [str(file), "--", *program_args])
+            return run_distributed(nproc, [str(file), "--", *program_args], **multi_node)
         except MError as err:
             return _report(err)
     try:
@@ -272,9 +277,16 @@ def _add_front_end_commands(app) -> None:
     @app.command(context_settings={"allow_interspersed_args": False})
     def run(file: Path = typer.Argument(..., help="The .m program to run."),
             args: Optional[List[str]] = typer.Argument(None, help="Program arguments (after --)."),
-            nproc: int = typer.Option(1, "--nproc", help="Run in N data-parallel processes (torchrun).")):
+            nproc: int = typer.Option(1, "--nproc", help="Run in N data-parallel processes (torchrun)."),
+            nnodes: int = typer.Option(1, "--nnodes", help="Nodes taking part (each runs --nproc processes)."),
+            node_rank: int = typer.Option(0, "--node-rank", help="This node's number, 0 to nnodes-1."),
+            rdzv_endpoint: Optional[str] = typer.Option(
+                None, "--rdzv-endpoint", help="HOST:PORT where the nodes meet (c10d rendezvous)."),
+            max_restarts: int = typer.Option(
+                0, "--max-restarts", help="Elastic restarts of the group after a process fails.")):
         """Check and run an M program.  Example: m run train.m -- --epochs 3"""
-        raise typer.Exit(run_program(file, list(args or []), nproc))
+        raise typer.Exit(run_program(file, list(args or []), nproc, nnodes, node_rank,
+                                     rdzv_endpoint, max_restarts))
 
     @app.command()
     def check(files: List[Path] = typer.Argument(..., help="The .m files to check.")):

@@ -138,3 +138,39 @@ def test_an_m_program_fine_tunes_on_two_devices(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program)],
                           capture_output=True, text=True, timeout=300)
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr
+
+
+def test_the_multi_node_command_uses_c10d_rendezvous_and_checks_its_options():
+    command = distributed.relaunch_command(1, ["train.m"], nnodes=2, node_rank=1,
+                                           rdzv_endpoint="127.0.0.1:29400", max_restarts=2)
+    for flag in ("--nnodes=2", "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:29400",
+                 "--max-restarts=2", "--nproc-per-node=1"):
+        assert flag in command
+    assert "--standalone" not in command and command[-3:] == ["mlang", "run", "train.m"]
+    assert "--max-restarts=1" in distributed.relaunch_command(2, ["t.m"], max_restarts=1)
+    for options, field in ((dict(nnodes=2), "--rdzv-endpoint"),
+                           (dict(nnodes=2, rdzv_endpoint="localhost"), "--rdzv-endpoint"),
+                           (dict(nnodes=2, node_rank=2, rdzv_endpoint="h:1"), "--node-rank"),
+                           (dict(nnodes=0), "--nnodes"), (dict(max_restarts=-1), "--max-restarts")):
+        with pytest.raises(MError) as caught:
+            distributed.relaunch_command(1, ["t.m"], **options)
+        assert caught.value.field == field, options
+
+
+def test_m_run_reports_a_missing_rendezvous_endpoint(tmp_path):
+    program = tmp_path / "p.m"
+    program.write_text("print(1)\n")
+    done = subprocess.run([sys.executable, "-m", "mlang", "run", "--nnodes", "2", str(program)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "--rdzv-endpoint" in done.stderr and "hint" in done.stderr
+
+
+def test_rank_builtins_in_one_process_from_m_and_python(tmp_path):
+    import mlang as m
+
+    assert (m.rank(), m.world_size(), m.is_main_process()) == (0, 1, True)
+    program = tmp_path / "r.m"
+    program.write_text('if isMainProcess() { print(rank(), worldSize()) }\n')
+    done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program)],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "0 1"), done.stderr

@@ -12,6 +12,15 @@ register_builtin("plotHistory", "mlang.train.history:plot_history",
 register_builtin("setSeed", "mlang.train.seeding:seed_everything",
                  doc="setSeed(7): seed Python, numpy and torch")
 
+# Where this process stands in multi-process training (`m run --nproc N`, `devices=N`), for side
+# effects only one process should have (printing, writing files).
+register_builtin("rank", "mlang.train.distributed:rank",
+                 doc="rank() -> this process's rank in distributed training (0 when not distributed)")
+register_builtin("worldSize", "mlang.train.distributed:world_size",
+                 doc="worldSize() -> the number of training processes (1 when not distributed)")
+register_builtin("isMainProcess", "mlang.train.distributed:is_main_process",
+                 doc="isMainProcess() -> true on rank 0, the process that should print and save")
+
 # For hand-written training loops (DESIGN §1).
 for _name in ("CrossEntropyLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss"):
     register_builtin(_name, f"mlang.train.losses:{_name}")

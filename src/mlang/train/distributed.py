@@ -390,24 +390,55 @@ def _history_from_json(data: dict):
     return history
 
 
-# ----- `m run --nproc N` -----------------------------------------------------------------------
+# ----- `m run --nproc N [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT --max-restarts K]` -----------------------------------------------------------------------
 
-def relaunch_command(nproc: int, program_args: list[str]) -> list[str]:
+def relaunch_command(nproc: int, program_args: list[str], *, nnodes: int = 1, node_rank: int = 0,
+                     rdzv_endpoint: str | None = None, max_restarts: int = 0) -> list[str]:
     """The torchrun command that runs `m run <program_args>` in `nproc` processes on this machine.
 
-    Only rank 0's output reaches the console.
+    With `nnodes` > 1 (or an `rdzv_endpoint`) this machine is one of `nnodes` nodes that meet at
+    `rdzv_endpoint` (HOST:PORT, c10d rendezvous: the node at HOST serves it); `max_restarts`
+    elastic restarts of the whole group follow a failed process.  Only each node's local rank 0
+    reaches its console.
     """
-    if not isinstance(nproc, int) or nproc < 1:
-        raise MError(f"--nproc must be a positive integer, got {nproc!r}", field="--nproc")
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc-per-node={nproc}", "--local-ranks-filter=0", "--tee=3",
+    for flag, value, least in (("--nproc", nproc, 1), ("--nnodes", nnodes, 1),
+                               ("--node-rank", node_rank, 0), ("--max-restarts", max_restarts, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise MError(f"{flag} must be {'a positive' if least else 'a non-negative'} integer, "
+                         f"got {value!r}", field=flag)
+    if node_rank >= nnodes:
+        raise MError(f"--node-rank={node_rank} but there are only {nnodes} node(s)",
+                     field="--node-rank", hint=f"number the nodes 0 to {nnodes - 1}")
+    tail = [f"--nproc-per-node={nproc}", "--local-ranks-filter=0", "--tee=3",
             "-m", "mlang", "run", *program_args]
+    head = [sys.executable, "-m", "torch.distributed.run"]
+    if nnodes == 1 and rdzv_endpoint is None:
+        restarts = [f"--max-restarts={max_restarts}"] if max_restarts else []
+        return head + ["--standalone", *restarts] + tail
+    if rdzv_endpoint is None:
+        raise MError(f"--nnodes={nnodes} needs --rdzv-endpoint HOST:PORT, where the nodes meet",
+                     field="--rdzv-endpoint",
+                     hint="give every node the same address, e.g. --rdzv-endpoint node0:29400")
+    _check_endpoint(rdzv_endpoint)
+    # c10d numbers the nodes as they join (torchrun ignores --node-rank with it): rank 0, the one
+    # that writes checkpoints, is on whichever node joined first.
+    return head + [f"--nnodes={nnodes}", "--rdzv-backend=c10d",
+                   f"--rdzv-endpoint={rdzv_endpoint}", "--rdzv-id=mlang",
+                   f"--max-restarts={max_restarts}"] + tail
 
 
-def run_program(nproc: int, program_args: list[str]) -> int:
-    """Run `m run <program_args>` under torchrun with `nproc` processes; returns the exit code."""
+def _check_endpoint(endpoint: str) -> None:
+    host, _, port = str(endpoint).rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise MError(f"--rdzv-endpoint must be HOST:PORT, got {endpoint!r}", field="--rdzv-endpoint",
+                     hint="e.g. --rdzv-endpoint 10.0.0.1:29400 (the same on every node)")
+
+
+def run_program(nproc: int, program_args: list[str], **multi_node) -> int:
+    """Run `m run <program_args>` under torchrun with `nproc` processes (on each of `nnodes`
+    nodes); returns the exit code."""
     import subprocess
 
-    command = relaunch_command(nproc, program_args)  # validates nproc first
+    command = relaunch_command(nproc, program_args, **multi_node)  # validates the options first
     env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // nproc)))
     return subprocess.call(command, env=env)
