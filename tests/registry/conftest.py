@@ -13,3 +13,34 @@ def repo(m_home) -> Repository:
 @pytest.fixture
 def stack():
     return make_stack()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """One real PostgreSQL server for the session (tests/services.py)."""
+    from services import postgres_server
+
+    with postgres_server("m_admin", user="m") as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_registry_url(postgres_server_url):
+    """A fresh, empty database on that server: an `M_REGISTRY` of its own."""
+    import uuid
+
+    import psycopg
+
+    database = f"registry_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{database}"')
+    return postgres_server_url.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="session")
+def s3_env():
+    """A real SeaweedFS S3 gateway for the session: the boto3 environment that reaches it."""
+    from services import seaweedfs_s3
+
+    with seaweedfs_s3("models") as env:
+        yield env

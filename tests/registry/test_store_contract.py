@@ -83,9 +83,16 @@ class MemoryStore(Store):
             fn({f.sha256 for r in self.records.values() for f in r.files})
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
 def store(request, tmp_path):
-    return SQLiteStore(tmp_path / "registry.db") if request.param == "sqlite" else MemoryStore()
+    if request.param == "postgres":
+        from mlang.registry.postgres_store import PostgresStore
+
+        store = PostgresStore(request.getfixturevalue("postgres_registry_url"))
+        yield store
+        store.close()
+        return
+    yield SQLiteStore(tmp_path / "registry.db") if request.param == "sqlite" else MemoryStore()
 
 
 def _record(name="m", sha="a" * 64):

@@ -96,72 +96,7 @@ def start_program(tmp_path: Path, **options) -> subprocess.Popen:
                             env=dict(os.environ))
 
 
-# ----- PostgreSQL ------------------------------------------------------------------------------
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    candidates = ([Path(found).resolve().parent] if found else []) + \
-        [Path(p) for p in sorted(glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    return next((c for c in candidates if (c / "initdb").exists() and (c / "pg_ctl").exists()), None)
-
-
-def _install_postgres() -> str:
-    """Install Debian's PostgreSQL (as root); what went wrong, if it did not work."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "not root, or no apt-get to install it with"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for attempt in (["apt-get", "install", "-y", "-q", "postgresql"],
-                    ["sh", "-c", "apt-get update -q && apt-get install -y -q postgresql"]):
-        done = subprocess.run(attempt, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode == 0:
-            return ""
-    return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgresql_url():
-    """A PostgreSQL server of its own on a free loopback port (installed from Debian's packages
-    first when missing), with a database `studies` for user `tuner`; its URL, as docs/hpo.md writes it."""
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        problem = _install_postgres()
-        bin_dir = _postgres_bin()
-        if bin_dir is None:
-            pytest.skip(f"PostgreSQL is not installed and could not be installed: {problem}")
-    as_user: list[str] = []
-    data = Path(tempfile.mkdtemp(prefix="mlang-pg-"))
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as its own user
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser, so PostgreSQL cannot be started as another user")
-        try:
-            shutil.chown(data, "postgres", "postgres")
-        except (LookupError, PermissionError) as error:
-            pytest.skip(f"no 'postgres' user to run PostgreSQL as: {error}")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-
-    def run(*command):
-        done = subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-    run(str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "tuner", "--auth=trust", "-E", "UTF8")
-    run(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w", "-t", "60",
-        "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start")
-    try:
-        import psycopg
-
-        with psycopg.connect(f"postgresql://tuner@127.0.0.1:{port}/postgres", autocommit=True) as connection:
-            connection.execute("CREATE DATABASE studies")
-        yield f"postgresql://tuner@127.0.0.1:{port}/studies"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "-w",
-                        "stop"], capture_output=True, timeout=120)
-        shutil.rmtree(data, ignore_errors=True)
+from services import postgresql_url  # noqa: E402,F401  (a real PostgreSQL server, shared with tests/registry)
 
 
 def test_the_documented_postgresql_url_works_with_psycopg_3_and_workers_share_it(iris, postgresql_url):

@@ -1,6 +1,12 @@
 """Content-addressed artifact files: each file is stored once, named by the sha256 of its bytes.
 
-A blob is written to a temporary file in its final directory, flushed to disk (fsync), renamed
+`ArtifactStore` is the one interface the repository uses for artifact bytes (put / get / exists /
+remove / list, plus the set-aside steps of garbage collection).  `LocalArtifactStore` keeps them
+in a folder — `$M_HOME/artifacts` by default, or a shared `file://` path (`M_ARTIFACTS`);
+`mlang.registry.s3.S3ArtifactStore` in an S3-compatible object store.  Whatever the store, every
+byte read is checked by the repository against the sha256 the version recorded.
+
+A local blob is written to a temporary file in its final directory, flushed to disk (fsync), renamed
 into place (atomic on POSIX) and the directory fsynced, so a process killed at any moment leaves
 either no blob or a complete one — never a partial file under a real name.
 """
@@ -11,6 +17,7 @@ import hashlib
 import os
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Iterator
 
@@ -62,11 +69,88 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-class BlobStore:
-    """Blobs under `root/sha256/<first two hex digits>/<sha256>`."""
+class ArtifactStore(ABC):
+    """Artifact bytes, content-addressed by sha256.  `put` is atomic: a reader sees a blob whole
+    or not at all.  Garbage collection never deletes a blob outright: under the metadata store's
+    write lock it is set aside (`set_aside`), and only deleted (`purge`) after the sweep
+    committed, or put back (`put_back`) if a version turns out to use it."""
+
+    location: str
+
+    @abstractmethod
+    def put(self, data: bytes, created: list[str] | None = None) -> str:
+        """Store `data` once and return its sha256 (appended to `created` if this call wrote it)."""
+
+    @abstractmethod
+    def get(self, sha256: str) -> bytes:
+        """The stored bytes (FileNotFoundError when missing); the caller verifies them."""
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool:
+        """Whether a blob is stored under `sha256`."""
+
+    @abstractmethod
+    def remove(self, sha256: str) -> None:
+        """Delete the blob (nothing when it is missing)."""
+
+    @abstractmethod
+    def list(self) -> Iterator[tuple[str, int]]:
+        """(sha256, size) of every stored blob."""
+
+    @abstractmethod
+    def set_aside(self, sha256: str) -> None: ...
+
+    @abstractmethod
+    def put_back(self, sha256: str) -> None: ...
+
+    @abstractmethod
+    def purge(self, sha256: str) -> None: ...
+
+    @abstractmethod
+    def set_aside_blobs(self) -> Iterator[str]: ...
+
+    def describe(self, sha256: str) -> str:
+        """Where the blob lives, for messages."""
+        return f"{self.location}/sha256/{sha256[:2]}/{sha256}"
+
+    def read(self, sha256: str) -> bytes:
+        return self.get(sha256)
+
+    def blobs(self) -> Iterator[tuple[str, int]]:
+        return self.list()
+
+    def verify(self, sha256: str) -> bool:
+        try:
+            return sha256_of(self.get(sha256)) == sha256
+        except FileNotFoundError:
+            return False
+
+    def stale_temp_files(self, older_than_s: float) -> Iterator[Path]:
+        """Temporary files of killed saves (none where a put is a single atomic request)."""
+        return iter(())
+
+    def write_hint(self, error_number: int | None = None) -> str:
+        return "check that the artifact store can be written (M_ARTIFACTS)"
+
+
+class LocalArtifactStore(ArtifactStore):
+    """Blobs under `root/sha256/<first two hex digits>/<sha256>` (a local or shared folder)."""
 
     def __init__(self, root: Path):
+        self.location = str(root)
         self.root = Path(root) / "sha256"
+
+    def describe(self, sha256: str) -> str:
+        return str(self.path(sha256))
+
+    def write_hint(self, error_number: int | None = None) -> str:
+        return write_failure_hint(self.root, error_number)
+
+    def get(self, sha256: str) -> bytes:
+        return self.read(sha256)
+
+    def list(self) -> Iterator[tuple[str, int]]:
+        return self.blobs()
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -145,12 +229,6 @@ class BlobStore:
             if is_sha256(sha256):
                 yield sha256
 
-    def verify(self, sha256: str) -> bool:
-        try:
-            return sha256_of(self.read(sha256)) == sha256
-        except FileNotFoundError:
-            return False
-
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
 
@@ -175,3 +253,6 @@ class BlobStore:
                     yield entry
             except FileNotFoundError:  # renamed into place by a save that just finished
                 continue
+
+
+BlobStore = LocalArtifactStore  # the name before the interface was extracted

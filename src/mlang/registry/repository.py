@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mlang.lang.diagnostics import MError
-from mlang.registry.blobs import BlobStore, sha256_of, write_failure_hint
+from mlang.registry.blobs import ArtifactStore, LocalArtifactStore, sha256_of
 from mlang.registry.metadata import (dataset_fingerprint, framework_versions, metrics_dict,
                                      params_dict, tags_dict)
 from mlang.registry.refs import ModelRef, check_alias, check_name, parse_ref, parse_version
@@ -84,14 +84,19 @@ class GcReport:
 class Repository:
     """A model repository rooted at `home` (default `$M_HOME` or `~/.mlang`).
 
-    `store` defaults to a `SQLiteStore` in `home/registry.db`; pass another `Store` (for example a
-    server-backed one) to keep metadata elsewhere.  Artifacts live in `home/artifacts`.
+    `store` defaults to `$M_REGISTRY` (a `postgresql://` URL: `PostgresStore`), else a
+    `SQLiteStore` in `home/registry.db`; `artifacts` defaults to `$M_ARTIFACTS` (`s3://bucket/prefix`
+    or a shared `file://` folder), else `home/artifacts`.  Pass a `Store` or an `ArtifactStore`
+    to keep metadata or bytes elsewhere.
     """
 
-    def __init__(self, home: str | Path | None = None, *, store: Store | None = None):
+    def __init__(self, home: str | Path | None = None, *, store: Store | None = None,
+                 artifacts: ArtifactStore | None = None):
+        from mlang.registry.config import artifact_store_from_env, store_from_env
+
         self.home = Path(home).expanduser() if home is not None else default_home()
-        self.store = store if store is not None else SQLiteStore(self.home / "registry.db")
-        self.blobs = BlobStore(self.home / "artifacts")
+        self.store = store if store is not None else store_from_env(self.home)
+        self.blobs = artifacts if artifacts is not None else artifact_store_from_env(self.home)
 
     def __repr__(self) -> str:
         return f"Repository({str(self.home)!r})"
@@ -168,7 +173,7 @@ class Repository:
             self._take_back(created)
             raise MError(f"cannot save {name!r} in the model repository {self.home}: "
                          f"{error.strerror or error}; nothing was saved", field="repository",
-                         hint=write_failure_hint(self.blobs.root, error.errno)) from None
+                         hint=self.blobs.write_hint(error.errno)) from None
         except Exception:
             self._take_back(created)
             raise
@@ -374,7 +379,7 @@ class Repository:
         return list(record.files)
 
     def _verified_bytes(self, record: VersionRecord, entry: FileRecord) -> bytes:
-        location = self.blobs.path(entry.sha256)
+        location = self.blobs.describe(entry.sha256)
         try:
             data = self.blobs.read(entry.sha256)
         except FileNotFoundError:
