@@ -123,6 +123,12 @@ def _gap(draw, inside: bool) -> str:
     return draw(st.sampled_from(choices))
 
 
+def _operand(text: str) -> str:
+    """`text` where the grammar wants an operator chain, not a conditional expression (the two
+    sides of `a if b else c` before the else, a comprehension's iterable and condition)."""
+    return f"({text})" if " if " in text else text
+
+
 _BINARY = ["+", "-", "*", "/", "%", "@", "**", "<<", ">>", "&", "|", "^", "and", "or", "<", ">", "==", "!=",
            "<=", ">=", "in", "not in", "is", "is not"]
 
@@ -156,10 +162,11 @@ def expressions(draw, depth: int = 0, avoid: str = "", inside: bool = False) -> 
     if kind == 5:
         return draw(_pick(("-", "+", "~", "not ", "- -", "not not "))) + draw(sub())
     if kind == 6:  # a conditional expression, maybe a chain, maybe ending in a dict
-        body = draw(sub())
-        for _ in range(draw(_ints(1, 4))):
-            body += f" if {draw(sub())} else "
-        return body + (draw(_pick(("{}", "({})", "{1: 2}", "[]"))) if draw(_BOOLS) else draw(sub()))
+        text = _operand(draw(sub()))
+        for _ in range(draw(_ints(0, 3))):  # `a if x else b if y else ...`
+            text += f" if {_operand(draw(sub()))} else {_operand(draw(sub()))}"
+        last = draw(_pick(("{}", "({})", "{1: 2}", "[]"))) if draw(_BOOLS) else draw(sub())
+        return text + f" if {_operand(draw(sub()))} else {last}"
     if kind == 7:  # a call, with positional, keyword, * and ** arguments
         args = [draw(sub(True)) for _ in range(draw(_ints(0, 4)))]
         args += [f"{draw(names)}={draw(sub(True))}" for _ in range(draw(_ints(0, 2)))]
@@ -187,9 +194,9 @@ def expressions(draw, depth: int = 0, avoid: str = "", inside: bool = False) -> 
         return "{" + ("," + items_gap()).join(items) + "}"
     if kind == 11:
         target = draw(_pick(("i", "i, j", "(i, j)")))
-        condition = f" if {draw(sub(True))}" if draw(_BOOLS) else ""
+        condition = f" if {_operand(draw(sub(True)))}" if draw(_BOOLS) else ""
         if draw(_BOOLS):
-            return f"[{draw(sub(True))} for {target} in {draw(sub(True))}{condition}]"
+            return f"[{draw(sub(True))} for {target} in {_operand(draw(sub(True)))}{condition}]"
         return f"{{{draw(sub(True))}: {draw(sub(True))} for {target} in data{condition}}}"
     if kind == 12:
         return "(" + items_gap() + draw(sub(True)) + items_gap() + ")"
