@@ -3,8 +3,8 @@
 Three sources of inputs, about 3,800 in all per default run (30-60 s on two shared cores):
 mutations of every .m file in the repository, programs drawn from the grammar with untidy
 layout (m_programs.py), and the arbitrary texts of tests/lang/test_property.py.  The `slow`
-variants run 5,000 to 20,000 of each (about 11 min): `pytest -m slow tests/fuzz`.  `M_FUZZ_SEED` picks other
-mutations than the default ones.
+variants run 5,000 to 20,000 of each (about 11 min): `pytest -m slow tests/fuzz`.
+`M_FUZZ_SEED` picks other mutations than the default ones.
 """
 import os
 
