@@ -100,7 +100,8 @@ def test_flat_chains_are_not_nesting():
 
 
 def test_binding_debug_is_an_error_wherever_python_would_refuse_it():
-    bindings = ["__debug__ = 1", "__debug__ += 1", "x.__debug__ = 1", "for __debug__ in [1] {\n}", "func __debug__() {\n}",
+    bindings = ["__debug__ = 1", "__debug__ += 1", "x.__debug__ = 1", "for __debug__ in [1] {\n}",
+                "func __debug__() {\n}",
                 "func f(a, *__debug__) {\n}", "import python os as __debug__", "print(__debug__=1)",
                 "y = [1 for __debug__ in [1]]", "a, __debug__ = 1, 2", "model M {\n    __debug__: int = 1\n}"]
     for line in bindings:

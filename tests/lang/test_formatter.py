@@ -79,7 +79,8 @@ def test_long_calls_break_one_argument_per_line():
     # a blank line before a parenthesized statement, and after a comment ending in `{`
     ("x = 1\n//{\n\n(x, " + "x, " * 40 + "x)\n", "x = 1\n//{\n\n(\n" + "    x,\n" * 42 + ")\n"),
     # a comment after a long model item stays after it when the item breaks
-    ("model M {\n    Dense(" + "1, " * 40 + "1)  // c\n}\n", "model M {\n    Dense(\n" + "        1,\n" * 41 + "    )  // c\n}\n"),
+    ("model M {\n    Dense(" + "1, " * 40 + "1)  // c\n}\n",
+     "model M {\n    Dense(\n" + "        1,\n" * 41 + "    )  // c\n}\n"),
 ])
 def test_layout_decisions_survive_formatting_again(source, expected):
     assert format_source(source) == expected

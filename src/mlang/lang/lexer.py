@@ -272,7 +272,8 @@ def tokenize(text: str, filename: str = "<input>",
             if model_header:
                 stack.append("model")
                 tok = tok.retyped("BLOCK_LBRACE")
-            elif prev in _ENDS_EXPRESSION and (prev != "else" or (len(out) > 1 and out[-2].type == "}" and closed != "dict")):
+            elif prev in _ENDS_EXPRESSION and (prev != "else"
+                                               or (len(out) > 1 and out[-2].type == "}" and closed != "dict")):
                 # `} else {` opens a block; the `else` of `a if b else {}` is followed by a dict.
                 stack.append("block")
                 tok = tok.retyped("BLOCK_LBRACE")
