@@ -29,7 +29,7 @@ def export_command(
 ) -> None:
     """Export a model for other runtimes; ONNX, TorchScript and AOTInductor exports are checked
     against torch, and come with FILE.json (inputs, outputs, labels, preprocessing) beside them."""
-    from mlang.engine.exporter import FORMATS, export
+    from mlang.engine.exporter import FORMATS, GRAPH_FORMATS, export
 
     try:
         if format not in FORMATS:
@@ -42,7 +42,7 @@ def export_command(
         typer.echo(error.format(), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wrote {path}" + ("" if no_verify or format == "safetensors" else " (verified against torch)"))
-    if format != "safetensors":
+    if format in GRAPH_FORMATS:
         typer.echo(f"wrote {path}.json (inputs, outputs, labels, preprocessing)")
 
 
