@@ -340,6 +340,8 @@ model Calls {
 
 
 def test_every_attribute_of_a_declared_model_is_a_reserved_field_name():
+    import transformers.modeling_utils  # noqa: F401 - transformers adds methods to every torch Module
+
     from mlang.models.check import RESERVED_FIELDS
     from mlang.models.instance import DeclaredModel
 

@@ -33,8 +33,9 @@ from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequ
 from mlang.models.spec import value_matches_type
 
 RESERVED_FIELDS = frozenset({
-    # every public attribute of a declared model (tests/models/test_model_errors.py checks the
-    # list against the class), so a field never shadows one; kept here so m check needs no torch
+    # every public attribute of a declared model, with what transformers adds to torch modules
+    # (tests/models/test_model_errors.py checks the list against the class), so a field never
+    # shadows one; kept here so m check needs no torch
     "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
     "compile", "compute", "config", "count_params", "cpu", "cuda", "double", "dump_patches",
     "eval", "example_inputs", "extra_repr", "features", "fields", "float", "forward",
@@ -46,8 +47,8 @@ RESERVED_FIELDS = frozenset({
     "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
     "register_load_state_dict_pre_hook", "register_module", "register_parameter",
     "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
-    "run_forward", "set_extra_state", "set_submodule", "share_memory", "spec", "state_dict",
-    "submodels", "summary", "summary_children", "summary_rows", "task", "to", "to_empty", "train",
+    "run_forward", "set_extra_state", "set_submodule", "share_memory", "smart_apply", "spec",
+    "state_dict", "submodels", "summary", "summary_children", "summary_rows", "task", "to", "to_empty", "train",
     "training", "transforms", "type", "xpu", "zero_grad",
 })
 ABSTRACT = object()
