@@ -134,12 +134,35 @@ def format_files(files: list[Path], check_only: bool = False) -> int:
             failed = True
             continue
         if formatted != source:
-            unformatted.append(file)
             if not check_only:
-                file.write_text(formatted, encoding="utf-8")
+                try:
+                    _replace_text(file, formatted)
+                except OSError as err:
+                    _echo_err(f"m: error: cannot write {file}: {err.strerror or err}")
+                    failed = True
+                    continue
+            unformatted.append(file)
     for file in unformatted:
         _echo_err(f"{'would reformat' if check_only else 'reformatted'} {file}")
     return 1 if failed or (check_only and unformatted) else 0
+
+
+def _replace_text(file: Path, text: str) -> None:
+    """Write `file` whole or not at all: a temporary file beside it, then a rename over it (over
+    the file a symbolic link names, not the link)."""
+    import os
+    import tempfile
+
+    file = file.resolve()
+    fd, temporary = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, file.stat().st_mode & 0o7777)
+        os.replace(temporary, file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def serve_language_server() -> int:

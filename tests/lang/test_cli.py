@@ -215,3 +215,15 @@ def test_check_reports_debug_assignment_that_run_would_refuse(tmp_path, capsys):
     assert f"{path}:2:8: error: '__debug__' cannot be assigned" in err
     assert main(["run", path]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_fmt_rewrites_the_file_a_link_names_and_keeps_its_mode(tmp_path, capsys):
+    target = tmp_path / "real.m"
+    target.write_text("x=1\n")
+    target.chmod(0o640)
+    link = tmp_path / "link.m"
+    link.symlink_to(target)
+    assert main(["fmt", str(link)]) == 0
+    assert link.is_symlink() and target.read_text() == "x = 1\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.m", "real.m"]  # no temporary file left
