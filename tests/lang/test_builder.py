@@ -24,7 +24,8 @@ def test_string_values_are_what_python_reads(text, quote):
         assert got == expected
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="{}\\\r\x00")))
+# Surrogates are left out: the oracle, ast.literal_eval, cannot encode them (nor can an M file hold one).
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="{}\\\r\x00")))
 def test_f_string_literal_parts_keep_their_text(text):
     literal = 'f"""' + text.replace('"', "'") + ' """'
     node = parse_expression(literal)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast as pyast
 import re
 import sys
+import weakref
 from bisect import bisect_left
 
 from mlang.lang import ast as m
@@ -132,6 +133,8 @@ class Builder:
 
     def __init__(self):
         self.filename = "<input>"
+        # Names written in parentheses: a dict key `(key)` is the name's value, `key` the text.
+        self.parenthesized = weakref.WeakSet()
 
     # -- spans
     def _span(self, *items) -> Span:
@@ -500,6 +503,8 @@ class Builder:
         return m.TupleLit([], self._span(c[0]))
 
     def paren(self, c):
+        if isinstance(c[0], m.Name):
+            self.parenthesized.add(c[0])
         return c[0]
 
     def list_lit(self, c):
@@ -530,7 +535,7 @@ class Builder:
 
     def dict_item(self, c):
         key, value = c
-        if isinstance(key, m.Name):
+        if isinstance(key, m.Name) and key not in self.parenthesized:
             key = m.Constant(key.id, key.span)
         return key, value
 
