@@ -30,13 +30,16 @@ format_error = runtime.format_error
 
 
 def _read(path: str | Path) -> tuple[str, str, float]:
+    from mlang.lang.lexer import decode
+
     p = Path(path)
     try:
-        return str(p), p.read_text(encoding="utf-8"), p.stat().st_mtime
+        data, mtime = p.read_bytes(), p.stat().st_mtime
     except FileNotFoundError:
         raise MError(f"no such file: {p}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise MError(f"cannot read {p}: {err}") from None
+    except OSError as err:
+        raise MError(f"cannot read {p}: {err.strerror or err}") from None
+    return str(p), decode(data, str(p)), mtime  # bytes that are not UTF-8: an error at line:col
 
 
 def parse_source(source: str, filename: str = "<input>") -> Module:

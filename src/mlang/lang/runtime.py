@@ -83,7 +83,11 @@ def register_file(filename: str) -> None:
 def register_source(filename: str, source: str) -> None:
     """Make in-memory source visible to diagnostics and tracebacks (`<input>`, tests, the REPL)."""
     register_file(filename)
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    # Lines end at "\n" only, as Python's compiler counts them (a form feed or U+2028 in a comment
+    # does not end a line), so tracebacks quote the line they name.
+    lines = [line + "\n" for line in source.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    linecache.cache[filename] = (len(source), None, [line for line in lines if line], filename)
 
 
 # ------------------------------------------------------------------------------- imports
