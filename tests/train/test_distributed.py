@@ -174,3 +174,36 @@ def test_rank_builtins_in_one_process_from_m_and_python(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program)],
                           capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout.strip()) == (0, "0 1"), done.stderr
+
+
+def test_two_nodes_of_one_process_meet_through_c10d_on_loopback_and_train(tmp_path):
+    program = tmp_path / "nodes.m"
+    program.write_text(textwrap.dedent(f"""
+        import python pathlib
+        train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=true)
+        model Net {{
+            input: Tensor[float32, B, 4]
+            Dense(16)
+            Tanh()
+            Dense(3)
+        }}
+        setSeed(0)
+        net = fineTuneModel(Net(), train.take(104), valid, epochs=2, batch_size=8, lr=0.05,
+                            progress=false, checkpoint_dir="{tmp_path}/ck", resume=true)
+        total = 0.0
+        for p in net.parameters() {{ total = total + p.sum().item() }}
+        pathlib.Path("{tmp_path}/rank" + str(rank())).write_text(str(worldSize()) + " " + str(total))
+        if isMainProcess() {{ print("main of", worldSize()) }}
+    """))
+    port = str(distributed._free_port())
+    command = [sys.executable, "-m", "mlang", "run", "--nnodes", "2", "--node-rank", "{}",
+               "--rdzv-endpoint", f"127.0.0.1:{port}", str(program)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    nodes = [subprocess.Popen([a.format(r) for a in command], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for r in (0, 1)]
+    outputs = [node.communicate(timeout=300) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(err[-3000:] for _, err in outputs)
+    assert sum("main of 2" in out for out, _ in outputs) == 1  # rank 0 is on one node only
+    rank0, rank1 = (tmp_path / "rank0").read_text(), (tmp_path / "rank1").read_text()
+    assert rank0 == rank1 and rank0.startswith("2 ")  # two processes, identical weights
+    assert (tmp_path / "ck" / "resume.safetensors").exists()
