@@ -101,6 +101,7 @@ def test_custom_models_save_when_their_function_is_importable():
     with pytest.raises(MError, match="the Python function .*add_outputs"):
         restore(dump(model))  # importing a module named in a file is running code: trusted only
     with pytest.warns(TrustedCodeWarning):
+        with pytest.warns(TrustedCodeWarning, match="the M source of customModel"):
         again = restore(dump(model), trust_code=True)
     x = torch.rand(2, 4)
     assert torch.allclose(again(x), model(x))
@@ -147,6 +148,7 @@ func weighted(x, a, b) {
 custom = customModel(weighted, Left(), Left())
 """, filename="custom_save.m")
     model = g["custom"]
-    again = restore(dump(model), trust_code=True)
+    with pytest.warns(TrustedCodeWarning, match="the M source of customModel"):
+        again = restore(dump(model), trust_code=True)
     x = torch.rand(2, 4)
     assert torch.allclose(again(x), model(x))

@@ -10,6 +10,7 @@ from mlang.lang.diagnostics import MError
 from mlang.models import Artifact, dump, register_transform, restore
 from mlang.models.layers import create_layer
 from mlang.models.stack import LayerStackModel
+from mlang.models.trust import TrustedCodeWarning
 from models_m import run_m
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -120,7 +121,8 @@ print("not re-run on restore")
     assert artifact.config["model"]["kind"] == "declared"
     with pytest.raises(MError, match="carries code"):
         restore(artifact)  # its M source would run: only when trusted (tests/models/test_trust.py)
-    again = restore(artifact, trust_code=True)
+    with pytest.warns(TrustedCodeWarning, match="the M source of Head"):
+        again = restore(artifact, trust_code=True)
     x = torch.rand(3, 4)
     assert again.num_out == 2 and again(x).shape == (3, 2)
     assert torch.allclose(again(x), model(x))
