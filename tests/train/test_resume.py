@@ -213,3 +213,78 @@ def test_an_m_program_killed_with_sigkill_resumes_to_the_uninterrupted_weights(t
     resumed = load_file(str(tmp_path / "killed" / "best.safetensors"))
     assert whole.keys() == resumed.keys()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole), f"killed at {killed_at}"
+
+
+ELASTIC_PROGRAM = """
+import python os
+import python pathlib
+setSeed(3)
+iris = Dataset.sklearn("iris")
+model Net {
+    input: Tensor[float32, B, 4]
+    Dense(32)
+    Tanh()
+    Dropout(0.2)
+    Dense(3)
+}
+folder = args[0]
+pathlib.Path(folder + "/pid" + str(rank())).write_text(str(os.getpid()))
+net = fineTuneModel(Net(), iris, epochs=4, lr=1e-2, batch_size=2, seed=3, progress=false,
+                    checkpoint_dir=folder + "/ck", resume=true, checkpoint_every=10)
+if isMainProcess() { print("done", worldSize()) }
+"""
+
+
+def _two_nodes(program, folder):
+    """`m run` on two loopback nodes of one process each, c10d, up to 3 elastic restarts (a killed process fails both nodes, each failure counts)."""
+    from mlang.train import distributed
+
+    folder.mkdir()
+    port = str(distributed._free_port())
+    command = [sys.executable, "-m", "mlang", "run", "--nnodes", "2", "--rdzv-endpoint",
+               f"127.0.0.1:{port}", "--max-restarts", "3", str(program), "--", str(folder)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # Output to files: a pipe nobody reads while the other node is waited for can block a node.
+    return [subprocess.Popen(command, stdout=open(folder / f"node{i}.log", "w"),
+                             stderr=subprocess.STDOUT, env=env) for i in (0, 1)]
+
+
+def _wait(nodes, folder):
+    for node in nodes:
+        try:
+            node.wait(timeout=240)
+        except subprocess.TimeoutExpired:
+            for other in nodes:
+                other.kill()
+            raise
+    logs = "\n".join((folder / f"node{i}.log").read_text()[-3000:] for i in (0, 1))
+    assert [node.returncode for node in nodes] == [0, 0], logs
+    return logs
+
+
+@pytest.mark.slow
+def test_an_elastic_restart_after_killing_one_nodes_process_resumes_to_the_same_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    program = tmp_path / "elastic.m"
+    program.write_text(ELASTIC_PROGRAM)
+    whole = tmp_path / "whole"
+    _wait(_two_nodes(program, whole), whole)
+
+    killed = tmp_path / "killed"
+    nodes = _two_nodes(program, killed)
+    checkpoint = killed / "ck" / "resume.safetensors"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        position = _checkpoint_position(checkpoint) if checkpoint.exists() else None
+        if position is not None and position[0] >= 2 and position[1] > 0:
+            break
+        time.sleep(0.02)
+    assert position is not None and position < (5, 0), position
+    os.kill(int((killed / "pid1").read_text()), signal.SIGKILL)  # rank 1's worker, not its agent
+    logs = _wait(nodes, killed)
+    assert "Connection reset" in logs or "failed" in logs  # the group did fail and restart
+    assert _checkpoint_position(checkpoint) == (5, 0)  # then trained all 4 epochs
+    a = load_file(str(whole / "ck" / "best.safetensors"))
+    b = load_file(str(killed / "ck" / "best.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), position
