@@ -114,6 +114,8 @@ def test_a_postgresql_row_pointed_at_other_weights_is_refused(tmp_path, postgres
     with pytest.raises(MError, match="is not what was saved") as raised:
         repo.load("a:1")
     assert raised.value.field == "record_sha256"
+    with pytest.raises(MError, match=r"no model named 'c' in the repository postgresql\+psycopg://m@127\.0\.0\.1"):
+        repo.load("c")  # the message names where the metadata is, not the local M_HOME
     repo.store.close()
 
 

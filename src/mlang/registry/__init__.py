@@ -2,7 +2,8 @@
 
 `save(model, "name")` → `"name:N"`; `load("name")`, `load("name:3")`, `load("name@prod")`;
 `Repository` for everything else (listing, lineage, diff, aliases, removal, gc).  Metadata sits
-behind the `Store` interface (`SQLiteStore` locally).  See docs/registry.md.  Names are imported
+behind the `Store` interface (`SQLiteStore` locally, `PostgresStore` shared), bytes behind
+`ArtifactStore` (a folder, or S3).  See docs/registry.md.  Names are imported
 on first use (`mlang.lang.exports`).
 """
 from mlang.lang.exports import lazy_exports
@@ -14,6 +15,10 @@ _EXPORTS = {
     "Repository": "mlang.registry.repository",
     "Store": "mlang.registry.store",
     "SQLiteStore": "mlang.registry.sqlite_store",
+    "PostgresStore": "mlang.registry.postgres_store",
+    "ArtifactStore": "mlang.registry.blobs",
+    "LocalArtifactStore": "mlang.registry.blobs",
+    "S3ArtifactStore": "mlang.registry.s3",
     "ModelRef": "mlang.registry.refs",
     "parse_ref": "mlang.registry.refs",
     "VersionRecord": "mlang.registry.store",

@@ -2,7 +2,7 @@
 
 A saved version is a set of files — `config.json` (the architecture), `weights.safetensors`,
 `files/...` (tokenizer and other files the model needs), `metrics.json`, `params.json` and, when
-the model was declared in M, `source.m` — each stored once by sha256 (`BlobStore`), plus one row
+the model was declared in M, `source.m` — each stored once by sha256 (`ArtifactStore`), plus one row
 of metadata in the `Store`.  Models become files and come back only through
 `mlang.models.serialize` (`dump` / `restore`); nothing is ever unpickled.
 
@@ -97,6 +97,9 @@ class Repository:
         self.home = Path(home).expanduser() if home is not None else default_home()
         self.store = store if store is not None else store_from_env(self.home)
         self.blobs = artifacts if artifacts is not None else artifact_store_from_env(self.home)
+        # What messages call the repository: its home, unless the metadata lives elsewhere.
+        local = isinstance(self.store, SQLiteStore) and self.store.path == self.home / "registry.db"
+        self.where = str(self.home) if local else self.store.location
 
     def __repr__(self) -> str:
         return f"Repository({str(self.home)!r})"
@@ -171,7 +174,7 @@ class Repository:
             return self.store.add_version(record, alias=alias, check=blobs_still_present).ref
         except OSError as error:
             self._take_back(created)
-            raise MError(f"cannot save {name!r} in the model repository {self.home}: "
+            raise MError(f"cannot save {name!r} in the model repository {self.where}: "
                          f"{error.strerror or error}; nothing was saved", field="repository",
                          hint=self.blobs.write_hint(error.errno)) from None
         except Exception:
@@ -275,7 +278,7 @@ class Repository:
                 return record
         versions = self.store.versions(parsed.name)
         if not versions:
-            raise MError(f"no model named {parsed.name!r} in the repository {self.home}",
+            raise MError(f"no model named {parsed.name!r} in the repository {self.where}",
                          field="reference", hint=self._names_hint(parsed.name))
         if parsed.alias is not None and parsed.alias not in aliases:
             raise MError(f"{parsed} does not exist", field="reference",
@@ -434,7 +437,7 @@ class Repository:
         check_name(name)
         versions = self.store.versions(name)
         if not versions:
-            raise MError(f"no model named {name!r} in the repository {self.home}",
+            raise MError(f"no model named {name!r} in the repository {self.where}",
                          field="reference", hint=self._names_hint(name))
         return self._sound(versions, damaged)
 
@@ -533,7 +536,7 @@ class Repository:
         if parsed.version is None and parsed.alias is None:
             versions = self.store.versions(check_name(parsed.name))
             if not versions:
-                raise MError(f"no model named {parsed.name!r} in the repository {self.home}",
+                raise MError(f"no model named {parsed.name!r} in the repository {self.where}",
                              field="reference", hint=self._names_hint(parsed.name))
             raise MError(f"{parsed.name!r} names a model, not one version", field="reference",
                          hint="remove a version such as "

@@ -1,9 +1,9 @@
 """The metadata store behind the model repository: one small interface, one file per backend.
 
-`Repository` talks only to `Store`; `SQLiteStore` is the local implementation.  A server-backed
-store (PostgreSQL) implements the same methods and is passed as `Repository(store=...)`.
+`Repository` talks only to `Store`; `SQLiteStore` is the local implementation and `PostgresStore`
+(`M_REGISTRY=postgresql://…`) the shared one; another is passed as `Repository(store=...)`.
 
-Artifact bytes never go through the store: they live in the content-addressed blob directory,
+Artifact bytes never go through the store: they live in the content-addressed `ArtifactStore`,
 and a version row names them by sha256.  The two places are kept consistent by two callbacks the
 store runs while it holds its write lock: `add_version(check=...)` re-verifies that every blob
 exists just before the row is committed, and `sweep(fn)` lets garbage collection delete blobs
