@@ -317,3 +317,41 @@ def test_two_machines_share_a_file_url(tmp_path, postgres_registry_url):
                             env=envs["B"], capture_output=True, text=True, timeout=600)
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == [True] * 5
+
+
+def test_gc_running_beside_savers_never_takes_a_file_a_postgresql_version_uses(tmp_path, s3_store,
+                                                                              postgres_registry_url):
+    import threading
+
+    store = PostgresStore(postgres_registry_url)
+    repo = Repository(tmp_path / "home", store=store, artifacts=s3_store)
+    saved, errors, stop = [], [], threading.Event()
+    # Built here: make_stack seeds torch's global generator, which threads would share.
+    models = {seed: make_stack(seed=seed) for base in (100, 200) for seed in range(base, base + 6)}
+
+    def saver(base):
+        try:
+            for seed in range(base, base + 6):
+                saved.append((repo.save(models[seed], "g"), seed))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def collector():
+        while not stop.is_set():
+            repo.gc(temp_grace_s=0)
+
+    savers = [threading.Thread(target=saver, args=(base,)) for base in (100, 200)]
+    gc_thread = threading.Thread(target=collector)
+    gc_thread.start()
+    for thread in savers:
+        thread.start()
+    for thread in savers:
+        thread.join()
+    stop.set()
+    gc_thread.join()
+    assert not errors, errors
+    assert sorted(int(ref.split(":")[1]) for ref, _ in saved) == list(range(1, 13))
+    x = torch.rand(2, 5)
+    for ref, seed in saved:
+        assert torch.equal(outputs(repo.load(ref), x), outputs(make_stack(seed=seed), x)), ref
+    store.close()
