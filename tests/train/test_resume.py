@@ -262,6 +262,8 @@ def _wait(nodes, folder):
     return logs
 
 
+# Intermittent (docs/training.md, "Elastic restarts"): some runs pass, in others the re-formed
+# group's gloo connection is refused and one node's agent is left waiting on the rendezvous.
 @pytest.mark.slow
 def test_an_elastic_restart_after_killing_one_nodes_process_resumes_to_the_same_weights(tmp_path):
     from safetensors.torch import load_file
