@@ -207,3 +207,9 @@ def test_two_nodes_of_one_process_meet_through_c10d_on_loopback_and_train(tmp_pa
     rank0, rank1 = (tmp_path / "rank0").read_text(), (tmp_path / "rank1").read_text()
     assert rank0 == rank1 and rank0.startswith("2 ")  # two processes, identical weights
     assert (tmp_path / "ck" / "resume.safetensors").exists()
+
+
+def test_data_parallel_leaves_a_function_that_already_takes_devices_as_it_is():
+    from mlang.train.distributed import data_parallel
+
+    assert data_parallel(fine_tune_model) is fine_tune_model

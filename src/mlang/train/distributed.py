@@ -218,8 +218,11 @@ def _per_rank_batch(batch_size: int, world: int) -> int:
 def data_parallel(train_fn: Callable) -> Callable:
     """Give a training function `train_fn(model, train, ..., batch_size=...)` a `devices=N`
     argument: with N > 1, or under torchrun, it trains data-parallel (see the module docstring).
-    `batch_size` stays the number of examples per optimizer step, whatever N is."""
+    `batch_size` stays the number of examples per optimizer step, whatever N is.  A function that
+    already takes `devices` (as `fineTuneModel` does) is returned as it is."""
     signature = inspect.signature(train_fn)
+    if "devices" in signature.parameters:
+        return train_fn
     default_batch = signature.parameters["batch_size"].default
 
     @functools.wraps(train_fn)
