@@ -461,6 +461,22 @@ def iter_child_nodes(node: Node):
     return iter(_children(node))
 
 
+def postfix_chain(e: Expr) -> tuple[Expr, list[Expr]]:
+    """The expression under a chain of calls, attributes and indexes (`x` in `x.f(a)[0].g()`), and
+    the chain, outermost first — found in a loop, so a long chain is not a deep recursion."""
+    chain: list[Expr] = []
+    while True:
+        kind = type(e)
+        if kind is Call:
+            chain.append(e)
+            e = e.func
+        elif kind is Attribute or kind is Index:
+            chain.append(e)
+            e = e.value
+        else:
+            return e, chain
+
+
 def walk(node: Node):
     """`node` and all its descendants, depth first (iterative: deep trees do not recurse)."""
     stack = [node]

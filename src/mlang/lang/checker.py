@@ -657,17 +657,7 @@ class _Checker:
     def expr_postfix(self, e: m.Expr):
         """A call, attribute or index, and the ones it is made of (`x.f(a)[0].g()`), innermost
         first, in a loop: a long chain is not nesting."""
-        chain = []
-        while True:
-            kind = type(e)
-            if kind is m.Call:
-                chain.append(e)
-                e = e.func
-            elif kind is m.Attribute or kind is m.Index:
-                chain.append(e)
-                e = e.value
-            else:
-                break
+        e, chain = m.postfix_chain(e)
         self.expr(e)
         for node in reversed(chain):
             kind = type(node)

@@ -370,20 +370,11 @@ class _Compiler:
     def expr_postfix(self, e: m.Expr) -> py.expr:
         """A call, attribute or index and the ones it is made of (`x.f(a)[0].g()`), compiled
         innermost first in a loop: a long chain is not nesting."""
-        chain = []
-        while True:
-            kind = type(e)
-            if kind is m.Call:
-                if e.block is not None:
-                    raise MSyntaxError("a call with a block must be a statement of its own", e.span,
-                                       hint="write `x = f(...) { ... }` or `f(...) { ... }` on its own line")
-                chain.append(e)
-                e = e.func
-            elif kind is m.Attribute or kind is m.Index:
-                chain.append(e)
-                e = e.value
-            else:
-                break
+        e, chain = m.postfix_chain(e)
+        for node in chain:
+            if type(node) is m.Call and node.block is not None:
+                raise MSyntaxError("a call with a block must be a statement of its own", node.span,
+                                   hint="write `x = f(...) { ... }` or `f(...) { ... }` on its own line")
         value = self.expr(e)
         for node in reversed(chain):
             kind = type(node)

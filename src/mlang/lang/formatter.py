@@ -625,17 +625,7 @@ class _Formatter:
     def postfix(self, e, indent):
         """A call, attribute or index and the calls, attributes and indexes it is made of
         (`x.f(a)[0].g()`), walked down in a loop: a long chain is not a deep recursion."""
-        chain = []
-        while True:
-            kind = type(e)
-            if kind is m.Call:
-                chain.append(e)
-                e = e.func
-            elif kind is m.Attribute or kind is m.Index:
-                chain.append(e)
-                e = e.value
-            else:
-                break
+        e, chain = m.postfix_chain(e)
         text = self.expr(e, _PREC["atom"])
         if isinstance(e, m.Constant) and type(e.value) is int and type(chain[-1]) is m.Attribute:
             text = f"({text})"  # `(1).real`: `1.real` would read as a number
