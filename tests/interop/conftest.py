@@ -7,6 +7,7 @@ compared with the Python model's own within `TOLERANCE`.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,29 +15,13 @@ import torch
 
 from interop_support import SUFFIX, TEXTS, Reference
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+
+from model_fixtures import make_minilm_classifier, make_tiny_classifier  # noqa: E402
+
 
 def _stack():
-    import mlang as m
-
-    torch.manual_seed(0)
-    model = m.Model()
-    model.add(m.Dense(16, input_shape=(8,)))
-    model.add(m.Activation("relu"))
-    model.add(m.LayerNormalization())
-    model.add(m.Dense(3))
-    model.task, model.labels = "classification", ["low", "mid", "high"]
-    return model.eval()
-
-
-def _minilm():
-    import mlang as m
-
-    torch.manual_seed(0)
-    head = m.Model()
-    head.add(m.Dense(2, input_shape=(384,)))
-    model = m.sequentialModel(m.load_pretrained("minilm-l6", max_length=128), head, name="MiniLMClassifier")
-    model.task, model.labels = "classification", ["negative", "positive"]
-    return model.eval()
+    return make_tiny_classifier(labels=["low", "mid", "high"])
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +32,7 @@ def models(tmp_path_factory) -> dict[str, Reference]:
     folder = tmp_path_factory.mktemp("interop_models")
     rows = (torch.randn(6, 8, generator=torch.Generator().manual_seed(3)) * 2).tolist()
     references = {}
-    for name, build, inputs in (("stack", _stack, rows), ("minilm", _minilm, TEXTS)):
+    for name, build, inputs in (("stack", _stack, rows), ("minilm", make_minilm_classifier, TEXTS)):
         model = build()
         with torch.inference_mode():
             output = model(torch.tensor(inputs) if name == "stack" else inputs).float().numpy()
