@@ -23,13 +23,7 @@ def iris_classifier(hidden: int = 8, dropout: float = 0.0, activation: str = "Re
     return LayerStackModel(layers, T.TensorType("float32", (T.Sym("B"), 4)))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train ~10x faster on one thread than on threads fighting for 2 busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Hyperparameter search from M: `m check` finds a bad space at its line; a program tunes a model."""
 import pytest
-import torch
 
 import mlang as m
 from mlang.lang.diagnostics import MError
@@ -20,12 +19,7 @@ train_set, valid_set = split(data, 0.7, seed=1, stratify=true)
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def diagnostics(source):

@@ -3,12 +3,9 @@ processes, a process killed mid-trial, SQLite on a network filesystem — throug
 `auto_tune_model`, with real processes and a real PostgreSQL where the behaviour is theirs."""
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import warnings
@@ -17,7 +14,8 @@ from pathlib import Path
 
 import optuna
 import pytest
-import torch
+
+from services import postgresql_url  # noqa: F401 - a real PostgreSQL server, shared with tests/registry
 
 from mlang.data import Dataset, split
 from mlang.lang import types as T
@@ -38,12 +36,7 @@ def iris_classifier(hidden: int = 8):
     return LayerStackModel(layers, T.TensorType("float32", (T.Sym("B"), 4)))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +87,6 @@ def start_program(tmp_path: Path, **options) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(program), json.dumps(options)], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ))
-
-
-from services import postgresql_url  # noqa: E402,F401  (a real PostgreSQL server, shared with tests/registry)
 
 
 def test_the_documented_postgresql_url_works_with_psycopg_3_and_workers_share_it(iris, postgresql_url):
