@@ -176,6 +176,9 @@ def test_rank_builtins_in_one_process_from_m_and_python(tmp_path):
     assert (done.returncode, done.stdout.strip()) == (0, "0 1"), done.stderr
 
 
+# Slow: two torchrun agents on one loopback address race to host the c10d store, and on a loaded
+# 2-core machine the node left behind when the other exits first has waited out the timeout.
+@pytest.mark.slow
 def test_two_nodes_of_one_process_meet_through_c10d_on_loopback_and_train(tmp_path):
     program = tmp_path / "nodes.m"
     program.write_text(textwrap.dedent(f"""
