@@ -37,6 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "registry"))
+sys.path.insert(0, str(ROOT / "tests"))  # services.py, which faults.py uses
 RESULTS = ROOT / "bench" / "results" / "registry_faults.json"
 
 

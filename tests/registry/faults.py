@@ -29,9 +29,10 @@ import torch
 
 from mlang.lang.diagnostics import MError
 from mlang.registry import Repository
-from mlang.registry.blobs import TEMP_PREFIX, TRASH_PREFIX, BlobStore
+from mlang.registry.blobs import TEMP_PREFIX, BlobStore
 
 from registry_models import make_stack, outputs
+from services import stop_process  # tests/services.py
 
 HERE = Path(__file__).resolve().parent
 _fork = multiprocessing.get_context("fork")  # the children share the imported torch
@@ -338,12 +339,7 @@ def fresh_serve(home: Path, ref: str, timeout_s: float = 180.0) -> str:
                 time.sleep(0.5)
         raise AssertionError(f"m serve {ref} did not answer /healthz in {timeout_s:.0f} s")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def _write_outcome(step, repo: Repository, *, must_fail: bool) -> str:

@@ -20,7 +20,7 @@ from mlang.registry.blobs import LocalArtifactStore, sha256_of
 from mlang.registry.postgres_store import PostgresStore
 
 from registry_models import make_stack, outputs
-from services import free_port
+from services import free_port, stop_process
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -255,12 +255,7 @@ def _predict(env: dict, ref: str, rows: list, timeout_s: float = 180.0) -> list:
         with urllib.request.urlopen(request, timeout=60) as reply:
             return json.loads(reply.read())
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def _two_machines(tmp_path: Path, registry: str, artifacts: str, s3_env: dict, count: int = 20):
