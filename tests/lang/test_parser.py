@@ -79,7 +79,8 @@ def test_else_may_start_the_next_line_and_semicolons_separate():
 @pytest.mark.parametrize("source, where, message", [
     ("x = (1 +\n", "1:9", "expected an expression, found the end of the file"),
     ("print(1 2)", "1:9", "expected an operator, ',' or ')', found the number 2"),
-    ("func f(a b) { }", "1:10", "expected ':', ',', '=' or ')', found the name 'b'"),
+    ("func f(a b) { }", "1:10", "expected ':', '=', ',' or ')', found the name 'b'"),
+    ("if a {\n} elif b {\n}", "2:3", "expected 'else' or a new line or ';', found the name 'elif'"),
     ("model M extends { }", "1:17", "expected a name, found '{'"),
     ('x = "abc', "1:5", "this string is never closed"),
 ])
@@ -90,6 +91,31 @@ def test_syntax_errors_say_what_was_expected_in_words(source, where, message):
     assert (f"{d.span.line}:{d.span.column}", d.message) == (where, message)
     text = caught.value.format(source)
     assert text.startswith(f"e.m:{where}: error: {message}") and "^" in text
+
+
+@pytest.mark.parametrize("source, where, hint", [
+    ("def f(x) {\n    return x\n}\n", "1:5", "M declares a function with `func`: func name(parameters) { ... }"),
+    ("if a {\n} elif b {\n}\n", "2:3", "M writes `else if`, not `elif`"),
+    ("if a {\n}\nelif b {\n}\n", "3:6", "M writes `else if`, not `elif`"),
+    ("if x > 1:\n    print(x)\n", "1:9", "a block in M is written in braces, not after ':' and an indent: if x { ... }"),
+    ("for i in range(3):\n    print(i)\n", "1:18", "for x in xs { ... }"),
+    ("func f(x):\n    return x\n", "1:10", "func f(x) { ... }"),
+    ("if a {\n} else:\n    b()\n", "2:7", "else { ... }"),
+    ("half = f(n // 2)\nprint(half)\n", "2:1", "for floor division write floordiv(a, b)"),
+    ("xs = [n // 2, n]\n", "1:17", "for floor division write floordiv(a, b)"),
+    ("print(1, 2\nz = 3\n", "2:1", "the '(' on line 1 is never closed"),
+])
+def test_syntax_errors_name_the_python_habit_that_led_there(source, where, hint):
+    with pytest.raises(MSyntaxError) as caught:
+        parse(source, "e.m")
+    d = caught.value.diagnostics[0]
+    assert f"{d.span.line}:{d.span.column}" == where and d.message.startswith("expected ")
+    assert hint in d.hint
+    assert hint in caught.value.format(source)
+
+
+def test_a_valid_floor_division_lookalike_is_a_comment():
+    assert len(parse("x = 7 // 2\n").body) == 1  # `x = 7`, then a comment: no error, nothing to hint
 
 
 def test_a_dict_after_else_in_a_conditional_expression():

@@ -1,10 +1,11 @@
 """Builds AST nodes (`mlang.lang.ast`) from the pieces of each grammar rule of `grammar.lark`.
 
-One method per rule, named after it, taking the rule's children in the grammar's order (tokens
-named in the rule, sub-results, and None for an absent optional part).  Both parsers call it:
-the recursive-descent parser (`descent.py`) and Lark's LALR parser (`lalr.py`), so the tree and
-the errors found while building it (a bad assignment target, parameter order, a bad escape)
-are the same whichever parser ran.
+One method per rule, named after it, taking the rule's children in the grammar's order and in
+the form Lark gives them (tokens named in the rule, sub-results, and None for an absent optional
+part).  The recursive-descent parser (`descent.py`) calls it as it parses; the tests hand it
+stock Lark's parse trees of the same texts (tests/lang/test_descent.py), so the tree and the
+errors found while building it (a bad assignment target, parameter order, a bad escape) are
+what the grammar says.
 """
 from __future__ import annotations
 

@@ -1,41 +1,95 @@
-"""A recursive-descent parser for `grammar.lark`, several times faster than driving its LALR table.
+"""M's parser: recursive descent over the tokens of `lexer.tokenize`, one method per rule of
+`grammar.lark` (the specification), in the grammar's order.
 
-One method per grammar rule, in the grammar's order, each handing the rule's children to the
-shared `Builder` exactly as Lark's parser does, so both parsers build the same tree.  It reports
-no errors of its own: at the first token it cannot take it raises `NoParse`, and `parser.parse`
-parses the text again with the LALR parser, which reports the error from the grammar's table
-(tests/lang/test_descent.py checks that the two parsers agree).
+Each method hands the rule's children to `Builder` in the order and form Lark's parser gives
+them, so the tree is the one stock Lark builds from the grammar (tests/lang/test_descent.py
+parses every program of the repository and thousands of generated ones both ways and compares).
+
+Syntax errors are worded from what the parser expected where it stopped, as rustc and CPython
+do: at the first token it cannot take, the text is parsed again up to that token with a probe in
+its place, which notes every token kind the parser compares it with ("expected an operator,
+',' or ')', found the name 'z'").  The second run costs nothing while a program is valid.  Hints
+name the Python habits that lead there: `def`, `elif`, `if x:` blocks, `//` as an operator.
 """
 from __future__ import annotations
 
 from mlang.lang.builder import Builder
-from mlang.lang.lexer import Token
+from mlang.lang.diagnostics import MSyntaxError, Span
+from mlang.lang.lexer import Token, comments
 
 __all__ = ["NoParse", "DescentParser"]
 
-# Kinds of the tokens that can start an expression (`test`).
-_TEST_START = frozenset({"NAME", "NUMBER", "STRING", "FSTRING", "true", "false", "none", "True", "False", "None",
-                         "(", "[", "DICT_LBRACE", "-", "+", "~", "not"})
-_PREFIX = frozenset({"not", "-", "+", "~"})
-_BINOPS = frozenset({"or", "and", "<", ">", "==", ">=", "<=", "!=", "in", "not", "is", "|", "^", "&", "<<", ">>",
-                     "+", "-", "*", "/", "%", "@"})
+# Kinds of the tokens that can start an expression (`test`), in the order errors name them.
+_TEST_START = ("NAME", "NUMBER", "STRING", "FSTRING", "true", "false", "none", "True", "False", "None",
+               "(", "[", "DICT_LBRACE", "-", "+", "~", "not")
+_PREFIX = ("not", "-", "+", "~")
+_BINOPS = ("or", "and", "<", ">", "==", ">=", "<=", "!=", "in", "not", "is", "|", "^", "&", "<<", ">>",
+           "+", "-", "*", "/", "%", "@")
 _SIMPLE_ATOMS = {"NAME": "name", "NUMBER": "number", "FSTRING": "fstring", "true": "true", "True": "true",
                  "false": "false", "False": "false", "none": "none", "None": "none"}
-_STATEMENT_END = frozenset({"_SEP", "}", "$END"})
+_STATEMENT_END = ("_SEP", "}", "$END")
+_KIND_ORDER = {"test_start": _TEST_START, "prefix": _PREFIX, "binops": _BINOPS, "statement_end": _STATEMENT_END}
+_KIND_SETS = {name: frozenset(kinds) for name, kinds in _KIND_ORDER.items()}
 
 
 class NoParse(Exception):
-    """The text is not in the grammar (from here on the LALR parser says why)."""
+    """The text is not in the grammar: the parser stopped at token `self.pos`."""
+
+
+class _Probe(str):
+    """The kind of the token where the first run stopped, in the run that words the error: it is
+    no kind, and it notes each kind the parser compares it with (in `seen`, an ordered set)."""
+
+    seen: dict
+
+    def __eq__(self, other):
+        self.seen[other] = None
+        return False
+
+    def __ne__(self, other):
+        self.seen[other] = None
+        return True
+
+    __hash__ = str.__hash__
+
+
+class _Noting(dict):
+    """A set (or table) of kinds the parser looks a token's kind up in.  Looking the probe up
+    notes every kind the table holds, in order, and finds nothing."""
+
+    def __init__(self, kinds, seen: dict):
+        super().__init__(kinds if isinstance(kinds, dict) else dict.fromkeys(kinds))
+        self.seen = seen
+
+    def __contains__(self, kind):
+        if type(kind) is _Probe:
+            self.seen.update(dict.fromkeys(self))
+            return False
+        return dict.__contains__(self, kind)
+
+    def get(self, kind, default=None):
+        if type(kind) is _Probe:
+            self.seen.update(dict.fromkeys(self))
+            return default
+        return dict.get(self, kind, default)
 
 
 class DescentParser:
-    """Parses one token list (from `lexer.tokenize`, ending with a `$END` token)."""
+    """Parses one token list (from `lexer.tokenize`, ending with a `$END` token): `parse(start)`
+    returns the tree of rule `start` ("start": a module, "test": an expression) or raises
+    `NoParse`, after which `syntax_error` words the error."""
 
-    def __init__(self, tokens: list[Token], builder: Builder):
+    def __init__(self, tokens: list[Token], builder: Builder, seen: dict | None = None):
         self.tokens = tokens
         self.pos = 0
         self.b = builder
-        self.simple_atoms = {kind: getattr(builder, rule) for kind, rule in _SIMPLE_ATOMS.items()}
+        tables = {"simple_atoms": {kind: getattr(builder, rule) for kind, rule in _SIMPLE_ATOMS.items()},
+                  "statements": _STATEMENTS, **_KIND_SETS}
+        for name, kinds in tables.items():  # attributes, so that the run wording an error notes lookups
+            setattr(self, name, kinds if seen is None else _Noting(_KIND_ORDER.get(name, kinds), seen))
+
+    def parse(self, start: str = "start"):
+        return self.module() if start == "start" else self.expression()
 
     # -- tokens
     def kind(self) -> str:
@@ -87,7 +141,7 @@ class DescentParser:
     # -- statements
     def stmt(self):
         kind = self.kind()
-        method = _STATEMENTS.get(kind)
+        method = self.statements.get(kind)
         if method is not None:
             return method(self)
         return self.simple_stmt()
@@ -119,7 +173,7 @@ class DescentParser:
 
     def return_stmt(self):
         keyword = self.take("return")
-        value = None if self.kind() in _STATEMENT_END else self.testlist()
+        value = None if self.kind() in self.statement_end else self.testlist()
         return self.b.return_stmt([keyword, value])
 
     def break_stmt(self):
@@ -137,7 +191,7 @@ class DescentParser:
             heads.append((keyword, test, self.block()))
             if not self.accept("else"):
                 break
-            if self.kind() != "if":
+            if self.kind() == "BLOCK_LBRACE":
                 orelse = self.b.else_clause([self.block()])
                 break
         node = None
@@ -196,7 +250,7 @@ class DescentParser:
         keyword = self.take("MODEL_KW")
         name = self.take("NAME")
         extends = base = None
-        if self.kind() == "NAME":
+        if self.kind() != "BLOCK_LBRACE":
             extends = self.take("NAME")
             base = self.take("NAME")
         return self.b.model_decl([keyword, name, extends, base, self.model_body()])
@@ -284,7 +338,7 @@ class DescentParser:
             return first
         items = [first]
         while self.accept(","):
-            if self.kind() not in _TEST_START:
+            if self.kind() not in self.test_start:
                 break
             items.append(self.test())
         return self.b.tuple_expr(items)
@@ -308,7 +362,7 @@ class DescentParser:
 
     def chain(self):
         items = [self.operand()]
-        while self.tokens[self.pos].type in _BINOPS:
+        while self.tokens[self.pos].type in self.binops:
             items.append(self.binop())
             items.append(self.operand())
         return self.b.chain(items)
@@ -323,10 +377,10 @@ class DescentParser:
         return self.b.binop([tok])
 
     def operand(self):
-        if self.tokens[self.pos].type not in _PREFIX:
+        if self.tokens[self.pos].type not in self.prefix:
             return self.power()
         children = []
-        while self.kind() in _PREFIX:
+        while self.kind() in self.prefix:
             children.append(self.b.prefix_op([self.tokens[self.pos]]))
             self.pos += 1
         children.append(self.power())
@@ -385,9 +439,9 @@ class DescentParser:
         if self.kind() != ":":
             return lower
         colon = self.take(":")
-        upper = self.test() if self.kind() in _TEST_START else None
+        upper = self.test() if self.kind() in self.test_start else None
         second = self.accept(":")
-        step = self.test() if second is not None and self.kind() in _TEST_START else None
+        step = self.test() if second is not None and self.kind() in self.test_start else None
         return self.b.slice([lower, colon, upper, second, step])
 
     def atom(self):
@@ -481,3 +535,140 @@ _STATEMENTS = {"return": DescentParser.return_stmt, "break": DescentParser.break
                "while": DescentParser.while_stmt, "for": DescentParser.for_stmt,
                "func": DescentParser.func_decl, "MODEL_KW": DescentParser.model_decl,
                "import": DescentParser.import_stmt, "from": DescentParser.from_import}
+
+
+# ---------------------------------------------------------------------------- syntax errors
+
+_WORDS = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string", "FSTRING": "a string",
+          "_SEP": "a new line or ';'", "BLOCK_LBRACE": "'{'", "DICT_LBRACE": "'{'", "MODEL_KW": "'model'",
+          "FORWARD_KW": "'forward'", "$END": "the end of the file", "AUGOP": "an assignment operator"}
+_STATEMENT_KEYWORDS = frozenset({"return", "break", "continue", "if", "while", "for", "func", "import", "from",
+                                 "MODEL_KW"})
+_OPERATOR_TEXTS = frozenset("+ - * / % @ ** | ^ & << >> < > == != <= >= and or in not is if . ( [".split())
+_ENDS_STATEMENT = frozenset({"_SEP", "BLOCK_LBRACE", "}"})
+_BLOCK_HEADS = {"if": "if x { ... }", "else": "else { ... }", "while": "while x { ... }",
+                "for": "for x in xs { ... }", "func": "func f(x) { ... }", "FORWARD_KW": "forward(x) { ... }"}
+
+
+def _word(kind: str) -> str:
+    return _WORDS.get(kind) or f"'{kind}'"
+
+
+def expected_words(expected) -> str:
+    """The token kinds `expected` (in the order the parser tried them) in words: "an expression",
+    "a statement" and "an operator" for the groups, "a new line or ';'" for what ends a statement."""
+    expected = list(dict.fromkeys(expected))
+    phrases = []
+    if {"NAME", "NUMBER", "STRING", "return", "if"} <= set(expected):
+        phrases.append("a statement")
+        expected = [k for k in expected if k not in _KIND_SETS["test_start"] and k not in _STATEMENT_KEYWORDS]
+    elif {"NAME", "NUMBER", "STRING"} <= set(expected):
+        phrases.append("an expression")
+        expected = [k for k in expected if k not in _KIND_SETS["test_start"]]
+    if "_SEP" in expected:  # where a statement may end, so may the file
+        expected = [k for k in expected if k != "$END"]
+    operators = [k for k in expected if k in _OPERATOR_TEXTS]
+    if len(operators) > 3:
+        # After a complete expression nearly any operator may follow: name what ends it instead.
+        expected = [k for k in expected if k not in _OPERATOR_TEXTS]
+        if "_SEP" in expected:
+            phrases.append(_WORDS["_SEP"])
+            expected = [k for k in expected if k not in ("_SEP", "$END", "AUGOP", "=", ",", "BLOCK_LBRACE")]
+        phrases.append("an operator")
+    for kind in expected:
+        if _word(kind) not in phrases:
+            phrases.append(_word(kind))
+    if len(phrases) > 5:
+        phrases = phrases[:5] + ["..."]
+    if len(phrases) <= 1:
+        return phrases[0] if phrases else "something else"
+    return ", ".join(phrases[:-1]) + " or " + phrases[-1]
+
+
+def found_words(tok: Token) -> str:
+    kind = tok.type
+    if kind == "$END":
+        return "the end of the file"
+    if kind == "_SEP":
+        return "the end of the line" if tok.value == "\n" else "';'"
+    if kind == "NAME":
+        return f"the name '{tok.value}'"
+    if kind == "NUMBER":
+        return f"the number {tok.value}"
+    if kind in ("STRING", "FSTRING"):
+        return "a string"
+    return f"'{tok.value}'"
+
+
+def syntax_error(parser: DescentParser, start: str, source: str, filename: str,
+                 at: tuple[int, int] = (1, 1)) -> MSyntaxError:
+    """The error where `parser` stopped (it raised `NoParse`), saying what it expected there.
+
+    The tokens up to that one are parsed again with a `_Probe` in its place; what the probe was
+    compared with is what the grammar allows there."""
+    tokens, stop = parser.tokens, parser.pos
+    tok = tokens[stop]
+    probe = _Probe("\0")
+    probe.seen = {}
+    end = tokens[-1]
+    noting = DescentParser(tokens[:stop] + [tok.retyped(probe), end], Builder(), probe.seen)
+    noting.b.filename = filename
+    try:
+        noting.parse(start)
+    except NoParse:
+        pass
+    if tok.type == "$END":
+        span = Span(filename, tok.line, tok.column)
+    else:
+        span = Span(filename, tok.line, tok.column, tok.end_line, tok.end_column)
+    message = f"expected {expected_words(probe.seen)}, found {found_words(tok)}"
+    return MSyntaxError(message, span, hint=_hint(tokens, stop, source, at))
+
+
+def _hint(tokens: list[Token], stop: int, source: str, at: tuple[int, int]) -> str | None:
+    """What to write instead, for the Python habits that end in a syntax error here; else the
+    bracket left open before this line, if any."""
+    tok = tokens[stop]
+    before = tokens[stop - 1] if stop else None
+    head = stop  # the first token of the statement the error is in
+    while head and tokens[head - 1].type not in _ENDS_STATEMENT:
+        head -= 1
+    first = tokens[head]
+    if first.type == "NAME" and first.value == "def" and head < stop:
+        return "M declares a function with `func`: func name(parameters) { ... }"
+    if any(t.type == "NAME" and t.value == "elif" for t in (tok, before) if t is not None):
+        return "M writes `else if`, not `elif`: if a { ... } else if b { ... } else { ... }"
+    if tok.type == ":" and (first.type in _BLOCK_HEADS or (before is not None and before.type == "else")):
+        example = _BLOCK_HEADS["else" if before is not None and before.type == "else" else first.type]
+        return f"a block in M is written in braces, not after ':' and an indent: {example}"
+    unclosed = [t for t in _open_brackets(tokens, stop) if t.type in ("(", "[", "DICT_LBRACE")]
+    if not unclosed:
+        return None
+    opening = unclosed[-1]
+    for text, line, column in comments(source, at=at):
+        if (text.startswith("//") and (opening.line, opening.column) < (line, column) < (tok.line, tok.column)
+                and _code_before(source, line, column, at)):
+            return ("`//` starts a comment in M (as in C and Java), so the rest of that line is not read; "
+                    "for floor division write floordiv(a, b)")
+    if opening.line < tok.line:
+        return f"the '{opening.value}' on line {opening.line} is never closed"
+    return None
+
+
+def _code_before(source: str, line: int, column: int, at: tuple[int, int]) -> bool:
+    """Whether code comes before `column` on `line` (a comment after an operand, not on its own)."""
+    lines = source.split("\n")
+    text = lines[line - at[0]] if 0 <= line - at[0] < len(lines) else ""
+    offset = column - (at[1] if line == at[0] else 1)
+    return text[:offset].strip() != ""
+
+
+def _open_brackets(tokens: list[Token], stop: int) -> list[Token]:
+    """The brackets and braces still open at token `stop`."""
+    stack = []
+    for tok in tokens[:stop]:
+        if tok.type in ("(", "[", "BLOCK_LBRACE", "DICT_LBRACE"):
+            stack.append(tok)
+        elif tok.type in (")", "]", "}") and stack:
+            stack.pop()
+    return stack

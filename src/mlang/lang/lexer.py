@@ -209,11 +209,10 @@ def end_position(text: str, at: tuple[int, int] = (1, 1)) -> tuple[int, int]:
     return position(text, len(text.rstrip()), at)
 
 
-def comments(text: str, filename: str = "<input>"):
-    """(text, line, column) of each comment in `text` (for the formatter)."""
-    tokens, error = _raw_tokens(text, filename, keep_comments=True)
-    if error is not None:
-        raise error
+def comments(text: str, filename: str = "<input>", at: tuple[int, int] = (1, 1)):
+    """(text, line, column) of each comment in `text` (which starts at line and column `at` of its
+    file) before its first lexical error, if any (for the formatter and syntax errors' hints)."""
+    tokens, _ = _raw_tokens(text, filename, keep_comments=True, at=at)
     for tok in tokens:
         if tok.type == "COMMENT":
             yield tok.value, tok.line, tok.column

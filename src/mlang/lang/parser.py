@@ -2,8 +2,9 @@
 
 `parse(source, filename)` returns a `Module` or raises `MSyntaxError` whose message says, in words,
 what was expected where ("expected an expression, found ')'").  The tokens (`lexer.py`) go to the
-recursive-descent parser (`descent.py`); a text it cannot parse goes to Lark's LALR parser over
-`grammar.lark` (`lalr.py`), which finds and words the first error.  Lark is imported only then.
+recursive-descent parser (`descent.py`), which builds the tree with `builder.py` and words the
+first syntax error from what it expected there.  Neither imports Lark: `grammar.lark` is the
+specification the tokens and rules follow, and the tests parse with stock Lark to compare.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 
 from mlang.lang import ast as m
 from mlang.lang.builder import Block, Builder
-from mlang.lang.descent import DescentParser, NoParse
+from mlang.lang.descent import DescentParser, NoParse, syntax_error
 from mlang.lang.diagnostics import MSyntaxError, Span
 from mlang.lang.lexer import Token, end_position, tokenize
 
@@ -35,18 +36,6 @@ def gc_paused():
             gc.enable()
 
 
-_lalr = None
-
-
-def _lalr_parser():
-    global _lalr
-    if _lalr is None:
-        from mlang.lang.lalr import LalrParser
-
-        _lalr = LalrParser()
-    return _lalr
-
-
 def _parse(source: str, filename: str, start: str, at: tuple[int, int] = (1, 1), keep: list | None = None):
     with gc_paused():  # entered and left here, so the tokens are gone before the collector runs
         return _parse_tokens(source, filename, start, at, keep)
@@ -56,15 +45,18 @@ def _parse_tokens(source: str, filename: str, start: str, at: tuple[int, int], k
     tokens, error = tokenize(source, filename, at)
     if keep is not None:
         keep.extend(tokens)
-    if error is None:
-        builder = Builder()
-        builder.filename = filename
-        descent = DescentParser(tokens + [Token("$END", "", *(end_position(source, at) * 2))], builder)
-        try:
-            return descent.module() if start == "start" else descent.expression()
-        except (NoParse, MSyntaxError, RecursionError):
-            pass  # the LALR parser finds the first error and says what the grammar expected there
-    return _lalr_parser().parse(tokens, error, source, filename, start, at)
+    builder = Builder()
+    builder.filename = filename
+    descent = DescentParser(tokens + [Token("$END", "", *(end_position(source, at) * 2))], builder)
+    try:
+        tree = descent.parse(start)
+    except NoParse:
+        if error is not None and descent.pos >= len(tokens):
+            raise error from None  # everything before the lexical error parsed
+        raise syntax_error(descent, start, source, filename, at) from None
+    if error is not None:
+        raise error
+    return tree
 
 
 def parse(source: str, filename: str = "<input>", tokens: list | None = None) -> m.Module:
