@@ -63,6 +63,18 @@ class TypeArrow(TypeExpr):
     span: Span
 
 
+# --------------------------------------------------------------------------- operators
+
+COMPARISONS = ("<", ">", "==", ">=", "<=", "!=", "in", "not in", "is", "is not")
+# How tightly each operator binds, in Python's order (higher binds tighter): the parser groups
+# operator chains by it (builder.py) and the formatter puts parentheses by it (formatter.py).
+# "unary" is prefix `-`, `+` and `~`; "atom" is what binds tightest (names, literals, calls).
+PRECEDENCE = {"or": 1, "and": 2, "not": 3, **dict.fromkeys(COMPARISONS, 4), "|": 5, "^": 6, "&": 7,
+              "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10, "@": 10, "unary": 11, "**": 12,
+              "atom": 13}
+COMPARE = PRECEDENCE["=="]
+
+
 # --------------------------------------------------------------------------- expressions
 
 @dataclass(eq=False)

@@ -50,10 +50,8 @@ class Block(list):
     end: Span
 
 
-_PRECEDENCE = {"or": 1, "and": 2, "<": 4, ">": 4, "==": 4, ">=": 4, "<=": 4, "!=": 4, "in": 4, "not in": 4,
-               "is": 4, "is not": 4, "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10,
-               "/": 10, "%": 10, "@": 10}
-_NOT_BINDS = 4  # `not x == y` is `not (x == y)`: `not` takes comparisons and tighter operators
+_PRECEDENCE, _COMPARE, _AND = m.PRECEDENCE, m.COMPARE, m.PRECEDENCE["and"]
+_NOT_BINDS = m.PRECEDENCE["not"] + 1  # `not x == y` is `not (x == y)`: `not` takes comparisons and tighter
 
 
 class _Prefixed:
@@ -100,14 +98,14 @@ class _Precedence:
             if prec < min_prec:
                 break
             self.pos += 1
-            if prec == 4:
-                ops, comparators = [op], [self.expression(5)]
-                while self.pos < len(items) and _PRECEDENCE[items[self.pos]] == 4:
+            if prec == _COMPARE:
+                ops, comparators = [op], [self.expression(_COMPARE + 1)]
+                while self.pos < len(items) and _PRECEDENCE[items[self.pos]] == _COMPARE:
                     ops.append(items[self.pos])
                     self.pos += 1
-                    comparators.append(self.expression(5))
+                    comparators.append(self.expression(_COMPARE + 1))
                 left = m.Compare(left, ops, comparators, span(left, comparators[-1]))
-            elif prec <= 2:
+            elif prec <= _AND:
                 right = self.expression(prec + 1)
                 values = left.values + [right] if isinstance(left, m.BoolOp) and left.op == op else [left, right]
                 left = m.BoolOp(op, values, span(left, right))

@@ -31,8 +31,7 @@ __all__ = ["format_source"]
 
 _WIDTH = 100
 _INDENT = "    "
-_PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9,
-         "*": 10, "/": 10, "%": 10, "@": 10, "unary": 11, "**": 12, "atom": 13}
+_PREC = m.PRECEDENCE
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _QUOTES = ('"', "'")
 _REPORT = "the file is left unchanged; please report this as a bug in m fmt, with the file"
@@ -599,10 +598,10 @@ class _Formatter:
         return f" {e.op} ".join(self.expr(v, prec + 1) for v in e.values), prec
 
     def e_Compare(self, e, indent):
-        parts = [self.expr(e.left, _PREC["cmp"] + 1)]
+        parts = [self.expr(e.left, m.COMPARE + 1)]
         for op, right in zip(e.ops, e.comparators):
-            parts.append(f"{op} {self.expr(right, _PREC['cmp'] + 1)}")
-        return " ".join(parts), _PREC["cmp"]
+            parts.append(f"{op} {self.expr(right, m.COMPARE + 1)}")
+        return " ".join(parts), m.COMPARE
 
     def e_IfExp(self, e, indent):
         parts = []
