@@ -1,9 +1,9 @@
-"""The checker: several errors at once, hints, builtin signatures without imports, plugins."""
+"""The checker: several errors at once, hints, declared builtin signatures, plugins."""
+import subprocess
 import sys
 
 import mlang.lang as lang
 from mlang.lang import registry
-from mlang.lang.checker import builtin_signature
 from mlang.lang.diagnostics import Diagnostic
 
 
@@ -48,16 +48,6 @@ print(len([1], [2]))
         "'Base' has no field named 'siz'",
         "'len' takes at most 1 argument, but 2 were given",
     ]
-
-
-def test_builtin_signature_is_read_from_source_without_importing():
-    module_name = "mlang.lang._sig_probe"
-    assert module_name not in sys.modules
-    builtin = registry.Builtin("probe", "mlang.lang.checker:_signature_from_args")
-    sig = builtin_signature(builtin)
-    assert [n for n, _ in sig.positional] == ["name", "args", "skip_self"]
-    lazy = registry.Builtin("lazyTorch", "mlang.lang.api:run_file")
-    assert [n for n, _ in builtin_signature(lazy).positional] == ["path", "args", "check"]
 
 
 def test_check_plugins_run_and_their_failures_become_diagnostics():
@@ -114,3 +104,97 @@ def test_an_import_path_the_system_cannot_look_up_is_a_diagnostic():
     path = "a" * 300 + ".m"
     assert messages(f'import "{path}"\n') == [(1, f'cannot find the M file "{path}"',
                                                  "the system cannot look it up: File name too long")]
+
+
+COMPLETE = '''import "lib/blocks.m"
+func repeat(s: str, n: int) { return s * n }
+data = Dataset.sklearn("iris")
+clf = fineTuneModel(Dense(3), data, epoch=3, learning_rate=0.1)
+print(evaluate(clf, data, metric=["accuracy"]))
+save(clf, "x", alia="prod")
+small = optimize(clf, gaol="speed") {
+    quantize(bits=8)
+}
+d = Dataset.csv("a.csv", sead=1)
+print(repeat("hi", "3"))
+t = Dataset.tensor([1])
+model S extends TextClassifier { num_label = 2 }
+c = TextClassifier(bogus=1)
+e = blocks.Encodr()
+f = blocks.Encoder(widht=3)
+blocks.helper(a="x")
+pretrained = loadModelFromUrl("minilm-l7")
+'''
+BLOCKS = '''metamodel Encoder {
+    width: int = 4
+    Dense(width)
+}
+func helper(a: int) { return a }
+'''
+
+
+def test_what_used_to_fail_only_at_run_time_is_a_check_error_at_its_place(tmp_path):
+    """The cases of issue 13, through `m check` as a user runs it: each at its line and column,
+    with a did-you-mean where one is close."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.m").write_text(BLOCKS)
+    program = tmp_path / "complete.m"
+    program.write_text(COMPLETE)
+    result = subprocess.run([sys.executable, "-m", "mlang", "check", str(program)], capture_output=True, text=True)
+    assert result.returncode == 1
+    found = [(d.span.line, d.span.column, d.message, d.hint) for d in lang.check_source(COMPLETE, str(program))]
+    assert found == [
+        (4, 37, "'fineTuneModel' has no parameter named 'epoch'", "did you mean 'epochs'?"),
+        (4, 46, "'fineTuneModel' has no parameter named 'learning_rate'", None),
+        (5, 27, "'evaluate' has no parameter named 'metric'", "did you mean 'metrics'?"),
+        (6, 16, "'save' has no parameter named 'alia'", "did you mean 'alias'?"),
+        (7, 23, "'optimize' has no parameter named 'gaol'", "did you mean 'goal'?"),
+        (10, 26, "'Dataset.csv' has no parameter named 'sead'", "its other keywords take str | list values"),
+        (11, 20, "argument 'n' of 'repeat' is int but is given str '3'", None),
+        (12, 5, "'Dataset' has no attribute 'tensor'", "did you mean 'tensors'?"),
+        (13, 34, "model S binds 'num_label', which TextClassifier does not declare", "did you mean 'num_labels'?"),
+        (14, 20, "'TextClassifier' has no field named 'bogus'", found[9][3]),
+        (15, 5, "the M file imported as 'blocks' defines no 'Encodr'", "did you mean 'Encoder'?"),
+        (16, 20, "'blocks.Encoder' has no field named 'widht'", "did you mean 'width'?"),
+        (17, 17, "argument 'a' of 'blocks.helper' is int but is given str 'x'", None),
+        (18, 31, "unknown pretrained model 'minilm-l7'", found[-1][3]),
+    ]
+    assert found[-1][3].startswith("did you mean 'minilm-l6'?")
+    assert found[9][3].startswith("its fields are: pretrained_model, num_labels, ")  # as stdlib/text.m declares
+    for line, column, message, _ in found:
+        assert f"complete.m:{line}:{column}: error: {message}" in result.stderr
+
+
+def test_literal_arguments_are_checked_against_declared_types_and_nothing_else_is():
+    source = '''func scale(x: float, times: int = 2, label: str = "x", flag: bool = false) { return x * times }
+n = "3"
+scale(1, 2)
+scale(1.5, times=-3, label="y", flag=1)
+scale(n, times=n)
+scale([1], times=2.5)
+split(Dataset.sklearn("iris"), "half")
+'''
+    assert messages(source) == [
+        (6, "argument 'x' of 'scale' is float but is given list", None),
+        (6, "argument 'times' of 'scale' is int but is given float 2.5", None),
+        (7, "argument 'fraction' of 'split' is float but is given str 'half'", None),
+    ]
+
+
+def test_stdlib_metamodels_are_resolved_with_their_inherited_fields():
+    source = '''model Sentiment extends TextClassifier {
+    num_labels = 3
+    pretrained_model = "minilm-l6"
+}
+model Wider extends Sentiment {
+    hidden: int = 64
+    dropout = 0.2
+}
+w = Wider(hidden=32, max_length=64, num_labels=2)
+x = Wider(hiden=1)
+model Odd extends Sentiment { num_labels = "three" }
+'''
+    assert messages(source) == [
+        (10, "'Wider' has no field named 'hiden'", "did you mean 'hidden'?"),
+        (11, "field 'num_labels' of Odd is int but is given str 'three'", None),
+    ]

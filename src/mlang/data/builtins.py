@@ -1,8 +1,35 @@
 """M builtins of the data stage, registered without importing torch (entry point `mlang.builtins`)."""
 from mlang.lang.registry import register_builtin
 
+# `Dataset.<format>(...)`: the parameters of each loader's `load` (mlang.data.loaders.LOADERS;
+# tests/lang/test_builtin_signatures.py checks both).  `**roles` map M roles to columns by name.
+LOADER_PARAMS = {
+    "csv": "path: str, *, labels: Sequence | None = None, delimiter: str = ',', encoding: str = 'utf-8', "
+           "**roles: str | list",
+    "jsonl": "path: str, *, labels: Sequence | None = None, encoding: str = 'utf-8', **roles: str | list",
+    "parquet": "path: str, *, labels: Sequence | None = None, **roles: str | list",
+    "frame": "frame, *, labels: Sequence | None = None, name: str = 'dataframe', **roles: str | list",
+    "records": "records: list, *, labels: Sequence | None = None, name: str = 'records', **roles: str | list",
+    "images": "root: str, *, size: Sequence[int] | int | None = None, labels: Sequence | None = None, "
+              "extensions: Sequence[str] = ...",
+    "squad": "path: str, *, check_offsets: bool = True",
+    "timeseries": "source, *, column: str | Sequence[str] = 'value', target: str | None = None, window: int = 30, "
+                  "horizon: int = 1, train_fraction: float = 0.8, normalize: str | None = 'zscore', "
+                  "order_by: str | None = None",
+    "rdataset": "package: str, item: str, *, labels: Sequence | None = None, **roles: str | list",
+    "bbc_news": "",
+    "sklearn": "name: str",
+    "tensors": "x, y=None, *, labels: Sequence | None = None, task: str | None = None, name: str | None = None",
+    "arrays": "x, y=None, *, labels: Sequence | None = None, task: str | None = None, name: str | None = None",
+}
+
 register_builtin("Dataset", "mlang.data.dataset:Dataset",
                  doc="Datasets: Dataset.csv(path, text=..., label=...), .jsonl, .parquet, .images, "
-                     ".squad, .timeseries, .rdataset, .bbc_news, .sklearn")
+                     ".squad, .timeseries, .rdataset, .bbc_news, .sklearn",
+                 params="examples, *, input_column: str | None = None, target_column: str | None = None, "
+                        "labels: Sequence | None = None, source: str | None = None, decoders: dict | None = None, "
+                        "ordered: bool = False, info: dict | None = None",
+                 members=LOADER_PARAMS)
 register_builtin("split", "mlang.data.dataset:split",
-                 doc="split(data, 0.8, seed=7, stratify=true) -> (first, rest)")
+                 doc="split(data, 0.8, seed=7, stratify=true) -> (first, rest)",
+                 params="dataset, fraction: float = 0.8, seed: int = 0, stratify: bool = False, shuffle: bool = True")

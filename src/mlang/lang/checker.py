@@ -16,13 +16,10 @@ the whole tree again.
 """
 from __future__ import annotations
 
-import ast as pyast
 import difflib
 import importlib.util
-import inspect
 import sys
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +29,8 @@ from mlang.lang.builtins import PROGRAM_NAMES
 from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
+from mlang.lang.registry import Signature, literal_kinds
+from mlang.lang.resolve import IO_FIELDS, ModelTable
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "Signature", "builtin_signature"]
@@ -67,176 +66,36 @@ class CheckContext:
     imports: dict[str, m.Module] = field(default_factory=dict)
     calls: list[CallSite] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    table: ModelTable | None = None  # `models` and the standard metamodels resolved, fields inherited
 
     def report(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, hint=hint))
 
 
-@dataclass
-class Signature:
-    """What the checker knows of a callee's parameters."""
-
-    name: str
-    positional: list[tuple[str, bool]]  # (name, has_default), in order
-    keyword_only: list[tuple[str, bool]] = field(default_factory=list)
-    positional_only: int = 0  # how many leading positional parameters cannot be passed by keyword
-    var_positional: bool = False
-    var_keyword: bool = False
-
-    @classmethod
-    def from_params(cls, name: str, params: list[m.Param]) -> Signature:
-        positional, keyword_only, after_var = [], [], False
-        var = kwvar = False
-        for p in params:
-            if p.kind in ("var", "star"):
-                var = var or p.kind == "var"
-                after_var = True
-            elif p.kind == "kwvar":
-                kwvar = True
-            elif after_var:
-                keyword_only.append((p.name, p.default is not None))
-            else:
-                positional.append((p.name, p.default is not None))
-        return cls(name, positional, keyword_only, 0, var, kwvar)
-
-    @classmethod
-    def from_inspect(cls, name: str, sig: inspect.Signature) -> Signature:
-        positional, keyword_only, posonly, var, kwvar = [], [], 0, False, False
-        for p in sig.parameters.values():
-            has_default = p.default is not inspect.Parameter.empty
-            if p.kind is p.POSITIONAL_ONLY:
-                positional.append((p.name, has_default))
-                posonly += 1
-            elif p.kind is p.POSITIONAL_OR_KEYWORD:
-                positional.append((p.name, has_default))
-            elif p.kind is p.VAR_POSITIONAL:
-                var = True
-            elif p.kind is p.KEYWORD_ONLY:
-                keyword_only.append((p.name, has_default))
-            else:
-                kwvar = True
-        return cls(name, positional, keyword_only, posonly, var, kwvar)
-
-    def names(self) -> list[str]:
-        """The parameters that can be passed by keyword."""
-        return [n for n, _ in self.positional[self.positional_only:]] + [n for n, _ in self.keyword_only]
-
-    @cached_property
-    def keyword_names(self) -> frozenset[str]:
-        return frozenset(self.names())
-
-    @cached_property
-    def required(self) -> tuple[str, ...]:
-        """The parameters without a default, in order."""
-        return tuple(n for n, has_default in self.positional + self.keyword_only if not has_default)
-
-    def accepts_keyword(self, name: str) -> bool:
-        return self.var_keyword or name in self.keyword_names
-
-
-# ------------------------------------------------------------------ builtin signatures, no imports
-
-_py_sources: dict[str, pyast.Module | None] = {}
-
-
-def _module_file(module_name: str) -> Path | None:
-    """Find a module's source file without importing it or its parent packages."""
-    parts = module_name.split(".")
-    top = sys.modules.get(parts[0])
-    if top is not None and getattr(top, "__path__", None):
-        folders = list(top.__path__)
-    else:
-        spec = importlib.util.find_spec(parts[0])
-        if spec is None:
-            return None
-        if len(parts) == 1:
-            return Path(spec.origin) if spec.origin else None
-        folders = list(spec.submodule_search_locations or [])
-    for folder in folders:
-        base = Path(folder, *parts[1:])
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-    return None
-
-
-def _source_signature(target: str, name: str) -> Signature | None:
-    module_name, _, attr = target.partition(":")
-    if module_name not in _py_sources:
-        path = _module_file(module_name)
-        try:
-            _py_sources[module_name] = pyast.parse(path.read_text(encoding="utf-8")) if path else None
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            _py_sources[module_name] = None
-    tree = _py_sources[module_name]
-    if tree is None:
-        return None
-    scope: list[pyast.stmt] = tree.body
-    node = None
-    for part in attr.split("."):
-        node = next((n for n in scope if isinstance(n, (pyast.FunctionDef, pyast.ClassDef)) and n.name == part), None)
-        if node is None:
-            return None
-        scope = node.body
-    if isinstance(node, pyast.FunctionDef):
-        if node.decorator_list:
-            return None
-        return _signature_from_args(name, node.args, skip_self="." in attr)
-    init = next((n for n in node.body if isinstance(n, pyast.FunctionDef) and n.name == "__init__"), None)
-    if init is not None and not init.decorator_list:
-        return _signature_from_args(name, init.args, skip_self=True)
-    if init is None and any(_decorator_name(d) == "dataclass" for d in node.decorator_list) and not node.bases:
-        fields = [(n.target.id, n.value is not None) for n in node.body
-                  if isinstance(n, pyast.AnnAssign) and isinstance(n.target, pyast.Name)
-                  and not _is_classvar(n.annotation)]
-        return Signature(name, fields)
-    return None
-
-
-def _decorator_name(d: pyast.expr) -> str:
-    d = d.func if isinstance(d, pyast.Call) else d
-    return d.attr if isinstance(d, pyast.Attribute) else getattr(d, "id", "")
-
-
-def _is_classvar(annotation: pyast.expr) -> bool:
-    text = pyast.unparse(annotation)
-    return text.startswith("ClassVar") or "ClassVar[" in text
-
-
-def _signature_from_args(name: str, args: pyast.arguments, skip_self: bool) -> Signature:
-    posonly = [a.arg for a in args.posonlyargs]
-    regular = [a.arg for a in args.args]
-    every = posonly + regular
-    defaults_from = len(every) - len(args.defaults)
-    positional = [(n, i >= defaults_from) for i, n in enumerate(every)]
-    if skip_self and positional:
-        positional = positional[1:]
-        posonly = posonly[1:] if posonly else posonly
-    keyword_only = [(a.arg, d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
-    return Signature(name, positional, keyword_only, len(posonly), args.vararg is not None, args.kwarg is not None)
-
-
-_builtin_signatures: dict[tuple, Signature | None] = {}
+def function_signature(name: str, params: list[m.Param]) -> Signature:
+    """The signature of an M function (or forward block) from its parameters, with the types
+    its annotations name where a literal can show them (`n: int`)."""
+    positional, keyword_only, after_var = [], [], False
+    var = kwvar = False
+    types = {}
+    for p in params:
+        if p.kind in ("var", "star"):
+            var = var or p.kind == "var"
+            after_var = True
+        elif p.kind == "kwvar":
+            kwvar = True
+        elif after_var:
+            keyword_only.append((p.name, p.default is not None))
+        else:
+            positional.append((p.name, p.default is not None))
+        if p.type is not None and not isinstance(p.type, m.TypeArrow) and getattr(p.type, "name", None):
+            types[p.name] = p.type.name
+    return Signature(name, positional, keyword_only, 0, var, kwvar, types)
 
 
 def builtin_signature(b: registry.Builtin) -> Signature | None:
-    """The builtin's parameters, read without importing its module when it is not loaded yet."""
-    key = (b.name, b.target if isinstance(b.target, str) else id(b.target))
-    if key in _builtin_signatures:
-        return _builtin_signatures[key]
-    sig = None
-    target = b.target
-    if isinstance(target, str) and target.partition(":")[0] in sys.modules:
-        target = b.resolve()
-    if isinstance(target, str):
-        sig = _source_signature(target, b.name)
-    else:
-        try:
-            sig = Signature.from_inspect(b.name, inspect.signature(target))
-        except (TypeError, ValueError):
-            sig = None
-    _builtin_signatures[key] = sig
-    return sig
+    """The builtin's declared parameters (`registry.Builtin.signature`), None when unknown."""
+    return b.signature
 
 
 # ------------------------------------------------------------------ scopes
@@ -318,6 +177,7 @@ class _Checker:
             for name in bound_names([s]):
                 self.binding_counts[name] = self.binding_counts.get(name, 0) + 1
         self.scope = _Scope("module", set(self.binding_counts) | set(PROGRAM_NAMES), None)
+        self.ctx.table = ModelTable(self.ctx.models, self.builtins)
         self.collect_models(module.body)
         self.statements(module.body)
         self.ctx.calls = self.calls
@@ -327,6 +187,11 @@ class _Checker:
             if isinstance(s, m.ModelDecl):
                 self.ctx.models.setdefault(s.name, s)
                 self.type_names.add(s.name)
+        # the standard metamodels a model extends are visible to the stages' checks as declared
+        for decl in list(self.ctx.models.values()):
+            for d in (self.ctx.table.lineage(decl) or ())[1:]:
+                if self.builtin_model(d.name) is d:
+                    self.ctx.models.setdefault(d.name, d)
 
     def statements(self, body: list[m.Stmt]) -> None:
         declared: dict[str, Span] = {}
@@ -472,16 +337,17 @@ class _Checker:
         self.function_body(bound_names(s.body, s.params), s.body)
 
     # -- models
-    def model_fields(self, decl: m.ModelDecl, seen=()) -> set[str] | None:
+    def model_fields(self, decl: m.ModelDecl, models: ModelTable | None = None) -> set[str] | None:
         """All field names of `decl` including inherited ones; None when a base is not visible."""
-        names = {f.name for f in decl.fields}
-        if decl.base is None:
-            return names
-        base = self.ctx.models.get(decl.base)
-        if base is None or base.name in seen:
-            return None
-        inherited = self.model_fields(base, (*seen, decl.name))
-        return None if inherited is None else names | inherited
+        fields = (models or self.ctx.table).fields(decl)
+        return None if fields is None else set(fields)
+
+    def builtin_model(self, name: str) -> m.ModelDecl | None:
+        """The declaration of a builtin model written in M (a standard metamodel), if `name` is one."""
+        return self.ctx.table.builtin(name)
+
+    def imported_models(self, module: m.Module) -> ModelTable:
+        return ModelTable({s.name: s for s in module.body if isinstance(s, m.ModelDecl)}, self.builtins)
 
     def stmt_ModelDecl(self, s: m.ModelDecl):
         if s.base is not None and s.base not in self.ctx.models:
@@ -490,6 +356,14 @@ class _Checker:
                 hint = _did_you_mean(s.base, list(self.ctx.models) + list(self.builtins))
                 self.error(f"unknown model '{s.base}' after extends", s.base_span or s.span,
                            hint=hint or "declare it with `metamodel` or `model`, or import the file that does")
+        base = self.ctx.table.base(s) if s.base is not None else None
+        inherited = self.ctx.table.fields(base) if base is not None else None
+        if inherited is not None:
+            for f in s.fields:
+                if f.type is None and f.name not in inherited and f.name not in IO_FIELDS:
+                    self.error(f"{s.kind} {s.name} binds '{f.name}', which {s.base} does not declare", f.span,
+                               hint=_did_you_mean(f.name, inherited)
+                               or f"declare a new field with its type: {f.name}: <type> = ...")
         declared: dict[str, m.FieldDecl] = {}
         bound: dict[str, m.FieldDecl] = {}
         for f in s.fields:
@@ -665,6 +539,8 @@ class _Checker:
                 self.call(node)
             elif kind is m.Index:
                 self.expr(node.index)
+            elif kind is m.Attribute and type(node.value) is m.Name:
+                self.member(node)
 
     # The common `f(x)`, `a.b` and `a[i]` on a name: no chain to walk.
     def expr_Call(self, e: m.Call):
@@ -677,8 +553,32 @@ class _Checker:
     def expr_Attribute(self, e: m.Attribute):
         if type(e.value) is m.Name:
             self.expr_Name(e.value)
+            self.member(e)
         else:
             self.expr_postfix(e)
+
+    def member(self, e: m.Attribute) -> None:
+        """`Name.attr` where Name is a builtin namespace (`Dataset.csv`) or an imported M file:
+        the attribute must be one it has."""
+        owner = e.value.id
+        where = self.scope.lookup(owner)
+        if where is None:
+            builtin = self.builtins.get(owner)
+            members = builtin.members if builtin is not None else None
+            if members is not None and e.attr not in members:
+                self.error(f"'{owner}' has no attribute '{e.attr}'", e.span,
+                           hint=_did_you_mean(e.attr, members) or f"its attributes: {', '.join(members)}")
+        elif where.kind == "module" and owner in self.ctx.imports:
+            names = self.module_names(owner)
+            if names is not None and e.attr not in names:
+                self.error(f"the M file imported as '{owner}' defines no '{e.attr}'", e.span,
+                           hint=_did_you_mean(e.attr, names))
+
+    def module_names(self, bound: str) -> set[str] | None:
+        """The names an imported M file defines (None when `bound` is also bound otherwise)."""
+        if self.binding_counts.get(bound) != 1:
+            return None
+        return bound_names(self.ctx.imports[bound].body)
 
     def expr_Index(self, e: m.Index):
         if type(e.value) is m.Name:
@@ -766,6 +666,8 @@ class _Checker:
 
     def callee(self, func: m.Expr):
         """(signature, takes_block, kind) for a call to a known M function, builtin or model."""
+        if type(func) is m.Attribute and type(func.value) is m.Name:
+            return self.member_callee(func)
         if not isinstance(func, m.Name):
             return None
         scope = self.scope.lookup(func.id)
@@ -784,19 +686,48 @@ class _Checker:
         builtin = self.builtins.get(func.id)
         if builtin is None:
             return None
-        return builtin_signature(builtin), builtin.accepts_block, "builtin"
+        model = self.builtin_model(func.id)
+        if model is not None:
+            fields = self.model_fields(model)
+            if fields is None:
+                return None
+            return Signature(func.id, [], [(f, True) for f in sorted(fields)]), False, "model"
+        return builtin.signature, builtin.accepts_block, "builtin"
+
+    def member_callee(self, func: m.Attribute):
+        """`Dataset.csv(...)`: a builtin namespace's declared member; `blocks.Encoder(...)`: a
+        function or model of an imported M file."""
+        owner = func.value.id
+        where = self.scope.lookup(owner)
+        if where is None:
+            builtin = self.builtins.get(owner)
+            sig = builtin.member_signature(func.attr) if builtin is not None else None
+            return (sig, False, "builtin") if sig is not None else None
+        if where.kind != "module" or owner not in self.ctx.imports or self.module_names(owner) is None:
+            return None
+        module = self.ctx.imports[owner]
+        decl = next((s for s in module.body if isinstance(s, (m.FuncDecl, m.ModelDecl)) and s.name == func.attr), None)
+        if decl is None or sum(func.attr in bound_names([s]) for s in module.body) != 1:
+            return None
+        if isinstance(decl, m.FuncDecl):
+            return *self.function_signature(decl), "function"
+        fields = self.model_fields(decl, models=self.imported_models(module))
+        if fields is None:
+            return None
+        return Signature(f"{owner}.{func.attr}", [], [(f, True) for f in sorted(fields)]), False, "model"
 
     def function_signature(self, decl: m.FuncDecl) -> tuple[Signature, bool]:
         """(signature, takes_block) of an M function, read once per declaration."""
         known = self.function_signatures.get(decl)
         if known is None:
-            sig = Signature.from_params(decl.name, decl.params)
+            sig = function_signature(decl.name, decl.params)
             known = sig, any(p.name == "_block" for p in decl.params) or sig.var_keyword
             self.function_signatures[decl] = known
         return known
 
     def check_call(self, call: m.Call, sig: Signature | None, takes_block: bool, kind: str):
-        name = call.func.id
+        func = call.func
+        name = func.id if type(func) is m.Name else f"{func.value.id}.{func.attr}"
         if call.block is not None and not takes_block:
             self.error(f"'{name}' does not take a block", call.span,
                        hint="only functions with a `_block` parameter and builtins registered with "
@@ -814,15 +745,23 @@ class _Checker:
                        call.args[most].span if most < given else call.span)
             return
         filled = {n for n, _ in sig.positional[:given]} if not starred else set()
+        if sig.types and not starred:
+            for arg, (param, _) in zip(call.args, sig.positional):
+                self.literal_argument(name, param, sig.types.get(param), arg)
         for k in call.keywords:
             if k.name is None or (kind == "builtin" and k.name == "_block" and takes_block):
                 continue
-            if not sig.accepts_keyword(k.name):
+            if not sig.accepts_keyword(k.name) or (k.name not in sig.keyword_names and not self.fits(
+                    sig.types.get("**"), k.value)):
                 noun = "field" if kind == "model" else "parameter"
-                self.error(f"'{name}' has no {noun} named '{k.name}'", k.span,
-                           hint=_did_you_mean(k.name, sig.names()))
+                hint = _did_you_mean(k.name, sig.names())
+                if hint is None and sig.var_keyword:
+                    hint = f"its other keywords take {sig.types['**']} values"
+                self.error(f"'{name}' has no {noun} named '{k.name}'", k.span, hint=hint)
             elif k.name in filled:
                 self.error(f"'{name}' got two values for '{k.name}'", k.span)
+            elif k.name in sig.types:
+                self.literal_argument(name, k.name, sig.types[k.name], k.value)
             filled.add(k.name)
         if starred or double_starred:
             return
@@ -830,6 +769,20 @@ class _Checker:
         if missing:
             self.error(f"'{name}' is missing {_plural(len(missing), 'argument')}: "
                        + ", ".join(f"'{n}'" for n in missing), call.span)
+
+    def fits(self, type_text: str | None, value: m.Expr) -> bool:
+        """Whether a literal argument can be of the declared type (anything else may be)."""
+        kinds = literal_kinds(type_text)
+        kind = _literal_kind(value)
+        if kinds is None or kind is None:
+            return True
+        return kind in kinds or (kind == "int" and "bool" in kinds)  # 1 for a flag works as Python's
+
+    def literal_argument(self, callee: str, param: str, type_text: str | None, value: m.Expr) -> None:
+        if not self.fits(type_text, value):
+            given = _literal_kind(value)
+            shown = f" {value.value!r}" if type(value) is m.Constant else ""
+            self.error(f"argument '{param}' of '{callee}' is {type_text} but is given {given}{shown}", value.span)
 
     def block(self, body: list[m.Stmt]) -> None:
         saved = (self.scope, self.in_block, self.loop_depth)
@@ -842,6 +795,20 @@ class _Checker:
 
 
 _OPERATORS = frozenset({m.BinOp, m.UnaryOp, m.BoolOp, m.Compare, m.IfExp})
+_LITERALS = {m.ListLit: "list", m.DictLit: "dict", m.TupleLit: "tuple", m.FString: "str", m.SetLit: "set"}
+
+
+def _literal_kind(e: m.Expr) -> str | None:
+    """The kind of value a literal argument is (`"int"`, `"str"`, `"list"`, ...), None for any
+    other expression (its value is not known before running)."""
+    if type(e) is m.UnaryOp and e.op in ("-", "+") and type(e.operand) is m.Constant:
+        e = e.operand
+        if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
+            return None
+    if type(e) is m.Constant:
+        value = e.value
+        return "None" if value is None else type(value).__name__
+    return _LITERALS.get(type(e))
 
 
 def _visitors(prefix: str) -> dict[type, object]:

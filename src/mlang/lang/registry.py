@@ -8,20 +8,151 @@ A target may be a callable or a `"package.module:attribute"` string imported on 
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
+
+# The kinds of value a declared parameter type admits, for checking literal arguments: the names
+# a declaration may use (`n: int`, `path: str | None`, `metrics: list`); any other name admits
+# anything (no check).  M's own type names (`Text`, `List[...]`) map here too.
+LITERAL_KINDS = {
+    "int": ("int",), "float": ("int", "float"), "bool": ("bool",), "str": ("str",), "Text": ("str",),
+    "None": ("None",), "list": ("list",), "List": ("list",), "tuple": ("tuple", "list"),
+    "Sequence": ("list", "tuple"), "dict": ("dict",), "Dict": ("dict",), "Mapping": ("dict",),
+}
+
+
+@dataclass
+class Signature:
+    """A callee's parameters as the checker reads them: declared by a builtin (`params=`), made
+    from an M function's parameters, or from a live Python callable.
+
+    `types` maps a parameter (or `**` for the keywords a `**kwargs` takes) to its declared type
+    text (`"int"`, `"str | None"`), where one is declared.
+    """
+
+    name: str
+    positional: list[tuple[str, bool]]  # (name, has_default), in order
+    keyword_only: list[tuple[str, bool]] = field(default_factory=list)
+    positional_only: int = 0  # how many leading positional parameters cannot be passed by keyword
+    var_positional: bool = False
+    var_keyword: bool = False
+    types: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)  # parameter → its default, as written
+
+    @classmethod
+    def from_text(cls, name: str, text: str) -> Signature:
+        """Parse a declaration written as a Python parameter list:
+        `"model, data, /, valid=None, *, epochs: int = 3, **roles: str"`."""
+        import ast
+
+        try:
+            args = ast.parse(f"def _({text}): pass").body[0].args
+        except SyntaxError as err:
+            raise ValueError(f"the declared parameters of {name!r} are not a parameter list: {text!r}") from err
+        every = [*args.posonlyargs, *args.args]
+        first_default = len(every) - len(args.defaults)
+        positional = [(a.arg, i >= first_default) for i, a in enumerate(every)]
+        keyword_only = [(a.arg, d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+        types = {a.arg: ast.unparse(a.annotation) for a in [*every, *args.kwonlyargs] if a.annotation is not None}
+        if args.kwarg is not None and args.kwarg.annotation is not None:
+            types["**"] = ast.unparse(args.kwarg.annotation)
+        defaults = {a.arg: ast.unparse(d) for a, d in zip(every[first_default:], args.defaults)}
+        defaults.update({a.arg: ast.unparse(d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        return cls(name, positional, keyword_only, len(args.posonlyargs), args.vararg is not None,
+                   args.kwarg is not None, types, defaults)
+
+    @classmethod
+    def from_callable(cls, name: str, target: Callable) -> Signature | None:
+        """The parameters of a live Python callable (Python's own builtins), None where Python
+        cannot say (`print` has no signature in CPython 3.11)."""
+        import inspect
+
+        try:
+            sig = inspect.signature(target)
+        except (TypeError, ValueError):
+            return None
+        positional, keyword_only, posonly, var, kwvar = [], [], 0, False, False
+        for p in sig.parameters.values():
+            has_default = p.default is not inspect.Parameter.empty
+            if p.kind is p.POSITIONAL_ONLY:
+                positional.append((p.name, has_default))
+                posonly += 1
+            elif p.kind is p.POSITIONAL_OR_KEYWORD:
+                positional.append((p.name, has_default))
+            elif p.kind is p.VAR_POSITIONAL:
+                var = True
+            elif p.kind is p.KEYWORD_ONLY:
+                keyword_only.append((p.name, has_default))
+            else:
+                kwvar = True
+        return cls(name, positional, keyword_only, posonly, var, kwvar)
+
+    def names(self) -> list[str]:
+        """The parameters that can be passed by keyword."""
+        return [n for n, _ in self.positional[self.positional_only:]] + [n for n, _ in self.keyword_only]
+
+    @cached_property
+    def keyword_names(self) -> frozenset[str]:
+        return frozenset(self.names())
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        """The parameters without a default, in order."""
+        return tuple(n for n, has_default in self.positional + self.keyword_only if not has_default)
+
+    def accepts_keyword(self, name: str) -> bool:
+        return self.var_keyword or name in self.keyword_names
+
+    def text(self) -> str:
+        """`name(a, b=…, *, c=…, **kwargs)`, for hover and completion."""
+        params = [n + ("=…" if d else "") for n, d in self.positional]
+        params += ["*args"] if self.var_positional else (["*"] if self.keyword_only else [])
+        params += [n + ("=…" if d else "") for n, d in self.keyword_only]
+        params += ["**kwargs"] if self.var_keyword else []
+        return f"{self.name}({', '.join(params)})"
+
+
+def literal_kinds(type_text: str | None) -> tuple[str, ...] | None:
+    """The kinds of literal a declared type admits (`"int | None"` → int, None); None when any
+    value may fit (no type, or a type whose values a literal cannot show)."""
+    if not type_text:
+        return None
+    kinds: list[str] = []
+    for part in type_text.split("|"):
+        atom = part.strip().split("[")[0].strip().strip("'\"")
+        if atom not in LITERAL_KINDS:
+            return None
+        kinds += LITERAL_KINDS[atom]
+    return tuple(kinds)
 
 
 @dataclass
 class Builtin:
+    """One M builtin.
+
+    `params`: its parameters, declared explicitly as a Python parameter list
+    (`"model, data, *, epochs: int = 3"`), next to its registration, so that `m check` knows
+    them without importing the stage (tests/lang/test_builtin_signatures.py checks every
+    declaration against the real function); or a callable returning a `Signature` (the models
+    stage reads a layer's dataclass fields).  Left out, a builtin that is a live Python callable
+    (Python's own) is read with `inspect`, and any other is not checked.
+    `members`: attribute name → declared parameters, for builtins used as namespaces
+    (`Dataset.csv(...)`); a builtin with members has no other attributes.
+    `m_file`: the M file that declares it, for builtins written in M (the standard metamodels):
+    the front end reads their declarations from there.
+    """
+
     name: str
     target: Callable | str
     accepts_block: bool = False
     doc: str | None = None
+    params: str | Callable[[], Signature | None] | None = None
+    members: dict[str, str] | None = None
+    m_file: str | None = None
 
     def resolve(self) -> Callable:
         """The callable, importing it on first use."""
@@ -29,12 +160,21 @@ class Builtin:
             self.target = _import_target(self.target)
         return self.target
 
-    def signature(self) -> inspect.Signature | None:
-        """The Python signature (for argument checks), or None when it cannot be known."""
-        try:
-            return inspect.signature(self.resolve())
-        except (TypeError, ValueError):
-            return None
+    @cached_property
+    def signature(self) -> Signature | None:
+        """The declared parameters; None when they are not known (then calls are not checked)."""
+        if isinstance(self.params, str):
+            return Signature.from_text(self.name, self.params)
+        if callable(self.params):
+            return self.params()
+        if not isinstance(self.target, str):
+            return Signature.from_callable(self.name, self.target)
+        return None
+
+    def member_signature(self, attr: str) -> Signature | None:
+        """The declared parameters of `Builtin.attr` (None when it has none declared)."""
+        text = (self.members or {}).get(attr)
+        return Signature.from_text(f"{self.name}.{attr}", text) if text is not None else None
 
 
 _builtins: dict[str, Builtin] = {}
@@ -52,9 +192,11 @@ def _import_target(target: str) -> Any:
 
 
 def register_builtin(name: str, target: Callable | str, *, accepts_block: bool = False,
-                     doc: str | None = None) -> None:
-    """Make `name` callable from M.  Registering a name again replaces it."""
-    _builtins[name] = Builtin(name, target, accepts_block, doc)
+                     doc: str | None = None, params: str | Callable | None = None,
+                     members: dict[str, str] | None = None, m_file: str | None = None) -> None:
+    """Make `name` callable from M, with its parameters declared (see `Builtin`).  Registering a
+    name again replaces it."""
+    _builtins[name] = Builtin(name, target, accepts_block, doc, params, members, m_file)
 
 
 def register_check(fn: Callable) -> None:

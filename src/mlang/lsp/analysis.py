@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mlang.lang import ast as A
 from mlang.lang import registry
-from mlang.lang.checker import builtin_signature, check_module
+from mlang.lang.checker import check_module
 from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import parse
@@ -701,20 +701,14 @@ def _markdown(text: str) -> str:
 
 def _signature(builtin: registry.Builtin):
     try:
-        return builtin_signature(builtin)
-    except Exception:  # a stage's broken signature must not break completion
+        return builtin.signature
+    except Exception:  # a stage's broken declaration must not break completion
         return None
 
 
 def _builtin_signature_text(builtin: registry.Builtin) -> str:
     sig = _signature(builtin)
-    if sig is None:
-        return f"{builtin.name}(…)"
-    params = [n + ("=…" if d else "") for n, d in sig.positional]
-    params += ["*args"] if sig.var_positional else (["*"] if sig.keyword_only else [])
-    params += [n + ("=…" if d else "") for n, d in sig.keyword_only]
-    params += ["**kwargs"] if sig.var_keyword else []
-    return f"{builtin.name}({', '.join(params)})"
+    return sig.text() if sig is not None else f"{builtin.name}(…)"
 
 
 def _builtin_text(builtin: registry.Builtin) -> str:

@@ -22,6 +22,7 @@ import builtins as py_builtins
 import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from mlang.lang import ast as A
 from mlang.lang import types as T
@@ -518,6 +519,7 @@ def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
     layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
     """
     found = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None)).run()
+    found += pretrained_name_errors(getattr(ctx, "calls", None) or ())
     earlier = getattr(ctx, "diagnostics", None) or []
     kept = []
     for ours in found:
@@ -528,6 +530,30 @@ def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
         if not same:
             kept.append(ours)
     return kept
+
+
+def pretrained_name_errors(calls) -> list[Diagnostic]:
+    """`loadModelFromUrl("minilm-l7")`: a literal name that is a near miss of a zoo name, and no
+    location (no scheme, no file of that name), fails at run time; report it now.  Any other
+    literal may be a path made later or a hub name: left alone."""
+    found = []
+    for site in calls:
+        if site.name != "loadModelFromUrl" or not site.call.args:
+            continue
+        arg = site.call.args[0]
+        if not (isinstance(arg, A.Constant) and isinstance(arg.value, str)):
+            continue
+        name = arg.value.strip()
+        from mlang.models import zoo
+
+        if zoo.is_zoo_name(name) or ":" in name or "/" in name or zoo.likely_typo(name) is None:
+            continue
+        folder = Path(arg.span.file).parent if arg.span and not arg.span.file.startswith("<") else Path()
+        if Path(name).exists() or (folder / name).exists():
+            continue
+        unknown = zoo.unknown_pretrained(name)
+        found.append(Diagnostic(str(unknown.args[0]), arg.span, hint=unknown.diagnostics[0].hint))
+    return found
 
 
 def _same_place(ours: Diagnostic, theirs: Diagnostic) -> bool:
