@@ -61,6 +61,16 @@ def test_braces_in_strings_and_comments_do_not_continue_the_input():
     assert Repl.complete("x = 1 /* { */\n")
     assert not Repl.complete("func f() {\n")
     assert not Repl.complete('s = """open\n')
+    assert not Repl.complete("x = 1 /* a comment\n")
+
+
+def test_an_input_with_a_lexical_error_is_complete_once_its_brackets_close():
+    # The lexer's reading goes on past a character or a string it cannot read: the input runs,
+    # and its error is reported, instead of waiting for more lines.
+    assert not Repl.complete("f($,\n")
+    assert Repl.complete("f($,\n)\n")
+    assert Repl.complete('print("no end)\n')  # no later line can close that string
+    assert not Repl.complete('print("""no end)\n')
 
 
 def test_m_repl_reads_piped_stdin_and_exits_1_after_an_error(monkeypatch, capsys):

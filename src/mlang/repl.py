@@ -1,7 +1,7 @@
 """`m repl`: M interactively, one module scope kept across inputs.
 
-An input runs when its brackets are balanced (a `{` left open continues on the next line, as do
-`(` and `[`).  Each input is checked together with the inputs that ran before it, so names they
+An input runs when its brackets are balanced, as M's lexer reads them (a `{` left open continues on
+the next line, as do `(`, `[`, a triple-quoted string and a block comment).  Each input is checked together with the inputs that ran before it, so names they
 bound are known and errors are found before anything runs; the value of every expression
 statement that is not `none` is printed.  Errors are reported as `m run` reports them and the
 session goes on.  With stdin not a terminal, lines are read without prompts (`m repl < script.m`)
@@ -23,8 +23,8 @@ from mlang.lang import runtime
 from mlang.lang.checker import check_module
 from mlang.lang.compiler import compile_module
 from mlang.lang.diagnostics import Diagnostic, MError
+from mlang.lang.lexer import bracket_depth, scan
 from mlang.lang.parser import parse
-from mlang.lsp.text import bracket_depth
 
 __all__ = ["Repl", "main"]
 
@@ -49,8 +49,13 @@ class Repl:
 
     @staticmethod
     def complete(text: str) -> bool:
-        """Whether `text` is a whole input (no bracket, string or comment left open)."""
-        return bracket_depth(text) <= 0
+        """Whether `text` is a whole input: no bracket, triple-quoted string or block comment left
+        open — or a string left open on its line, which no further line can close (it runs, and
+        the error is reported)."""
+        tokens = scan(text)
+        if any(t.type == "OPEN_STRING" and t.value.lstrip("fF")[:3] not in ('"""', "'''") for t in tokens):
+            return True
+        return bracket_depth(tokens) <= 0
 
     def run(self, text: str) -> bool:
         """Check and run one input; print its values or its errors.  True when it succeeded."""
@@ -113,7 +118,7 @@ class Repl:
         fields and members (Tab in a terminal)."""
         from mlang.lsp.analysis import Analysis
 
-        word = re.search(r"[\w.]*$", line).group()
+        word = _dotted_name_at_end(line)
         if self._analysis is None or self._analysis.source != self.history:
             self._analysis = Analysis(self.history, FILENAME)
         analysis = Analysis(self.history + line, FILENAME, fallback=self._analysis)
@@ -126,6 +131,17 @@ class Repl:
         if value is not None:
             self.out.write(repr(value) + "\n")
             self.out.flush()
+
+
+def _dotted_name_at_end(line: str) -> str:
+    """The `a.b.c` (or `a.`, or nothing) that `line` ends with, by the lexer's tokens."""
+    tokens = scan(line)
+    start = end = len(line) + 1  # columns are 1-based
+    for tok in reversed(tokens):
+        if tok.type not in ("NAME", ".") or tok.end_line != 1 or tok.end_column != start:
+            break
+        start = tok.column
+    return line[start - 1:end - 1]
 
 
 def _shown(stmt: A.Stmt) -> list[A.Stmt]:

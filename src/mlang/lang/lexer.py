@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mlang.lang.diagnostics import MSyntaxError, Span
 
-__all__ = ["Token", "tokenize", "comments", "decode", "position", "end_position", "KEYWORDS", "GRAMMAR",
-           "MAX_NESTING"]
+__all__ = ["Token", "tokenize", "scan", "bracket_depth", "comments", "decode", "position", "end_position",
+           "KEYWORDS", "GRAMMAR", "MAX_NESTING", "NAME"]
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -112,6 +112,7 @@ def _kind(piece: str) -> str:
 # What NAME's regular expression takes as a first character (letters and `_`, and also characters
 # such as `²` or `Ⅻ` that str.isalpha and str.isdigit disagree on).
 _NAME_START = re.compile(_REGEXPS["NAME"].split("]")[0] + "]")
+NAME = re.compile(_REGEXPS["NAME"])  # what the grammar calls a name
 
 # The kind of every piece seen so far (pieces repeat: names, operators, indentation).
 _KIND_CACHE: dict[str, str] = {}
@@ -121,6 +122,13 @@ def _raw_tokens(text: str, filename: str, keep_comments: bool = False,
                 at: tuple[int, int] = (1, 1)) -> tuple[list[Token], MSyntaxError | None]:
     """Every token of `text` (which starts at line and column `at` of its file) with its position, up
     to the first character no token matches (and the error saying so)."""
+    tokens, error, _ = _lex(text, filename, keep_comments, at)
+    return tokens, error
+
+
+def _lex(text: str, filename: str, keep_comments: bool,
+         at: tuple[int, int]) -> tuple[list[Token], MSyntaxError | None, int]:
+    """`_raw_tokens`, and the offset in `text` where the first lexical error is (else its length)."""
     tokens = []
     append = tokens.append
     kinds = _KIND_CACHE
@@ -137,6 +145,7 @@ def _raw_tokens(text: str, filename: str, keep_comments: bool = False,
         if kind == "UNCLOSED_COMMENT":
             unclosed = MSyntaxError("this block comment is never closed",
                                     Span(filename, line, pos - line_start + 1), hint="end it with */")
+            stop = pos
             pos += len(piece)
             break
         newlines = piece.count("\n") if kind in _MULTILINE else 0
@@ -151,14 +160,14 @@ def _raw_tokens(text: str, filename: str, keep_comments: bool = False,
             line_start = pos + piece.rfind("\n") + 1
         pos += len(piece)
     else:
-        unclosed = None
+        unclosed, stop = None, pos
     if pos != len(text):  # a character no token matches, before any unclosed comment
         return _up_to_unmatched(text, filename, keep_comments, at)
-    return tokens, unclosed
+    return tokens, unclosed, stop
 
 
 def _up_to_unmatched(text: str, filename: str, keep_comments: bool,
-                     at: tuple[int, int]) -> tuple[list[Token], MSyntaxError]:
+                     at: tuple[int, int]) -> tuple[list[Token], MSyntaxError, int]:
     """The tokens before the first character no token matches, and the error there (a slow walk,
     taken only for a bad text)."""
     pos = 0
@@ -172,8 +181,8 @@ def _up_to_unmatched(text: str, filename: str, keep_comments: bool,
     line, column = position(text, pos, at)
     if text[pos] in "\"'":
         return tokens, MSyntaxError("this string is never closed", Span(filename, line, column),
-                                    hint="close it with the same quote on the same line, or use triple quotes")
-    return tokens, MSyntaxError(f"unexpected character {text[pos]!r}", Span(filename, line, column))
+                                    hint="close it with the same quote on the same line, or use triple quotes"), pos
+    return tokens, MSyntaxError(f"unexpected character {text[pos]!r}", Span(filename, line, column)), pos
 
 
 def _too_deep(tok: Token, filename: str) -> MSyntaxError:
@@ -216,6 +225,60 @@ def comments(text: str, filename: str = "<input>", at: tuple[int, int] = (1, 1))
     for tok in tokens:
         if tok.type == "COMMENT":
             yield tok.value, tok.line, tok.column
+
+
+def scan(text: str) -> list[Token]:
+    """Every token of `text`, comments included (kind COMMENT), before the layout pass: for the
+    tools that read text while it is typed (the language server, the REPL).  Where the parser stops
+    at a lexical error, this goes on: a string left open is an OPEN_STRING token to the end of its
+    line (of the text, for triple quotes), a block comment left open an OPEN_COMMENT token to the
+    end of the text, and a character no token matches an ERROR token of its own."""
+    out, offset = [], 0
+    while True:
+        at = position(text, offset)
+        tokens, error, stop = _lex(text[offset:] if offset else text, "<text>", True, at)
+        out.extend(tokens)
+        if error is None:
+            return out
+        start = offset + stop
+        first = text[start]
+        kind, end = "ERROR", start + 1
+        if text.startswith("/*", start):
+            kind, end = "OPEN_COMMENT", len(text)
+        elif first in "\"'":
+            kind = "OPEN_STRING"
+            before = out[-1] if out else None
+            if (before is not None and before.value.lstrip("fF") == first * 2
+                    and (before.end_line, before.end_column) == position(text, start)):
+                out.pop()  # `\"""abc` reads as the string `""` and an open `"`: one open triple-quoted string
+                start, end = start - len(before.value), len(text)
+            else:
+                end = text.find("\n", start)
+                end = len(text) if end < 0 else end
+        line, column = position(text, start)
+        out.append(Token(kind, text[start:end], line, column, *position(text, end)))
+        if end >= len(text):
+            return out
+        offset = end
+
+
+def bracket_depth(text: str | list[Token]) -> int:
+    """How many brackets `text` (or its tokens from `scan`) leaves open (negative when it closes
+    more than it opens): `(`, `[` and `{` open one, `)`, `]` and `}` close one, and a block comment
+    or a triple-quoted string left open counts as open (a string in single quotes ends at its line)."""
+    depth = 0
+    for tok in scan(text) if isinstance(text, str) else text:
+        kind = tok.type
+        if kind in _OPENING:
+            depth += 1
+        elif kind in _CLOSING:
+            depth -= 1
+        elif kind == "OPEN_COMMENT" or (kind == "OPEN_STRING" and tok.value.lstrip("fF")[:3] in ('"""', "'''")):
+            depth += 1
+    return depth
+
+
+_OPENING, _CLOSING = frozenset("([{"), frozenset(")]}")
 
 
 def tokenize(text: str, filename: str = "<input>",

@@ -1,44 +1,54 @@
-"""Reading M source as text: bracket depth (strings and comments skipped), words at a position,
-and the column conversions between M spans and LSP positions.
+"""Reading M source as text while it is typed: bracket depth, whether a position is in code,
+the body of a declaration, the call left open, words at a position, and the column conversions
+between M spans and LSP positions.
+
+Every question about the text is answered from its tokens, as M's lexer reads them
+(`mlang.lang.lexer.scan`, which goes on past the errors of half-typed text); the tokens of the
+last text asked about are kept, so the many questions of one analysis scan it once.
 
 M spans are 1-based lines and 1-based columns counted in characters; LSP positions are 0-based
 lines and 0-based characters counted in UTF-16 code units.
 """
 from __future__ import annotations
 
-import re
+from bisect import bisect_left, bisect_right
 
-_OPEN, _CLOSE = "([{", ")]}"
-_WORD = re.compile(r"[^\W\d]\w*")
-# a string, a comment, or one character: the scanner steps over strings and comments whole
-_TOKEN = re.compile(r'''[fF]?(?:"""[\s\S]*?(?:"""|$)|\'\'\'[\s\S]*?(?:\'\'\'|$)'''
-                    r'''|"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)'''
-                    r"|//[^\n]*|#[^\n]*|/\*[\s\S]*?(?:\*/|$)|[\s\S]")
+from mlang.lang.lexer import NAME, Token, bracket_depth, scan
+
+__all__ = ["bracket_depth", "word_at", "utf16_column", "codepoint_column", "line_offsets", "block_end", "in_code",
+           "open_call"]
+
+_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
+_NOT_CODE = frozenset({"COMMENT", "STRING", "FSTRING", "OPEN_STRING", "OPEN_COMMENT"})
+_TO_LINE_END = frozenset({"OPEN_STRING", "OPEN_COMMENT"})  # a cursor at their end is still inside
 
 
-def bracket_depth(source: str) -> int:
-    """How many brackets `source` leaves open (negative when it closes more than it opens);
-    an unterminated triple-quoted string or block comment also counts as open."""
-    depth = 0
-    for token in _TOKEN.finditer(source):
-        text = token.group()
-        if text in _OPEN:
-            depth += 1
-        elif text in _CLOSE:
-            depth -= 1
-        elif text.startswith("/*") and not text.endswith("*/"):
-            depth += 1
-        elif len(text) >= 3 and text.lstrip("fF")[:3] in ('"""', "'''"):
-            quote = text.lstrip("fF")[:3]
-            if len(text.lstrip("fF")) < 6 or not text.endswith(quote):
-                depth += 1
-    return depth
+class _Scanned:
+    """The tokens of one text, with the offset where each starts and ends."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.tokens: list[Token] = scan(source)
+        lines = line_offsets(source)
+        self.starts = [lines[t.line - 1] + t.column - 1 for t in self.tokens]
+        self.ends = [lines[t.end_line - 1] + t.end_column - 1 for t in self.tokens]
+
+
+_last: _Scanned | None = None
+
+
+def _scanned(source: str) -> _Scanned:
+    global _last
+    last = _last
+    if last is None or (last.source is not source and last.source != source):
+        last = _last = _Scanned(source)
+    return last
 
 
 def word_at(line: str, column: int) -> tuple[str, int] | None:
-    """The identifier covering 0-based `column` of `line` (or ending just before it), with its
-    0-based start column."""
-    for match in _WORD.finditer(line):
+    """The name (as the grammar reads names) covering 0-based `column` of `line`, or ending just
+    before it, with its 0-based start column."""
+    for match in NAME.finditer(line):
         if match.start() <= column <= match.end():
             return match.group(), match.start()
     return None
@@ -63,60 +73,59 @@ def codepoint_column(line: str, character: int) -> int:
 def line_offsets(source: str) -> list[int]:
     """The offset in `source` where each line starts (index 0 is line 1)."""
     offsets = [0]
-    for match in re.finditer(r"\n", source):
-        offsets.append(match.end())
+    at = source.find("\n")
+    while at >= 0:
+        offsets.append(at + 1)
+        at = source.find("\n", at + 1)
     return offsets
 
 
 def block_end(source: str, start: int) -> int:
     """The offset just after the `{ ... }` body of the declaration starting at `start` (a `func`,
-    `model`, `forward` or block statement): the first brace outside parentheses and its match.
+    `model`, `forward` or block statement): the first brace outside brackets and its match.
     Unclosed bodies (while typing) end at the end of `source`."""
-    depth, body_depth = 0, None
-    for token in _TOKEN.finditer(source, start):
-        text = token.group()
-        if text in _OPEN:
-            if text == "{" and body_depth is None and depth == 0:
-                body_depth = depth + 1
+    text = _scanned(source)
+    tokens, depth, body_depth = text.tokens, 0, None
+    for i in range(bisect_left(text.starts, start), len(tokens)):
+        kind = tokens[i].type
+        if kind in _OPEN:
+            if kind == "{" and body_depth is None and depth == 0:
+                body_depth = 1
             depth += 1
-        elif text in _CLOSE:
+        elif kind in _CLOSE:
             depth -= 1
             if body_depth is not None and depth < body_depth:
-                return token.end()
+                return text.ends[i]
     return len(source)
 
 
 def in_code(source: str, offset: int) -> bool:
-    """Whether `offset` is in code: not inside a string or a comment."""
-    for token in _TOKEN.finditer(source):
-        if token.end() > offset or (token.end() == offset and _is_open_literal(token.group())):
-            return len(token.group()) == 1 or token.start() == offset
-    return True
-
-
-def _is_open_literal(text: str) -> bool:
-    """A comment or string token that runs to the end of its line (or is unterminated)."""
-    if text.startswith(("//", "#")):
+    """Whether `offset` is in code: not inside a string or a comment (its first character is)."""
+    text = _scanned(source)
+    i = bisect_right(text.starts, offset) - 1
+    if i >= 0 and text.starts[i] == offset:  # a token starts here: in code, unless a comment ends here
+        i -= 1
+        if i < 0 or text.ends[i] != offset:
+            return True
+    if i < 0 or offset > text.ends[i]:
         return True
-    if text.startswith("/*"):
-        return not text.endswith("*/") or len(text) < 4
-    body = text.lstrip("fF")
-    if len(body) < 2 or body[0] not in "\"'":
-        return False
-    quote = body[:3] if body[:3] in ('"""', "'''") else body[0]
-    return len(body) < 2 * len(quote) or not body.endswith(quote)
+    tok = text.tokens[i]
+    if offset < text.ends[i]:
+        return tok.type not in _NOT_CODE
+    return not (tok.type in _TO_LINE_END or (tok.type == "COMMENT" and not tok.value.startswith("/*")))
 
 
 def open_call(source: str, offset: int) -> str | None:
     """The callee name of the innermost call left open at `offset` (`Dense(4, act|` → "Dense")."""
-    stack: list[int] = []
-    for token in _TOKEN.finditer(source[:offset]):
-        text = token.group()
-        if text in _OPEN:
-            stack.append(token.start())
-        elif text in _CLOSE and stack:
+    text = _scanned(source)
+    tokens, stack = text.tokens, []
+    for i in range(bisect_left(text.starts, offset)):
+        kind = tokens[i].type
+        if kind in _OPEN:
+            stack.append(i)
+        elif kind in _CLOSE and stack:
             stack.pop()
-    if not stack or source[stack[-1]] != "(":
+    if not stack or tokens[stack[-1]].type != "(":
         return None
-    callee = re.search(r"([^\W\d]\w*)\s*$", source[:stack[-1]])
-    return callee.group(1) if callee else None
+    before = tokens[stack[-1] - 1] if stack[-1] else None
+    return before.value if before is not None and before.type == "NAME" else None
