@@ -45,7 +45,7 @@ print(len([1], [2]))
     assert [m for _, m, _ in messages(source)] == [
         "'f' takes at most 2 arguments, but 3 were given",
         "'f' is missing 1 argument: 'a'",
-        "'Base' has no field named 'siz'",
+        "Base has no field 'siz'",
         "'len' takes at most 1 argument, but 2 were given",
     ]
 
@@ -153,9 +153,9 @@ def test_what_used_to_fail_only_at_run_time_is_a_check_error_at_its_place(tmp_pa
         (11, 20, "argument 'n' of 'repeat' is int but is given str '3'", None),
         (12, 5, "'Dataset' has no attribute 'tensor'", "did you mean 'tensors'?"),
         (13, 34, "model S binds 'num_label', which TextClassifier does not declare", "did you mean 'num_labels'?"),
-        (14, 20, "'TextClassifier' has no field named 'bogus'", found[9][3]),
+        (14, 20, "TextClassifier has no field 'bogus'", found[9][3]),
         (15, 5, "the M file imported as 'blocks' defines no 'Encodr'", "did you mean 'Encoder'?"),
-        (16, 20, "'blocks.Encoder' has no field named 'widht'", "did you mean 'width'?"),
+        (16, 20, "blocks.Encoder has no field 'widht'", "did you mean 'width'?"),
         (17, 17, "argument 'a' of 'blocks.helper' is int but is given str 'x'", None),
         (18, 31, "unknown pretrained model 'minilm-l7'", found[-1][3]),
     ]
@@ -195,6 +195,6 @@ x = Wider(hiden=1)
 model Odd extends Sentiment { num_labels = "three" }
 '''
     assert messages(source) == [
-        (10, "'Wider' has no field named 'hiden'", "did you mean 'hidden'?"),
+        (10, "Wider has no field 'hiden'", "did you mean 'hidden'?"),
         (11, "field 'num_labels' of Odd is int but is given str 'three'", None),
     ]

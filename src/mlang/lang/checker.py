@@ -30,7 +30,7 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.registry import Signature, literal_kinds
-from mlang.lang.resolve import IO_FIELDS, ModelTable
+from mlang.lang.resolve import IO_FIELDS, ModelTable, no_field, positional_fields
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "Signature", "builtin_signature"]
@@ -163,6 +163,9 @@ class _Checker:
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.ctx.report(message, span, hint)
+
+    def report(self, error: MError) -> None:
+        self.ctx.diagnostics.extend(error.diagnostics)
 
     def bound(self, name: str, span: Span | None) -> None:
         """Report binding `name` (assigning, declaring, importing or passing it by keyword), which
@@ -337,10 +340,10 @@ class _Checker:
         self.function_body(bound_names(s.body, s.params), s.body)
 
     # -- models
-    def model_fields(self, decl: m.ModelDecl, models: ModelTable | None = None) -> set[str] | None:
-        """All field names of `decl` including inherited ones; None when a base is not visible."""
+    def model_fields(self, decl: m.ModelDecl, models: ModelTable | None = None) -> list[str] | None:
+        """All field names of `decl` including inherited ones, in order; None when a base is not visible."""
         fields = (models or self.ctx.table).fields(decl)
-        return None if fields is None else set(fields)
+        return None if fields is None else list(fields)
 
     def builtin_model(self, name: str) -> m.ModelDecl | None:
         """The declaration of a builtin model written in M (a standard metamodel), if `name` is one."""
@@ -375,7 +378,7 @@ class _Checker:
             if f.name == _RESERVED:
                 self.bound(f.name, f.span)
         fields = self.model_fields(s)
-        names = set(fields) if fields is not None else {f.name for f in s.fields}
+        names = {f.name for f in s.fields}.union(fields or ())
         saved = self.scope
         self.scope = _Scope("model", names, self.scope, open_=fields is None)
         try:
@@ -680,7 +683,7 @@ class _Checker:
                 fields = self.model_fields(model)
                 if fields is None:
                     return None
-                sig = Signature(func.id, [], [(f, True) for f in sorted(fields)])
+                sig = Signature(func.id, [], [(f, True) for f in fields])
                 return sig, False, "model"
             return None
         builtin = self.builtins.get(func.id)
@@ -691,7 +694,7 @@ class _Checker:
             fields = self.model_fields(model)
             if fields is None:
                 return None
-            return Signature(func.id, [], [(f, True) for f in sorted(fields)]), False, "model"
+            return Signature(func.id, [], [(f, True) for f in fields]), False, "model"
         return builtin.signature, builtin.accepts_block, "builtin"
 
     def member_callee(self, func: m.Attribute):
@@ -714,7 +717,7 @@ class _Checker:
         fields = self.model_fields(decl, models=self.imported_models(module))
         if fields is None:
             return None
-        return Signature(f"{owner}.{func.attr}", [], [(f, True) for f in sorted(fields)]), False, "model"
+        return Signature(f"{owner}.{func.attr}", [], [(f, True) for f in fields]), False, "model"
 
     def function_signature(self, decl: m.FuncDecl) -> tuple[Signature, bool]:
         """(signature, takes_block) of an M function, read once per declaration."""
@@ -739,10 +742,11 @@ class _Checker:
         given = len(call.args)
         if not starred and not sig.var_positional and given > len(sig.positional):
             most = len(sig.positional)
-            what = "fields by keyword only" if kind == "model" else f"at most {_plural(most, 'argument')}"
-            self.error(f"'{name}' takes {what}, but {given} were given" if kind != "model"
-                       else f"model '{name}' takes its {what}, but {given} positional arguments were given",
-                       call.args[most].span if most < given else call.span)
+            if kind == "model":
+                self.report(positional_fields(name, given, call.args[0].span))
+            else:
+                self.error(f"'{name}' takes at most {_plural(most, 'argument')}, but {given} were given",
+                           call.args[most].span if most < given else call.span)
             return
         filled = {n for n, _ in sig.positional[:given]} if not starred else set()
         if sig.types and not starred:
@@ -751,13 +755,14 @@ class _Checker:
         for k in call.keywords:
             if k.name is None or (kind == "builtin" and k.name == "_block" and takes_block):
                 continue
-            if not sig.accepts_keyword(k.name) or (k.name not in sig.keyword_names and not self.fits(
+            if kind == "model" and not sig.accepts_keyword(k.name):
+                self.report(no_field(name, k.name, sig.names(), k.span))
+            elif not sig.accepts_keyword(k.name) or (k.name not in sig.keyword_names and not self.fits(
                     sig.types.get("**"), k.value)):
-                noun = "field" if kind == "model" else "parameter"
                 hint = _did_you_mean(k.name, sig.names())
                 if hint is None and sig.var_keyword:
                     hint = f"its other keywords take {sig.types['**']} values"
-                self.error(f"'{name}' has no {noun} named '{k.name}'", k.span, hint=hint)
+                self.error(f"'{name}' has no parameter named '{k.name}'", k.span, hint=hint)
             elif k.name in filled:
                 self.error(f"'{name}' got two values for '{k.name}'", k.span)
             elif k.name in sig.types:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mlang.lang import ast as m
 from mlang.lang.diagnostics import MError
 
-__all__ = ["Field", "ModelTable", "IO_FIELDS"]
+__all__ = ["Field", "ModelTable", "IO_FIELDS", "no_field", "positional_fields", "unbound_field"]
 
 IO_FIELDS = ("input", "output")  # typed declarations of a model's I/O, not fields one binds
 
@@ -133,3 +133,27 @@ class ModelTable:
                 if f.name == which and f.type is not None:
                     return f.type
         return None
+
+
+# ----- the messages of instantiating a model, one wording for `m check` and for the run ---------
+
+def no_field(model: str, name: str, fields, span=None) -> MError:
+    """`Classifier(num_label=3)`: the model has no such field."""
+    import difflib
+
+    fields = list(fields)
+    close = difflib.get_close_matches(name, fields, n=1)
+    return MError(f"{model} has no field '{name}'", span,
+                  hint=f"did you mean '{close[0]}'?" if close else f"its fields are: {', '.join(fields) or 'none'}")
+
+
+def positional_fields(model: str, count: int, span=None) -> MError:
+    """`Classifier(3)`: fields are given by name."""
+    return MError(f"{model}(...) takes fields by name, got {count} positional argument(s)", span,
+                  hint=f"write {model}(field=value, ...)")
+
+
+def unbound_field(model: str, name: str, span=None) -> MError:
+    """`Classifier()` where `encoder` is abstract and not given."""
+    return MError(f"cannot instantiate {model}: its abstract field '{name}' is unbound", span,
+                  hint=f"pass {model}({name}=...) or bind it in a model that extends {model}")

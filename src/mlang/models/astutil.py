@@ -11,6 +11,7 @@ import operator
 
 from mlang.lang import ast as A
 from mlang.lang import types as T
+from mlang.lang.resolve import IO_FIELDS  # noqa: F401 - the models stage reads it from here too
 
 
 class _Unknown:
@@ -19,7 +20,6 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
-IO_FIELDS = ("input", "output")
 
 
 def type_from_ast(node: A.TypeExpr | None, model_names=()) -> T.MType:

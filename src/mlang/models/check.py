@@ -27,6 +27,7 @@ from pathlib import Path
 from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import Diagnostic, MError, Span
+from mlang.lang.resolve import no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
 from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
 from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequence, field_bindings, merge_type,
@@ -60,6 +61,27 @@ def reserved_field(name: str, model: str, span: Span | None = None) -> MError:
     hint = (f"it is set on an instance, not declared: {model.lower()}.{name} = ..." if name in ("task", "labels")
             else "rename the field")
     return MError(f"'{name}' cannot be a field name of model {model}: it is a model attribute", span, hint=hint)
+
+
+# The model errors `m check` and the run both report, each worded here once (with the
+# instantiation ones of mlang.lang.resolve, which the front end reports too).
+
+def extends_cycle(chain: list[str], span: Span | None = None) -> MError:
+    """`A extends B`, `B extends A`: `chain` is the names along the cycle, the first again last."""
+    return MError(f"cycle in extends: {' extends '.join(chain)}", span,
+                  hint="a model cannot inherit from itself, directly or through its bases")
+
+
+def leaves_abstract(model: str, name: str, owner: str | None = None, span: Span | None = None) -> MError:
+    """A concrete `model` that does not bind an abstract field it inherits or declares."""
+    where = f" (declared in {owner})" if owner else ""
+    return MError(f"model {model} leaves the abstract field '{name}' unbound{where}", span,
+                  hint=f"bind it in the body ({name} = ...) or declare {model} as a metamodel")
+
+
+def wrong_field_type(name: str, model: str, expected, given: str, span: Span | None = None) -> MError:
+    """A field's value that is not of its declared type; `given` words the value (`str 'two'`)."""
+    return MError(f"field '{name}' of {model} is {expected} but is given {given}"[:300], span)
 FAILED = object()  # a layer whose error is already reported
 COMPOSITIONS = ("sequentialModel", "parallelModel")
 
@@ -146,9 +168,8 @@ class ModelChecker:
         base = None
         if decl.base is not None:
             if decl.base in chain or decl.base == name:
-                cycle = " extends ".join([*chain, name, decl.base][chain.index(decl.base) if decl.base in chain else 0:])
-                self.error(f"cycle in extends: {cycle}", decl.base_span or decl.span,
-                           hint="a model cannot inherit from itself, directly or through its bases")
+                cycle = [*chain, name, decl.base][chain.index(decl.base) if decl.base in chain else 0:]
+                self.add(extends_cycle(cycle, decl.base_span or decl.span))
                 self.models[name] = None
                 return None
             if decl.base in self.decls:
@@ -192,9 +213,7 @@ class ModelChecker:
         if decl.kind == "model" and not model.open:
             for name, sf in model.fields.items():
                 if sf.value is ABSTRACT:
-                    self.error(f"model {decl.name} leaves the abstract field '{name}' unbound "
-                               f"(declared in {sf.owner})", decl.span,
-                               hint=f"bind it in the body ({name} = ...) or declare {decl.name} as a metamodel")
+                    self.add(leaves_abstract(decl.name, name, sf.owner, decl.span))
         return model
 
     def declare_field(self, model: StaticModel, f: A.FieldDecl, names) -> None:
@@ -203,8 +222,8 @@ class ModelChecker:
         ftype = declared or (inherited.type if inherited else T.ANY)
         value = ABSTRACT if f.default is None else static_value(f.default, model.env())
         if f.default is not None and value is not UNKNOWN and not _fits(value, ftype):
-            self.error(f"field '{f.name}' of {model.decl.name} is {ftype} but is given "
-                       f"{static_kind(value)} {value!r}", f.default.span)
+            self.add(wrong_field_type(f.name, model.decl.name, ftype, f"{static_kind(value)} {value!r}",
+                                      f.default.span))
             value = UNKNOWN
         if f.default is None and f.type is None:
             value = UNKNOWN
@@ -305,8 +324,7 @@ class ModelChecker:
             return None
         ok = True
         if call.args:
-            self.error(f"{name}(...) takes fields by name, got {len(call.args)} positional argument(s)",
-                       call.args[0].span, hint=f"write {name}(field=value, ...)")
+            self.add(positional_fields(name, len(call.args), call.args[0].span))
             ok = False
         given = {}
         for kw in call.keywords:
@@ -315,29 +333,24 @@ class ModelChecker:
             if kw.name not in model.fields:
                 if model.open:
                     continue
-                close = difflib.get_close_matches(kw.name, sorted(model.fields), n=1)
-                self.error(f"{name} has no field '{kw.name}'", kw.span,
-                           hint=f"did you mean '{close[0]}'?" if close else
-                           f"its fields are: {', '.join(model.fields) or 'none'}")
+                self.add(no_field(name, kw.name, model.fields, kw.span))
                 ok = False
                 continue
             value = static_value(kw.value, {})
             ftype = model.fields[kw.name].type
             if value is not UNKNOWN and not _fits(value, ftype):
-                self.error(f"field '{kw.name}' of {name} is {ftype} but is given {static_kind(value)} {value!r}",
-                           kw.value.span)
+                self.add(wrong_field_type(kw.name, name, ftype, f"{static_kind(value)} {value!r}", kw.value.span))
                 ok = False
             given_model = self.model_value(kw.value)
             if isinstance(ftype, T.ModelType) and given_model is not None and not self.model_fits(given_model, ftype):
-                self.error(f"field '{kw.name}' of {name} is {ftype} but is given {given_model.name} "
-                           f"({given_model.input} -> {given_model.output})", kw.value.span)
+                self.add(wrong_field_type(kw.name, name, ftype, f"{given_model.name} ({given_model.input} -> "
+                                          f"{given_model.output})", kw.value.span))
                 ok = False
             given[kw.name] = value
         if not model.open:
             for fname, sf in model.fields.items():
                 if sf.value is ABSTRACT and fname not in given:
-                    self.error(f"cannot instantiate {name}: its abstract field '{fname}' is unbound", call.span,
-                               hint=f"pass {name}({fname}=...) or bind it in a model that extends {name}")
+                    self.add(unbound_field(name, fname, call.span))
                     ok = False
         if not ok:
             return None

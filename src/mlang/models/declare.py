@@ -13,13 +13,12 @@ instantiates a `DeclaredModel` (an `MModel`):
 """
 from __future__ import annotations
 
-import difflib
-
 from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
+from mlang.lang.resolve import no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
-from mlang.models.check import RESERVED_FIELDS, reserved_field
+from mlang.models.check import RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, wrong_field_type
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
 
 
@@ -54,8 +53,7 @@ class ModelClass:
 
     def __call__(self, *args, **overrides):
         if args:
-            raise MError(f"{self.spec.name}(...) takes fields by name, got {len(args)} positional argument(s)",
-                         hint=f"write {self.spec.name}(field=value, ...)")
+            raise positional_fields(self.spec.name, len(args))
         values = self.field_values(overrides)
         try:
             return DeclaredModel(self.spec, values)
@@ -72,18 +70,13 @@ class ModelClass:
         spec = self.spec
         for name in overrides:
             if name not in spec.fields:
-                close = difflib.get_close_matches(name, list(spec.fields), n=1)
-                raise MError(f"{spec.name} has no field '{name}'",
-                             hint=f"did you mean '{close[0]}'?" if close else
-                             f"its fields are: {', '.join(spec.fields) or 'none'}")
+                raise no_field(spec.name, name, spec.fields)
         values: dict = {}
         for name, fspec in spec.fields.items():
             if name in overrides:
                 value = overrides[name]
             elif fspec.is_abstract:
-                raise MError(f"cannot instantiate {spec.name}: its abstract field '{name}' is unbound",
-                             hint=f"pass {spec.name}({name}=...) or bind it in a model that "
-                             f"extends {spec.name}")
+                raise unbound_field(spec.name, name)
             elif isinstance(fspec.default, Deferred):
                 value = fspec.default.evaluate(values)
             else:
@@ -91,8 +84,7 @@ class ModelClass:
             if isinstance(value, ModelClass) and isinstance(fspec.type, T.ModelType):
                 value = value()
             if not value_matches_type(value, fspec.type):
-                raise MError(f"field '{name}' of {spec.name} is {fspec.type} but is given "
-                             f"{type_of_value(value)} {value!r}"[:300])
+                raise wrong_field_type(name, spec.name, fspec.type, f"{type_of_value(value)} {value!r}")
             values[name] = value
         return values
 
@@ -168,9 +160,7 @@ def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
     if decl.kind == "model":
         for fspec in spec.fields.values():
             if fspec.is_abstract:
-                raise MError(f"model {decl.name} leaves the abstract field '{fspec.name}' unbound",
-                             decl.span, hint=f"bind it in the body ({fspec.name} = ...) or declare "
-                             f"{decl.name} as a metamodel")
+                raise leaves_abstract(decl.name, fspec.name, span=decl.span)
     return ModelClass(spec, module_globals)
 
 
@@ -179,8 +169,7 @@ def _base_spec(decl: A.ModelDecl, module_globals: dict) -> ModelSpec | None:
         return None
     span = decl.base_span or decl.span
     if decl.base == decl.name:
-        raise MError(f"cycle in extends: {decl.name} extends {decl.name}", span,
-                     hint="a model cannot inherit from itself")
+        raise extends_cycle([decl.name, decl.name], span)
     base = module_globals.get(decl.base)
     if base is None:
         from mlang.lang.registry import builtins
@@ -193,8 +182,7 @@ def _base_spec(decl: A.ModelDecl, module_globals: dict) -> ModelSpec | None:
     if not isinstance(base, ModelClass) or not isinstance(spec, ModelSpec):
         raise MError(f"{decl.name} extends '{decl.base}', which is not a model or metamodel", span)
     if spec.is_subtype_of(decl.name):
-        raise MError(f"cycle in extends: {' extends '.join([decl.name, *spec.lineage()])}", span,
-                     hint="a model cannot inherit from itself, directly or through its bases")
+        raise extends_cycle([decl.name, *spec.lineage()], span)
     return spec
 
 
