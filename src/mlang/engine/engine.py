@@ -21,6 +21,8 @@ from mlang.engine.device import resolve_device
 from mlang.engine.runnable import Runnable
 from mlang.lang.diagnostics import MError
 
+# `plan`: what the model's execution plan says (eager without one); `auto`: measured here.
+CHOICES = ("plan", *BACKENDS, "auto")
 # Above this many batches, run() shows a progress bar.
 PROGRESS_MIN_BATCHES = 8
 
@@ -44,11 +46,11 @@ class BackendChoice:
 class Engine:
     """Runs one model; every setting can be changed between runs."""
 
-    def __init__(self, device: str = "auto", backend: str = "eager", *, batch_size: int = 32,
+    def __init__(self, device: str = "auto", backend: str = "plan", *, batch_size: int = 32,
                  num_threads: int | None = None, tolerance: float = 1e-3, progress: bool | None = None):
-        if backend != "auto" and backend not in BACKENDS:
+        if backend not in CHOICES:
             raise MError(f"unknown backend {backend!r}", field="backend",
-                         hint=f"use one of: {', '.join([*BACKENDS, 'auto'])}")
+                         hint=f"use one of: {', '.join(CHOICES)}")
         self.device = resolve_device(device)
         self.backend_name = backend
         self.tolerance = tolerance
@@ -115,13 +117,30 @@ class Engine:
         if self.runnable is None:
             raise MError("no model loaded", field="engine", hint="call engine.load_model(model) first")
         if self._backend is None:
-            name = self.backend_name
+            name, precision = self.backend_name, "fp32"
+            if name == "plan":
+                name, precision = self.planned()
             if name == "auto":
                 self.choice = self._choose_backend()
                 name = self.choice.chosen
                 print(f"engine: {self.choice}", file=sys.stderr)
-            self._backend = create_backend(name, self.runnable, self.device, self.num_threads)
+            self._backend = create_backend(name, self.runnable, self.device, self.num_threads,
+                                           precision=precision)
         return self._backend
+
+    def planned(self) -> tuple[str, str]:
+        """(backend, precision) of the loaded model's execution plan (`optimize(goal=…)` chose
+        it), or eager fp32 for a model without one.  A 16-bit plan made for a GPU runs in fp32
+        when the engine's device is a CPU (bf16/fp16 arithmetic is slow there)."""
+        from mlang.optimize.plan import execution_plan
+
+        plan = execution_plan(self.runnable.model)
+        if plan is None:
+            return "eager", "fp32"
+        precision = plan.precision
+        if precision in ("fp16", "bf16") and self.device.type != "cuda":
+            precision = "fp32"
+        return plan.backend, precision
 
     def run(self, data=None):
         """Run the model on `data` (or the prepared data); returns the outputs concatenated."""

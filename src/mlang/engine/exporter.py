@@ -90,11 +90,15 @@ def _example_features(runnable: Runnable, example) -> dict[str, Any]:
 
 
 def dynamic_axes(features: dict[str, Any]) -> dict[str, dict[int, str]]:
-    """Batch is dynamic for every input; for token inputs (integer, rank ≥ 2) so is dim 1."""
+    """Batch is dynamic for every input; for token inputs (integer, rank ≥ 2) so is dim 1, and
+    for windowed token inputs ([batch, windows, sequence]: a text encoder's chunking="windows")
+    so are dims 1 and 2."""
     axes = {}
     for name, tensor in features.items():
         axes[name] = {0: "batch"}
-        if not tensor.is_floating_point() and tensor.dim() >= 2:
+        if not tensor.is_floating_point() and tensor.dim() == 3:
+            axes[name].update({1: "windows", 2: "sequence"})
+        elif not tensor.is_floating_point() and tensor.dim() >= 2:
             axes[name][1] = "sequence"
     return axes
 
@@ -126,6 +130,7 @@ def export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ver
 
 def _export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool,
                  atol: float, sidecar: bool) -> Path:
+    refuse_control_flow(runnable, "ONNX")
     names = list(features)
     module = _positional(runnable, names)
     runnable.model.to("cpu")
@@ -148,6 +153,39 @@ def _export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ve
     if sidecar:
         write_sidecar(runnable, path, features, "onnx")
     return path
+
+
+def data_dependent_branch(model):
+    """(model name, construct, span) of the first `if` or `while` in a `forward` block of `model`
+    or of a model inside it, else None.  A traced graph keeps only the branch the example took,
+    so such a model would export silently wrong for other inputs."""
+    from mlang.lang import ast as A
+    from mlang.lang.parser import parse
+
+    for module in model.modules():
+        spec = getattr(module, "spec", None)
+        if getattr(spec, "forward", None) is None or not getattr(spec, "source", None):
+            continue
+        filename = spec.span.file if spec.span is not None else f"<{spec.name}>"
+        for decl in A.walk(parse(spec.source, filename)):
+            if isinstance(decl, A.ModelDecl) and decl.name == spec.name and decl.forward is not None:
+                for node in A.walk(decl.forward):
+                    if isinstance(node, (A.If, A.While)):
+                        return spec.name, "if" if isinstance(node, A.If) else "while", node.span
+    return None
+
+
+def refuse_control_flow(runnable: Runnable, what: str) -> None:
+    """A graph export of a model whose forward block branches is an MError naming the construct
+    and its line."""
+    found = data_dependent_branch(runnable.model)
+    if found is not None:
+        name, construct, span = found
+        raise MError(f"{what} export of {runnable.name}: the forward block of {name} has Python "
+                     f"control flow (`{construct}` at {span}), which a graph cannot follow — it would "
+                     f"keep only the branch the example input took", field="model",
+                     hint="run it with backend='eager' (or 'compile'); to export it, write the branch "
+                          "as tensor arithmetic (e.g. torch.where) instead of `if`/`while`")
 
 
 def _onnx_export(module, args, path: Path, names: list[str], axes: dict, *, dynamo: bool) -> None:
@@ -236,7 +274,7 @@ def preprocessing(runnable: Runnable, folder: str) -> dict:
         tokenizer = encoder.tokenizer
         return {"kind": "text",
                 "tokenizer": f"{folder}/{prefix}tokenizer/tokenizer.json",
-                "max_length": encoder.max_length,
+                "max_length": encoder.max_length, **encoder.chunking_settings(),
                 "truncation": "longest_first", "truncation_side": tokenizer.truncation_side,
                 "padding": "longest", "padding_side": tokenizer.padding_side,
                 "pad_token_id": tokenizer.pad_token_id,
@@ -335,7 +373,9 @@ def verification_batch(features: dict[str, Any]) -> dict[str, Any]:
     for name, tensor in features.items():
         batch = torch.cat([tensor, tensor[:1]], dim=0)
         if not tensor.is_floating_point() and tensor.dim() >= 2 and tensor.shape[1] > 2:
-            batch = batch[:, :-1]  # one token shorter; a mask stays valid, ids stay in range
+            batch = batch[:, :-1]  # one token (or window) shorter; a mask stays valid, ids stay in range
+        if not tensor.is_floating_point() and tensor.dim() == 3 and tensor.shape[2] > 2:
+            batch = batch[:, :, :-1]  # windows of one token fewer
         out[name] = batch.contiguous()
     return out
 
@@ -399,6 +439,7 @@ def export_torchscript(runnable: Runnable, path: Path, features: dict[str, Any],
     import numpy as np
     import torch
 
+    refuse_control_flow(runnable, "TorchScript")
     module = _positional(runnable, list(features))
     runnable.model.to("cpu")
     with warnings.catch_warnings(), torch.no_grad():

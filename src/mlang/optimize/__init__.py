@@ -16,7 +16,8 @@ _EXPORTS = {
     "Distillation": "mlang.optimize.distillation",
     "OptimizationReport": "mlang.optimize.report",
     "optimization_report": "mlang.optimize.pipeline",
-    "default_passes": "mlang.optimize.pipeline",
+    "ExecutionPlan": "mlang.optimize.plan",
+    "execution_plan": "mlang.optimize.plan",
     "measure": "mlang.optimize.report",
     "distill": "mlang.optimize.language",
 }
@@ -31,3 +32,4 @@ register_transform("prune_structured", "mlang.optimize.transforms:replay_prune")
 register_transform("quantize", "mlang.optimize.transforms:replay_quantize")
 register_transform("fuse", "mlang.optimize.transforms:replay_fuse")
 register_transform("optimization_report", "mlang.optimize.transforms:replay_report")
+register_transform("execution_plan", "mlang.optimize.plan:replay_plan")

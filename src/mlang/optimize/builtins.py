@@ -6,7 +6,8 @@ NOT_A_PASS = "an optimize block lists passes: prune(...), quantize(...), fuse() 
 NOT_A_PASS_HINT = "compute other values before optimize(...) { ... }, outside the block"
 
 register_builtin("optimize", "mlang.optimize.language:optimize", accepts_block=True,
-                 doc='optimize(model, goal="speed", calibration=data) { prune(...); quantize(...); fuse() }',
+                 doc='optimize(model, goal="speed"|"latency"|"memory"|"accuracy", data=train, eval_data=test, '
+                     'budget=0.01) { prune(...); quantize(...) }: measures candidate execution plans',
                  params="model, goal: str = 'speed', calibration=None, data=None, eval_data=None, "
                         "order: str = 'sequential', inputs=None, metric='accuracy', budget=None, candidates=None, "
                         "device: str = 'auto', _block=None")

@@ -2,7 +2,8 @@
 
 `optimize` takes a trailing block; every statement in it is a call of `prune`, `quantize`,
 `fuse` or `distill`, each of which returns a pass.  The block's values become the pipeline, run
-in the order written.  With an empty block (or none), `goal` picks the pipeline.
+in the order written.  With an empty block (or none), the goal's candidate execution plans are
+measured and the best within the budget is kept (`mlang.optimize.plan`).
 """
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from mlang.optimize.quantization import Quantization
 
 
 def optimize(model, goal: str = "speed", calibration=None, data=None, eval_data=None,
-             order: str = "sequential", inputs=None, metric="accuracy", _block=None):
-    """Run the passes the block lists (or the goal's default pipeline) and return the model."""
+             order: str = "sequential", inputs=None, metric="accuracy", budget=None,
+             candidates=None, device: str = "auto", _block=None):
+    """Run the passes the block lists, or (no block) measure the goal's candidate execution
+    plans and keep the best within the accuracy budget; return the model, carrying its plan."""
     passes = []
     for value in (_block() if _block is not None else []):
         if value is None:
@@ -29,7 +32,8 @@ def optimize(model, goal: str = "speed", calibration=None, data=None, eval_data=
         passes.append(value)
     return ModelOptimizer(passes).optimize(model, order=order, goal=goal,
                                            calibration=calibration, data=data,
-                                           eval_data=eval_data, inputs=inputs, metric=metric)
+                                           eval_data=eval_data, inputs=inputs, metric=metric,
+                                           budget=budget, candidates=candidates, device=device)
 
 
 def prune(strategy: str = "magnitude", percentage: float = 0.2, scope: str = "global",

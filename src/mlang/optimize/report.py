@@ -110,8 +110,10 @@ def measure(model, inputs=None, eval_data=None, metric: str | Callable = "accura
     return figures
 
 
-def evaluate(model, data, metric: str | Callable = "accuracy") -> tuple[str, float]:
-    """(metric name, value) of `model` on labelled data."""
+def evaluate(model, data, metric: str | Callable = "accuracy", run: Callable | None = None
+             ) -> tuple[str, float]:
+    """(metric name, value) of `model` on labelled data; `run(inputs)` computes the outputs
+    instead of the model itself (an execution plan's backend)."""
     import torch
 
     from mlang.optimize.data import iterate_batches, run_model
@@ -127,7 +129,7 @@ def evaluate(model, data, metric: str | Callable = "accuracy") -> tuple[str, flo
         if targets is None:
             raise MError("the evaluation data has no labels", field="eval_data",
                          hint="give a dataset with a target column, or (inputs, label) pairs")
-        output = run_model(model, inputs).float()
+        output = (run(inputs) if run is not None else run_model(model, inputs)).float()
         targets = torch.as_tensor(targets)
         if metric == "accuracy":
             correct += int((output.argmax(-1) == targets.long()).sum())
@@ -156,6 +158,8 @@ class OptimizationReport:
     before: dict
     after: dict
     notes: list[str] = field(default_factory=list)
+    candidates: list[dict] = field(default_factory=list)  # every plan measured (mlang.optimize.plan)
+    plan: dict | None = None  # the chosen execution plan
 
     def ratio(self, key: str) -> float | None:
         if key in self.before and key in self.after and self.before[key]:
@@ -166,12 +170,12 @@ class OptimizationReport:
         ratios = {k: self.ratio(k) for k in self.before if isinstance(self.before[k], (int, float))}
         return {"goal": self.goal, "passes": self.passes, "before": self.before,
                 "after": self.after, "ratios": {k: v for k, v in ratios.items() if v is not None},
-                "notes": self.notes}
+                "notes": self.notes, "candidates": self.candidates, "plan": self.plan}
 
     @classmethod
     def from_dict(cls, data: dict) -> "OptimizationReport":
         return cls(data["goal"], data["passes"], data["before"], data["after"],
-                   data.get("notes", []))
+                   data.get("notes", []), data.get("candidates", []), data.get("plan"))
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(figure, before, after, after/before) rows for printing."""
@@ -207,9 +211,40 @@ class OptimizationReport:
         lines.extend(self.footer())
         return "\n".join(lines)
 
-    def footer(self) -> list[str]:
-        return ([f"  {i}. {line}" for i, line in enumerate(self.passes, 1)]
-                + [f"  note: {note}" for note in self.notes])
+    CANDIDATE_COLUMNS = ("candidate plan", "examples/s", "size", "agreement", "min cos", "metric", "")
+
+    def candidate_rows(self) -> list[tuple[str, ...]]:
+        """One row per candidate plan: speed, size, error against fp32, and its status and why."""
+        rows = []
+        for c in self.candidates:
+            def figure(key, fmt):
+                return fmt.format(c[key]) if isinstance(c.get(key), (int, float)) else "-"
+            status = c["status"] + (f": {c['reason']}" if c.get("reason") else "")
+            rows.append((c["name"], figure("throughput", "{:.1f}"),
+                         human_bytes(c["size_bytes"]) if "size_bytes" in c else "-",
+                         figure("label_agreement", "{:.3f}"), figure("min_cosine", "{:.4f}"),
+                         figure("metric_value", "{:.4f}"), status))
+        return rows
+
+    def plan_line(self) -> str:
+        return (f"plan: {self.plan['candidate']} — backend {self.plan['backend']!r}, "
+                f"{self.plan['precision']} on {self.plan['device']} (the Engine and m serve run it)")
+
+    def footer(self, candidates: bool = True) -> list[str]:
+        lines = [f"  {i}. {line}" for i, line in enumerate(self.passes, 1)]
+        lines += [f"  note: {note}" for note in self.notes]
+        if not candidates:
+            return lines
+        if self.candidates:
+            rows = [self.CANDIDATE_COLUMNS] + self.candidate_rows()
+            widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+            lines.append("  candidate plans (measured on the given data, interleaved rounds):")
+            for row in rows:
+                lines.append("    " + "  ".join(cell.ljust(widths[0]) if j == 0 else cell.rjust(widths[j])
+                                                for j, cell in enumerate(row[:-1])) + "  " + row[-1])
+        if self.plan:
+            lines.append("  " + self.plan_line())
+        return lines
 
     def print(self) -> None:
         """Print as a Rich table (plain text when Rich cannot render)."""
@@ -226,8 +261,17 @@ class OptimizationReport:
             table.add_row(*row)
         console = Console()
         console.print(table)
-        for line in self.footer():
+        for line in self.footer(candidates=False):
             console.print(line, markup=False, highlight=False)
+        if self.candidates:
+            plans = Table(title="candidate plans (measured on the given data, interleaved rounds)")
+            for column in self.CANDIDATE_COLUMNS[:-1] + ("status",):
+                plans.add_column(column, justify="left" if column in ("candidate plan", "status") else "right")
+            for row in self.candidate_rows():
+                plans.add_row(*row)
+            console.print(plans)
+        if self.plan:
+            console.print(self.plan_line(), markup=False, highlight=False)
 
     def __str__(self) -> str:
         return self.table()

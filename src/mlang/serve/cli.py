@@ -40,7 +40,7 @@ def serve_command(
     public_metrics_and_docs: bool = typer.Option(
         DEFAULT.public_metrics_and_docs, "--public-metrics-and-docs",
         help="under --token, leave /metrics, /docs and /openapi.json open to all"),
-    backend: str = typer.Option(DEFAULT.backend, help="eager | compile | onnx | onnx-int8 | auto"),
+    backend: str = typer.Option(DEFAULT.backend, help="plan (the model's execution plan, eager without one) | eager | compile | onnx | onnx-int8 | auto"),
     device: str = typer.Option(DEFAULT.device, help="cpu | cuda | cuda:N | auto"),
     max_body_bytes: int = typer.Option(DEFAULT.max_body_bytes, help="largest request body accepted (413 above)"),
     max_json_depth: int = typer.Option(DEFAULT.max_json_depth,

@@ -39,7 +39,7 @@ class ServeOptions:
     read_timeout_s: float = 30.0           # to send a request's headers, and then its body
     max_inputs: int = 1024
     device: str = "auto"
-    backend: str = "eager"
+    backend: str = "plan"                 # the model's execution plan (optimize(goal=…)); eager without one
     num_threads: int | None = None         # torch threads per worker (None: the cores / the workers)
     trust_code: bool | str | None = None   # run a model file's own code (docs/security.md)
 

@@ -25,5 +25,16 @@ def backend_class(name: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def create_backend(name: str, runnable, device, num_threads=None):
-    return backend_class(name)(runnable, device, num_threads)
+def create_backend(name: str, runnable, device, num_threads=None, *, precision: str = "fp32",
+                   example=None):
+    """Backend `name` for `runnable`; `precision` as an execution plan records it, `example`
+    features to trace with when the model has no `example_inputs()`."""
+    return backend_class(name)(runnable, device, num_threads, precision=precision, example=example)
+
+
+def plan_runner(backend: str, model, device, precision: str, example, num_threads=None):
+    """What `mlang.optimize.plan` measures a candidate plan with (registered by the engine's
+    builtins, as the optimize stage comes before the engine)."""
+    from mlang.engine.runnable import Runnable
+
+    return create_backend(backend, Runnable(model), device, num_threads, precision=precision, example=example)

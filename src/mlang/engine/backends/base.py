@@ -14,10 +14,13 @@ class Backend:
 
     name = "backend"
 
-    def __init__(self, runnable, device, num_threads: int | None = None):
+    def __init__(self, runnable, device, num_threads: int | None = None, *, precision: str = "fp32",
+                 example: dict[str, Any] | None = None):
         self.runnable = runnable
         self.device = device
         self.num_threads = num_threads
+        self.precision = precision  # what the execution plan asks for: fp32 | int8 | fp16 | bf16
+        self.example = example  # features to trace with, for a model without example_inputs()
 
     def __call__(self, features: dict[str, Any]):
         raise NotImplementedError

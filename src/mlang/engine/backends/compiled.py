@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from mlang.engine.backends.base import Backend, to_device
+from mlang.engine.backends.eager import cast, half_copy, half_dtype
 
 
 class CompiledBackend(Backend):
     name = "compile"
 
-    def __init__(self, runnable, device, num_threads=None):
+    def __init__(self, runnable, device, num_threads=None, **options):
         import torch
 
-        super().__init__(runnable, device, num_threads)
-        runnable.model.to(device)
+        super().__init__(runnable, device, num_threads, **options)
+        self.dtype = half_dtype(self.precision)
+        if self.dtype is None:
+            runnable.model.to(device)
+        else:
+            runnable = self.runnable = half_copy(runnable, device, self.dtype)
         # dynamic=True: batch size and sequence length vary between batches; recompiling for each
         # new shape would cost more than it saves.
         self._compiled = torch.compile(lambda features: runnable(features), dynamic=True)
@@ -20,4 +25,4 @@ class CompiledBackend(Backend):
         import torch
 
         with torch.inference_mode():
-            return self._compiled(to_device(features, self.device)).float().cpu()
+            return self._compiled(cast(to_device(features, self.device), self.dtype)).float().cpu()

@@ -1,5 +1,8 @@
 """ONNX Runtime, fp32: the model is exported once (cached under $M_HOME by model hash) and run
-with every ORT graph optimization (constant folding, operator fusion, layout changes) enabled."""
+with every ORT graph optimization (constant folding, operator fusion, layout changes) enabled.
+
+An int8 model (`quantize(bits=8)`) exports its int8 weights dequantized, so this backend runs it
+in float; `onnx-int8` runs the same int8 weights with ORT's integer kernels."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +13,14 @@ from mlang.engine.backends.base import Backend
 class OnnxBackend(Backend):
     name = "onnx"
 
-    def __init__(self, runnable, device, num_threads=None):
+    def __init__(self, runnable, device, num_threads=None, **options):
         import onnxruntime as ort
 
-        super().__init__(runnable, device, num_threads)
+        super().__init__(runnable, device, num_threads, **options)
         path = self.graph_path()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: ORT's graph-rewrite notes are not the user's
         if num_threads:
             options.intra_op_num_threads = num_threads
         providers = ["CPUExecutionProvider"]
@@ -30,7 +34,7 @@ class OnnxBackend(Backend):
         from mlang.engine.cache import cache_dir, model_hash
         from mlang.engine.exporter import export_onnx
 
-        features = self.runnable.example_inputs(batch_size=2)
+        features = self.example if self.example is not None else self.runnable.example_inputs(batch_size=2)
         key = model_hash(self.runnable.model, extra=repr({n: (t.dtype, t.dim()) for n, t in features.items()}))
         path = cache_dir("onnx") / f"{key}.onnx"
         if not path.exists():

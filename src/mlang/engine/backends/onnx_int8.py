@@ -1,13 +1,17 @@
 """ONNX Runtime with dynamic int8 quantization: weights int8 per output channel, activations
-uint8 quantized per batch at run time (u8×s8 is the fast integer path on AVX-512 VNNI CPUs).
+uint8 quantized per batch at run time (u8×s8, the fast integer path of ORT's CPU kernels).
 
 Per-channel weights matter: transformer FFN inputs have outliers far above the mean, and one scale
 per tensor costs accuracy (DESIGN §8: MiniLM min cosine 0.939 per-tensor vs 0.984 per-channel).
-Outputs differ from fp32 by quantization error, so `backend='auto'` only picks this backend when
-the engine's tolerance allows it.
+This is one realisation of M's one int8 concept (int8 weights, one scale per output channel,
+dynamic activations); the other is torch's kernels on a `quantize(bits=8)` model under `eager`.
+A model already quantized by `quantize(bits=8)` exports its int8 weights dequantized, and ORT
+re-quantizes them onto the same grid.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 from mlang.engine.backends.onnx import OnnxBackend
@@ -23,6 +27,19 @@ class OnnxInt8Backend(OnnxBackend):
         path = fp32.with_name(fp32.stem + "-int8-pc.onnx")
         if not path.exists():
             partial = path.with_suffix(".partial.onnx")
-            quantize_dynamic(str(fp32), str(partial), per_channel=True, weight_type=QuantType.QInt8)
+            with quiet_logging():
+                quantize_dynamic(str(fp32), str(partial), per_channel=True, weight_type=QuantType.QInt8)
             partial.replace(path)
         return path
+
+
+@contextlib.contextmanager
+def quiet_logging():
+    """ORT's quantizer logs advice ("Please consider to run pre-processing before quantization")
+    on the root logger; it is not the user's to act on, so it does not reach their terminal."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
