@@ -46,8 +46,6 @@ def test_m_check_reports_each_bad_hyperparameter_at_its_line_and_column():
 
 def test_m_check_stays_silent_where_the_space_or_the_model_is_not_known_statically():
     source = MODEL + (
-        "model Wider extends TextClassifier { num_labels = 3 }\n"     # base from the stdlib
-        "best = autoTuneModel(Wider, {anything: choice(1, 2)}, train_set, valid_set)\n"
         "space = defineHyperparamSpace({hidden: intRange(4, 16)})\n"
         "space = defineHyperparamSpace({hiddenn: intRange(4, 16)})\n"  # assigned twice
         "again = autoTuneModel(IrisNet, space, train_set, valid_set)\n"
@@ -79,3 +77,12 @@ def test_a_space_built_at_run_time_is_still_checked_against_the_model_before_tra
         "best = autoTuneModel(IrisNet, {dropout: choice(levels)}, train_set, valid_set)\n")
     with pytest.raises(MError, match="field 'dropout' of IrisNet is float: 'low' is a str"):
         m.run_source(source, "tune.m")
+
+
+def test_m_check_knows_the_fields_a_model_inherits_from_a_standard_metamodel():
+    source = MODEL + (
+        "model Wider extends TextClassifier { num_labels = 3 }\n"
+        "best = autoTuneModel(Wider, {dropout: uniform(0.0, 0.5), anything: choice(1, 2)}, train_set, valid_set)\n")
+    found = diagnostics(source)
+    assert [(line, message) for line, _, message, _ in found] == [
+        (13, "hyperparameter 'anything' is neither a field of Wider nor a training setting")]

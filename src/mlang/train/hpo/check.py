@@ -1,6 +1,7 @@
 """The checker plugin for hyperparameter spaces: `m check` reports a bad space at its line.
 
-For `autoTuneModel(Name, space, ...)` where `Name` is a model declared in the same file and
+For `autoTuneModel(Name, space, ...)` where `Name` is a model the file sees (its own, an imported
+one, a standard metamodel: the front end's resolved `ModelTable`, inherited fields included) and
 `space` is `defineHyperparamSpace({...})` (inline, or a variable assigned exactly once), every
 key must be a field of the model or a training setting, and every distribution's values must
 fit the field's declared type.  The same checks `autoTuneModel` makes at run time are applied to
@@ -21,52 +22,44 @@ def check_spaces(module: A.Module, ctx=None) -> list[Diagnostic]:
     if module.source and TUNE not in module.source:
         return []  # most programs tune nothing: no need to walk them
     # One walk collects everything the checks need.
-    decls, assigned, tune_calls = [], [], []
+    assigned, tune_calls = [], []
     for node in A.walk(module):
-        if isinstance(node, A.ModelDecl):
-            decls.append(node)
-        elif isinstance(node, A.Assign) and isinstance(node.target, A.Name):
+        if isinstance(node, A.Assign) and isinstance(node.target, A.Name):
             assigned.append(node)
         elif isinstance(node, A.Call) and len(node.args) >= 2 and call_name(node) == TUNE:
             tune_calls.append(node)
     if not tune_calls:
         return []
-    models = _declared_fields(decls)
+    table = getattr(ctx, "table", None) or _table(module)
     spaces = _spaces_by_variable(assigned)
     found: list[Diagnostic] = []
     for node in tune_calls:
         model, space = node.args[0], node.args[1]
-        if not isinstance(model, A.Name) or models.get(model.id) is None:
+        fields = _field_types(table, model.id) if isinstance(model, A.Name) else None
+        if fields is None:
             continue
         literal = _space_literal(space, spaces)
         if literal is not None:
-            found.extend(_check_literal(model.id, models[model.id], literal))
+            found.extend(_check_literal(model.id, fields, literal))
     return found
 
 
-def _declared_fields(declarations: list[A.ModelDecl]) -> dict[str, dict | None]:
-    """Each declared model's fields and types, or None where a base is not in this file."""
-    decls = {s.name: s for s in declarations}
-    names = tuple(decls)
+def _table(module: A.Module):
+    """The module's own models resolved (for a caller that has no front-end context)."""
+    from mlang.lang.registry import builtins
+    from mlang.lang.resolve import ModelTable
 
-    def fields_of(name: str, seen: frozenset) -> dict | None:
-        decl = decls.get(name)
-        if decl is None or name in seen:
-            return None
-        fields: dict = {}
-        if decl.base is not None:
-            inherited = fields_of(decl.base, seen | {name})
-            if inherited is None:
-                return None
-            fields.update(inherited)
-        for field in decl.fields:
-            if field.name in IO_FIELDS:
-                continue
-            if field.type is not None or field.name not in fields:
-                fields[field.name] = type_from_ast(field.type, names)
-        return fields
+    return ModelTable({s.name: s for s in module.body if isinstance(s, A.ModelDecl)}, builtins())
 
-    return {name: fields_of(name, frozenset()) for name in decls}
+
+def _field_types(table, name: str) -> dict | None:
+    """The model's fields and their M types, inherited ones included; None when not known."""
+    decl = table.get(name)
+    fields = table.fields(decl) if decl is not None else None
+    if fields is None:
+        return None
+    names = tuple(table.local)
+    return {n: type_from_ast(f.type, names) for n, f in fields.items() if n not in IO_FIELDS}
 
 
 def _spaces_by_variable(assignments: list[A.Assign]) -> dict[str, A.DictLit]:
