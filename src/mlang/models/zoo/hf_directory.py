@@ -32,7 +32,8 @@ def default_pooling(directory: str) -> str:
     return "mean"
 
 
-def load(directory: str, pooling: str | None = None, max_length: int = 256, normalize: bool = False):
+def load(directory: str, pooling: str | None = None, max_length: int = 256, normalize: bool = False,
+         **chunking):
     from mlang.models.zoo.text_encoder import TextEncoderModel
 
     path = Path(directory).expanduser().resolve()
@@ -41,4 +42,4 @@ def load(directory: str, pooling: str | None = None, max_length: int = 256, norm
                      hint="M loads Hugging Face text models with their tokenizer (tokenizer.json)")
     return TextEncoderModel.from_directory(str(path), source=str(path),
                                            pooling=pooling or default_pooling(str(path)),
-                                           max_length=max_length, normalize=normalize)
+                                           max_length=max_length, normalize=normalize, **chunking)

@@ -1,8 +1,9 @@
 """Pretrained encoders as layer-catalogue entries, with shape rules from zoo metadata.
 
 `TextEncoder(pretrained_model, pooling="mean", max_length=256)`: Text → Tensor[float32, B, dim]
-(`pooling="none"`: [B, T, dim]).  `ImageEncoder(pretrained_model="efficientnet-lite0")`:
-Image → Tensor[float32, B, features] (1280 for EfficientNet-Lite0, 128 for the dlib face embedder).
+(`pooling="none"`: [B, T, dim]); `chunking="windows"` (with `stride`, `max_windows`,
+`window_pooling`) reads whole documents as windows of `max_length` tokens, pooled into one vector.
+`ImageEncoder(pretrained_model="efficientnet-lite0")`: Image → Tensor[float32, B, features] (1280 for EfficientNet-Lite0, 128 for the dlib face embedder).
 The shape rules read zoo metadata only, so `m check` never loads weights; `build` loads the
 pretrained model, which brings its own preprocessing (tokenizer, image normalization) to the
 model that contains it.
@@ -15,6 +16,7 @@ from mlang.lang import types as T
 from mlang.models.layers.base import Layer, ShapeError
 from mlang.models.zoo import (entry_types, from_hub, is_hf_directory, is_zoo_name, unknown_pretrained, zoo_entry,
                               zoo_names)
+from mlang.models.zoo.windows import CHUNKING_FIELDS, check_chunking
 
 B = T.Sym("B")
 POOLINGS = ("mean", "cls", "max", "none")
@@ -40,6 +42,10 @@ class TextEncoder(Layer):
     pretrained_model: str = "minilm-l6"
     pooling: str = "mean"
     max_length: int = 256
+    chunking: str = "none"
+    stride: int = 0
+    max_windows: int = 4
+    window_pooling: str = "mean"
 
     def validate(self):
         _check_source(self, self.pretrained_model, T.TextType)
@@ -47,6 +53,11 @@ class TextEncoder(Layer):
             raise self.error(f"unknown pooling {self.pooling!r}", hint=f"one of: {', '.join(POOLINGS)}")
         if self.max_length < 2:
             raise self.error(f"max_length must be at least 2, got {self.max_length}")
+        check_chunking(**self._chunking(), pooling=self.pooling, max_length=self.max_length,
+                       error=lambda message, hint, _field: self.error(message, hint=hint))
+
+    def _chunking(self) -> dict:
+        return {name: getattr(self, name) for name in CHUNKING_FIELDS}
 
     def output_type(self, x: T.MType) -> T.MType:
         if not isinstance(x, (T.TextType, T.AnyType)):
@@ -57,7 +68,9 @@ class TextEncoder(Layer):
     def build(self, x: T.MType):
         from mlang.models.zoo import load_pretrained
 
-        return load_pretrained(self.pretrained_model, pooling=self.pooling, max_length=self.max_length)
+        chunking = self._chunking() if self.chunking != "none" else {}  # a loader needs no default
+        return load_pretrained(self.pretrained_model, pooling=self.pooling, max_length=self.max_length,
+                               **chunking)
 
 
 @dataclass

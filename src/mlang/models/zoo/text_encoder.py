@@ -5,6 +5,13 @@ text of the batch, truncated at `max_length`), which is the largest practical sp
 since real texts are much shorter than the maximum.  Inputs are texts, or `(question, context)`
 pairs (dicts with `question`/`context` also work) for span extraction.
 
+Whole documents: `chunking="windows"` cuts each text into windows of `max_length` tokens (each
+with its own special tokens; consecutive windows share `stride` tokens, as Hugging Face's
+tokenizers count it), keeps the first `max_windows`, encodes every window and pools the window
+vectors into one (`window_pooling`: mean or max over the windows a text has).  Its batches are
+`input_ids` / `attention_mask` of shape [B, windows, tokens]; a padding window is all zeros in the
+mask.
+
 Saved models (`mlang.models.serialize`) keep the transformer's config in their JSON config, the
 tokenizer files in `files` and the weights in `tensors`, so restoring needs no zoo package.
 """
@@ -19,6 +26,7 @@ from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.module import MModel
 from mlang.models.spec import ModelSpec
+from mlang.models.zoo.windows import CHUNKING_FIELDS, check_chunking
 
 POOLINGS = ("mean", "cls", "max", "none")
 B = T.Sym("B")
@@ -37,10 +45,13 @@ class TextEncoderModel(MModel):
     kind = "text_encoder"
 
     def __init__(self, transformer, tokenizer, *, source: str, pooling: str = "mean",
-                 max_length: int = 256, normalize: bool = False):
+                 max_length: int = 256, normalize: bool = False, chunking: str = "none",
+                 stride: int = 0, max_windows: int = 4, window_pooling: str = "mean"):
         self.pooling = check_pooling(pooling)
         if not isinstance(max_length, int) or max_length < 2:
             raise MError(f"max_length must be an integer >= 2, got {max_length!r}", field="max_length")
+        max_length = min(max_length, getattr(transformer.config, "max_position_embeddings", max_length))
+        check_chunking(chunking, stride, max_windows, window_pooling, pooling=pooling, max_length=max_length)
         dim = transformer.config.hidden_size
         dims = (B, T.Sym("T"), dim) if pooling == "none" else (B, dim)
         output = T.TensorType("float32", dims)
@@ -50,9 +61,11 @@ class TextEncoderModel(MModel):
         self.transformer = transformer
         self.tokenizer = tokenizer
         self.source = source
-        self.max_length = min(max_length, getattr(transformer.config, "max_position_embeddings", max_length))
+        self.max_length = max_length
         self.normalize = normalize
         self.hidden_size = dim
+        self.chunking, self.stride = chunking, stride
+        self.max_windows, self.window_pooling = max_windows, window_pooling
 
     # ----- inputs ------------------------------------------------------------------------------
     def preprocess(self, inputs: list) -> dict:
@@ -69,6 +82,11 @@ class TextEncoderModel(MModel):
         paired = any(p is not None for p in second)
         if paired and any(p is None for p in second):
             raise MError("mix of single texts and (question, context) pairs in one batch", field="inputs")
+        if self.chunking == "windows":
+            if paired:
+                raise MError('chunking="windows" reads single texts, not (question, context) pairs',
+                             field="inputs")
+            return self._windows(first)
         encoded = self.tokenizer(first, second if paired else None, padding="longest",
                                  truncation="only_second" if paired else True,
                                  max_length=self.max_length, return_tensors="pt",
@@ -77,19 +95,58 @@ class TextEncoderModel(MModel):
         return {key: value for key, value in encoded.items()
                 if key in ("input_ids", "attention_mask", "token_type_ids", "offset_mapping")}
 
+    def _windows(self, texts: list[str]) -> dict:
+        """Each text's first `max_windows` windows: tensors [B, windows, tokens], padding windows
+        (a text with fewer windows than the batch's longest) all zeros."""
+        import torch
+
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length, stride=self.stride,
+                                 return_overflowing_tokens=True, padding="longest", return_tensors="pt")
+        owner = encoded["overflow_to_sample_mapping"].tolist()
+        rows: list[list[int]] = [[] for _ in texts]
+        for row, text in enumerate(owner):
+            if len(rows[text]) < self.max_windows:
+                rows[text].append(row)
+        windows = max(len(r) for r in rows)
+        out = {}
+        for key in ("input_ids", "attention_mask", "token_type_ids"):
+            if key not in encoded:
+                continue
+            flat = encoded[key]
+            filler = self.tokenizer.pad_token_id if key == "input_ids" else 0
+            batch = flat.new_full((len(texts), windows, flat.shape[1]), filler or 0)
+            for text, chosen in enumerate(rows):
+                batch[text, :len(chosen)] = flat[chosen]
+            out[key] = batch
+        return out
+
     def example_inputs(self, batch_size: int = 2) -> dict:
-        return self.preprocess(["M makes a pretrained model a value."] * batch_size)
+        sentence = "M makes a pretrained model a value."
+        if self.chunking == "windows":
+            # Texts of several windows and of one: exports see both and padding windows.
+            long = " ".join([sentence] * (self.max_length * self.max_windows // 4))
+            return self.preprocess([long if i % 2 == 0 else sentence for i in range(batch_size)])
+        return self.preprocess([sentence] * batch_size)
 
     # ----- computation -------------------------------------------------------------------------
     def compute(self, input_ids, attention_mask=None, token_type_ids=None, **_unused) -> torch.Tensor:
         """Pooled states; `_unused` absorbs what preprocess adds for others (offset_mapping)."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
+        windowed = input_ids.dim() == 3  # [B, windows, tokens]: chunking="windows"
+        if windowed:
+            texts, windows = input_ids.shape[:2]
+            input_ids, attention_mask = input_ids.flatten(0, 1), attention_mask.flatten(0, 1)
+            token_type_ids = None if token_type_ids is None else token_type_ids.flatten(0, 1)
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
         hidden = self.transformer(**kwargs).last_hidden_state
         pooled = pool(hidden, attention_mask, self.pooling)
+        if windowed:
+            # A window is there when any of its tokens is; pool over each text's windows.
+            present = attention_mask.amax(dim=1).reshape(texts, windows)
+            pooled = pool(pooled.reshape(texts, windows, -1), present, self.window_pooling)
         return torch.nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
 
     # ----- serialization -----------------------------------------------------------------------
@@ -104,7 +161,12 @@ class TextEncoderModel(MModel):
     def config(self, files: dict, prefix: str = "") -> dict:
         files.update(self.tokenizer_files(prefix))
         return {"source": self.source, "pooling": self.pooling, "max_length": self.max_length,
-                "normalize": self.normalize, "transformer": self.transformer.config.to_dict()}
+                "normalize": self.normalize, **self.chunking_settings(),
+                "transformer": self.transformer.config.to_dict()}
+
+    def chunking_settings(self) -> dict:
+        """The chunking fields by name (saved in the config; an export's sidecar states them)."""
+        return {name: getattr(self, name) for name in CHUNKING_FIELDS}
 
     @classmethod
     def from_config(cls, config: dict, files: dict, prefix: str = "") -> "TextEncoderModel":
@@ -118,13 +180,15 @@ class TextEncoderModel(MModel):
                 if name.startswith(marker) and "/" not in name[len(marker):]:
                     (Path(directory) / name[len(marker):]).write_bytes(data)
             tokenizer = AutoTokenizer.from_pretrained(directory)
+        chunking = {key: config[key] for key in CHUNKING_FIELDS if key in config}
         return cls(transformer, tokenizer, source=config["source"], pooling=config["pooling"],
-                   max_length=config["max_length"], normalize=config.get("normalize", False))
+                   max_length=config["max_length"], normalize=config.get("normalize", False), **chunking)
 
     @classmethod
     def from_directory(cls, directory: str, *, source: str, pooling: str = "mean",
-                       max_length: int = 256, normalize: bool = False) -> "TextEncoderModel":
-        """Load weights and tokenizer from a local Hugging Face directory (never the hub)."""
+                       max_length: int = 256, normalize: bool = False, **chunking) -> "TextEncoderModel":
+        """Load weights and tokenizer from a local Hugging Face directory (never the hub);
+        `chunking` holds the chunking fields (`chunking`, `stride`, `max_windows`, `window_pooling`)."""
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -143,7 +207,7 @@ class TextEncoderModel(MModel):
             hf_logging.set_verbosity(verbosity)
             hf_logging.enable_progress_bar()
         return cls(transformer, tokenizer, source=source, pooling=pooling, max_length=max_length,
-                   normalize=normalize)
+                   normalize=normalize, **chunking)
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
