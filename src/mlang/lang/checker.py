@@ -33,7 +33,7 @@ from mlang.lang.registry import Signature, literal_kinds
 from mlang.lang.resolve import IO_FIELDS, ModelTable, no_field, positional_fields
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
-__all__ = ["CallSite", "CheckContext", "check_module", "Signature", "builtin_signature"]
+__all__ = ["CallSite", "CheckContext", "check_module", "check_program", "Signature", "function_signature"]
 
 _SHAPED_TYPES = ("Tensor", "Image")  # their bracket arguments are dims, not types
 _RESERVED = "__debug__"  # the one name M allows that Python cannot bind
@@ -67,6 +67,7 @@ class CheckContext:
     calls: list[CallSite] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     table: ModelTable | None = None  # `models` and the standard metamodels resolved, fields inherited
+    results: dict = field(default_factory=dict)  # what plugins computed, for other consumers (the LSP)
 
     def report(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, hint=hint))
@@ -91,11 +92,6 @@ def function_signature(name: str, params: list[m.Param]) -> Signature:
         if p.type is not None and not isinstance(p.type, m.TypeArrow) and getattr(p.type, "name", None):
             types[p.name] = p.type.name
     return Signature(name, positional, keyword_only, 0, var, kwvar, types)
-
-
-def builtin_signature(b: registry.Builtin) -> Signature | None:
-    """The builtin's declared parameters (`registry.Builtin.signature`), None when unknown."""
-    return b.signature
 
 
 # ------------------------------------------------------------------ scopes
@@ -150,7 +146,7 @@ class _Checker:
         self.ctx = ctx
         self.builtins = ctx.builtins
         self.checking = checking  # files being checked, outermost first (import-cycle detection)
-        self.modules = modules  # resolved path -> (Module | None) shared across one check run
+        self.modules = modules  # resolved path -> (Module, its visible models) | None, shared by one run
         self.scope: _Scope | None = None
         self.in_function = False
         self.in_block = False
@@ -340,17 +336,14 @@ class _Checker:
         self.function_body(bound_names(s.body, s.params), s.body)
 
     # -- models
-    def model_fields(self, decl: m.ModelDecl, models: ModelTable | None = None) -> list[str] | None:
+    def model_fields(self, decl: m.ModelDecl) -> list[str] | None:
         """All field names of `decl` including inherited ones, in order; None when a base is not visible."""
-        fields = (models or self.ctx.table).fields(decl)
+        fields = self.ctx.table.fields(decl)
         return None if fields is None else list(fields)
 
     def builtin_model(self, name: str) -> m.ModelDecl | None:
         """The declaration of a builtin model written in M (a standard metamodel), if `name` is one."""
         return self.ctx.table.builtin(name)
-
-    def imported_models(self, module: m.Module) -> ModelTable:
-        return ModelTable({s.name: s for s in module.body if isinstance(s, m.ModelDecl)}, self.builtins)
 
     def stmt_ModelDecl(self, s: m.ModelDecl):
         if s.base is not None and s.base not in self.ctx.models:
@@ -451,9 +444,14 @@ class _Checker:
             except MError as err:
                 self.ctx.diagnostics.extend(err.diagnostics)
                 return None
-            self.ctx.diagnostics.extend(_check(module, self.checking + [resolved], self.modules))
-            self.modules[resolved] = module
-        return self.modules[resolved]
+            ctx = _check(module, self.checking + [resolved], self.modules)
+            self.ctx.diagnostics.extend(ctx.diagnostics)
+            self.modules[resolved] = module, ctx.models
+        if self.modules[resolved] is None:
+            return None
+        module, visible = self.modules[resolved]
+        self.ctx.table.add_file(module, visible)  # its models' bases are found where it sees them
+        return module
 
     # -- types
     def type(self, t: m.TypeExpr, dims: set[str] = frozenset()) -> None:
@@ -714,7 +712,7 @@ class _Checker:
             return None
         if isinstance(decl, m.FuncDecl):
             return *self.function_signature(decl), "function"
-        fields = self.model_fields(decl, models=self.imported_models(module))
+        fields = self.model_fields(decl)
         if fields is None:
             return None
         return Signature(f"{owner}.{func.attr}", [], [(f, True) for f in fields]), False, "model"
@@ -834,14 +832,14 @@ def _names_in_target(target: m.Expr) -> list[str]:
     return []
 
 
-def _check(module: m.Module, checking: list[str], modules: dict, plugins: bool = True) -> list[Diagnostic]:
+def _check(module: m.Module, checking: list[str], modules: dict, plugins: bool = True) -> CheckContext:
     ctx = CheckContext(module.filename, module.source, module, builtins=registry.builtins())
     checker = _Checker(ctx, checking, modules)
     try:
         checker.run()
     except RecursionError:
         ctx.report("the program is nested too deeply to check", Span(module.filename, 1, 1))
-        return ctx.diagnostics
+        return ctx
     for plugin in registry.checks() if plugins else ():
         try:
             found = plugin(module, ctx)
@@ -852,7 +850,7 @@ def _check(module: m.Module, checking: list[str], modules: dict, plugins: bool =
             found = [Diagnostic(f"internal error in the checker plugin {name}: {type(err).__name__}: {err}",
                                 Span(module.filename, 1, 1))]
         ctx.diagnostics.extend(found or [])
-    return ctx.diagnostics
+    return ctx
 
 
 def check_module(module: m.Module, plugins: bool = True) -> list[Diagnostic]:
@@ -860,15 +858,22 @@ def check_module(module: m.Module, plugins: bool = True) -> list[Diagnostic]:
 
     `plugins=False` runs only the front end's own checks (not the later stages' plugins).
     """
+    return check_program(module, plugins)[0]
+
+
+def check_program(module: m.Module, plugins: bool = True) -> tuple[list[Diagnostic], CheckContext]:
+    """The diagnostics (as `check_module`) and the resolved program: the module's `CheckContext`
+    — its models resolved (`table`), imports, calls, and what the plugins computed (`results`) —
+    for consumers that need more than the errors (the language server)."""
     from mlang.lang import builtins as core
 
     core.register_core()
     origin = str(Path(module.filename).resolve()) if not module.filename.startswith("<") else module.filename
     with gc_paused():  # every collection during the check would traverse the whole young tree
-        diagnostics = _check(module, [origin], {}, plugins)
+        ctx = _check(module, [origin], {}, plugins)
     unique = {}
-    for d in diagnostics:
+    for d in ctx.diagnostics:
         key = (d.span.file if d.span else "", d.span.line if d.span else 0, d.span.column if d.span else 0,
                d.message)
         unique.setdefault(key, d)
-    return [unique[k] for k in sorted(unique, key=lambda k: (k[0] != module.filename, k))]
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[0] != module.filename, k))], ctx

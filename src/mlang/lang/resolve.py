@@ -30,9 +30,13 @@ class Field:
     name: str
     decl: m.FieldDecl  # the nearest declaration or binding
     owner: m.ModelDecl  # the model whose body holds `decl`
-    type: m.TypeExpr | None  # the nearest declared type
-    type_owner: m.ModelDecl | None  # where that type is declared
+    declared: m.FieldDecl | None  # the nearest declaration with a type (None: never typed)
+    declared_in: m.ModelDecl | None  # the model whose body holds `declared`
     default: m.Expr | None  # the nearest value (None: abstract, or untyped and unbound)
+
+    @property
+    def type(self) -> m.TypeExpr | None:
+        return self.declared.type if self.declared is not None else None
 
     @property
     def abstract(self) -> bool:
@@ -119,20 +123,27 @@ class ModelTable:
                 continue
             before = fields.get(f.name)
             if f.type is not None:
-                fields[f.name] = Field(f.name, f, decl, f.type, decl, f.default)
+                fields[f.name] = Field(f.name, f, decl, f, decl, f.default)
             else:
-                fields[f.name] = Field(f.name, f, decl, before.type if before else None,
-                                       before.type_owner if before else None, f.default)
+                fields[f.name] = Field(f.name, f, decl, before.declared if before else None,
+                                       before.declared_in if before else None, f.default)
         return fields
 
-    def io_type(self, decl: m.ModelDecl, which: str) -> m.TypeExpr | None:
-        """The nearest `input:` or `output:` type along `extends` (None when not declared or unknown)."""
-        lineage = self.lineage(decl) or [decl]
-        for d in lineage:
+    def io_fields(self, decl: m.ModelDecl) -> dict[str, tuple[m.FieldDecl, m.ModelDecl]]:
+        """The nearest `input:` and `output:` declarations along `extends`, with their models."""
+        found: dict[str, tuple[m.FieldDecl, m.ModelDecl]] = {}
+        for d in self.lineage(decl) or [decl]:
             for f in d.fields:
-                if f.name == which and f.type is not None:
-                    return f.type
-        return None
+                if f.name in IO_FIELDS and f.type is not None:
+                    found.setdefault(f.name, (f, d))
+        return found
+
+    def add_file(self, module: m.Module, visible: dict[str, m.ModelDecl] | None = None) -> None:
+        """Make the models of an imported M file resolve their bases among the models that file
+        sees (`visible`: its own and those it imports; its own by default)."""
+        decls = {s.name: s for s in module.body if isinstance(s, m.ModelDecl)}
+        for decl in decls.values():
+            self._scopes.setdefault(id(decl), visible if visible is not None else decls)
 
 
 # ----- the messages of instantiating a model, one wording for `m check` and for the run ---------

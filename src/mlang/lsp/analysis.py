@@ -17,10 +17,11 @@ from pathlib import Path
 
 from mlang.lang import ast as A
 from mlang.lang import registry
-from mlang.lang.checker import check_module
+from mlang.lang.checker import check_program
 from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import parse
+from mlang.lang.resolve import ModelTable
 from mlang.lang.types import TYPE_NAMES
 from mlang.lsp.text import block_end, in_code, line_offsets, open_call, word_at
 
@@ -105,16 +106,18 @@ class Analysis:
         self.module: A.Module | None = None
         self.diagnostics: list[Diagnostic] = []
         self._imported: dict[str, _Outline | None] = {}
+        self.program = None  # the front end's resolved program (`CheckContext`)
         try:
             self.module = parse(source, filename)
         except MError as err:
             self.diagnostics = list(err.diagnostics)
         if self.module is not None:
-            self.diagnostics = check_module(self.module)
+            self.diagnostics, self.program = check_program(self.module)
             self._offsets = line_offsets(source)
             self.scopes = self._collect_scopes()
         elif fallback is not None and fallback.module is not None:
             self.module, self._offsets, self.scopes = fallback.module, fallback._offsets, fallback.scopes
+            self.program = fallback.program
         else:
             self._offsets, self.scopes = line_offsets(source), []
 
@@ -251,8 +254,11 @@ class Analysis:
 
     @cached_property
     def model_decls(self) -> dict[str, A.ModelDecl]:
-        """Every model declaration visible at top level: the document's own and imported ones."""
-        decls: dict[str, A.ModelDecl] = {}
+        """Every model declaration visible at top level: the document's own and imported ones
+        (and the standard metamodels its models extend), as the front end resolved them."""
+        if self.program is not None:
+            return self.program.models
+        decls: dict[str, A.ModelDecl] = {}  # an imported file's outline: not checked
         for stmt in self.module.body if self.module else ():
             if isinstance(stmt, A.ModelDecl):
                 decls.setdefault(stmt.name, stmt)
@@ -265,25 +271,23 @@ class Analysis:
                         decls.setdefault(item.bound_name, decl)
         return decls
 
-    def model_fields(self, decl: A.ModelDecl) -> dict[str, tuple[A.FieldDecl, A.ModelDecl]]:
-        """Fields by name (inherited first, overridden by the subclass), each with its declarer."""
-        chain, current = [], decl
-        while current is not None and current not in chain and len(chain) < 32:
-            chain.append(current)
-            current = self._decls_seen_from(current).get(current.base) if current.base else None
-        fields: dict[str, tuple[A.FieldDecl, A.ModelDecl]] = {}
-        for owner in reversed(chain):
-            for f in owner.fields:
-                if f.type is not None or f.name not in fields:  # a binding keeps the declaration
-                    fields[f.name] = (f, owner)
-        return fields
+    @cached_property
+    def table(self) -> ModelTable:
+        """The resolved models (`mlang.lang.resolve`): the front end's for the document."""
+        if self.program is not None:
+            return self.program.table
+        return ModelTable(self.model_decls, registry.builtins())
 
-    def _decls_seen_from(self, decl: A.ModelDecl) -> dict[str, A.ModelDecl]:
-        """The models visible where `decl` is declared (an imported model's base lives in its file)."""
-        if decl.span.file == self.filename:
-            return self.model_decls
-        outline = self.imported(decl.span.file)
-        return outline.model_decls if outline else {}
+    def model_fields(self, decl: A.ModelDecl) -> dict[str, tuple[A.FieldDecl, A.ModelDecl]]:
+        """Fields by name, `input`/`output` and inherited ones included, each with its typed
+        declaration (or its binding, when never typed) and the model that declares it."""
+        resolved = self.table.fields(decl)
+        if resolved is None:  # a base the front end cannot see: what the body itself says
+            return {f.name: (f, decl) for f in decl.fields}
+        fields = dict(self.table.io_fields(decl))
+        for name, f in resolved.items():
+            fields[name] = (f.declared, f.declared_in) if f.declared is not None else (f.decl, f.owner)
+        return fields
 
     def field_span(self, f: A.FieldDecl, owner: A.ModelDecl) -> Span:
         if f.span.file == self.filename:
@@ -302,6 +306,8 @@ class Analysis:
         """The models stage's static view (fields, I/O types, shapes), or None without it."""
         if self.module is None:
             return None
+        if self.program is not None:
+            return self.program.results.get("models")  # computed by `m check`'s models plugin
         try:
             from mlang.models.check import ModelChecker
             visible = {n: d for n, d in self.model_decls.items() if d.name == n}
@@ -616,6 +622,7 @@ class _Outline(Analysis):
     def __init__(self, source: str, filename: str):
         self.source, self.filename, self.lines = source, filename, source.split("\n")
         self.diagnostics, self._imported = [], {}
+        self.program = None
         self._offsets = line_offsets(source)
         try:
             self.module = parse(source, filename)

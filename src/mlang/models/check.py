@@ -531,7 +531,10 @@ def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
     Where the front end's checker already reported a problem at the same place (an undefined
     layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
     """
-    found = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None)).run()
+    checker = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None))
+    found = checker.run()
+    if ctx is not None:
+        ctx.results["models"] = checker  # the static view of the models, for the language server
     found += pretrained_name_errors(getattr(ctx, "calls", None) or ())
     earlier = getattr(ctx, "diagnostics", None) or []
     kept = []
