@@ -8,19 +8,19 @@ import python sklearn.feature_extraction.text as sktext
 import python sklearn.svm as svm
 import python sklearn.metrics as skmetrics
 
-setSeed(7)    // before the model is built: its new head is initialised when it is loaded
+setSeed(7)  // before the model is built: its new head is initialised when it is loaded
 
 // Reviews: `review` text, `score` is "great" (65.8 %) or "other".
-reviews  = Dataset.rdataset("modeldata", "training_data", text="review", label="score")
+reviews = Dataset.rdataset("modeldata", "training_data", text="review", label="score")
 held_out = Dataset.rdataset("modeldata", "testing_data", text="review", label="score")
-train_set, unused = split(reviews, 0.25, seed=7, stratify=true)    // 1,000 reviews, same label mix
+train_set, unused = split(reviews, 0.25, seed=7, stratify=true)  // 1,000 reviews, same label mix
 print(f"train: {len(train_set)} reviews   test: {len(held_out)} held-out reviews")
 
 // A complete classifier: MiniLM encoder + mean pooling + a fresh 2-way head, tokenizer included.
 model Sentiment extends TextClassifier {
     pretrained_model = "minilm-l6"
     num_labels = 2
-    max_length = 128          // 22 % of reviews are longer; batches pad only to their longest
+    max_length = 128  // 22 % of reviews are longer; batches pad only to their longest
 }
 
 classifier = fineTuneModel(Sentiment(), train_set, epochs=1, lr=1e-4, batch_size=16)
@@ -40,4 +40,9 @@ print(f"{'TF-IDF + LinearSVC':<32}{skmetrics.accuracy_score(truth, predicted):>1
 
 ref = save(classifier, "sentiment", metrics=report, dataset=train_set)
 print(f"saved as {ref}: load(\"{ref}\") or loadModelFromUrl(\"registry:{ref}\") gets it back")
-print(predict(classifier, ["Absolutely delicious, my dog loves these treats!", "Stale and overpriced. Never again."]))
+print(
+    predict(
+        classifier,
+        ["Absolutely delicious, my dog loves these treats!", "Stale and overpriced. Never again."],
+    ),
+)

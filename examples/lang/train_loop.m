@@ -30,12 +30,16 @@ func train(steps: int, seed: int = 0) -> float {
 func numeric(n: int) -> float {
     acc = 0.0
     for i in range(n) {
-        if i % 3 == 0 { acc += i * 0.5 } else { acc -= i / 7 }
+        if i % 3 == 0 {
+            acc += i * 0.5
+        } else {
+            acc -= i / 7
+        }
     }
     return acc
 }
 
-steps = int(args[0]) if len(args) > 0 else 0    // no argument: only declare (bench/loop.py)
+steps = int(args[0]) if len(args) > 0 else 0  // no argument: only declare (bench/loop.py)
 if steps > 0 {
     print(f"mean loss over {steps} steps: {train(steps):.4f}")
 }

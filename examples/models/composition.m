@@ -13,8 +13,8 @@ model Head {
     Dense(2)
 }
 
-both = parallelModel(TextFeatures(), NumberFeatures(), merge="concat")   // [B, 8] ++ [B, 4] → [B, 12]
-classifier = sequentialModel(both, Head())                              // checked: 12 feeds 12
+both = parallelModel(TextFeatures(), NumberFeatures(), merge="concat")  // [B, 8] ++ [B, 4] → [B, 12]
+classifier = sequentialModel(both, Head())  // checked: 12 feeds 12
 print(classifier.output_type)
 
 model Gated {

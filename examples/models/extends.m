@@ -3,7 +3,7 @@ import python torch
 metamodel Classifier {
     input: Tensor[float32, B, num_features]
     output: Tensor[float32, B, num_labels]
-    num_features: int                // abstract: a model that extends Classifier binds it
+    num_features: int  // abstract: a model that extends Classifier binds it
     num_labels: int = 2
     hidden: int = 32
     Dense(hidden, activation="relu")

@@ -2,29 +2,30 @@
 
 Four-space indents, one statement per line, `{` at the end of the line that opens a block,
 `} else {` together, spaces around binary operators and `=`, none around `=` of keyword
-arguments, double-quoted strings, at most one blank line kept between statements.  Collections
-and calls longer than 100 characters get one element per line with a trailing comma (never
-inside an f-string field, which must stay on one line).  A byte order mark is dropped.
+arguments, at most one blank line kept between statements, `true`/`false`/`none` for Python's
+spellings.  Literals stay as written: `0xFF`, `1_000`, `1e-4`, each string and f-string with its
+quotes, prefixes and escapes.  A line longer than 100 columns is wrapped: its outermost call or
+collection gets one element per line with a trailing comma, then any element still too long the
+same way.  A byte order mark is dropped.
 
 Comments on their own line stay before the statement that follows them (or before the `}` that
 closes their block); a comment after code on a line stays at the end of that statement.
 
 `format_source` checks its own work before it returns: the output must parse to the same tree
-(positions aside), keep every comment, and format to itself.  When it does not — a bug in the
+(positions aside), spell every literal as the source did, keep every comment, and format to
+itself.  When it does not — a bug in the
 formatter, or a program the canonical layout cannot express — it raises `MFormatError`, and
 `m fmt` leaves the file as it was.
 """
 from __future__ import annotations
 
-import math
-import re
 from bisect import bisect_left
 from collections import Counter
 
 from mlang.lang import ast as m
 from mlang.lang.builder import Block
 from mlang.lang.diagnostics import MError, MFormatError, Span
-from mlang.lang.lexer import KEYWORDS, Token, comments, end_position
+from mlang.lang.lexer import Token, comments, end_position
 from mlang.lang.parser import BOM, parse
 
 __all__ = ["format_source"]
@@ -32,8 +33,7 @@ __all__ = ["format_source"]
 _WIDTH = 100
 _INDENT = "    "
 _PREC = m.PRECEDENCE
-_IDENTIFIER = re.compile(r"[^\W\d]\w*")
-_QUOTES = ('"', "'")
+_LITERALS = frozenset({"NUMBER", "STRING", "FSTRING"})  # token kinds kept exactly as written
 _REPORT = "the file is left unchanged; please report this as a bug in m fmt, with the file"
 
 
@@ -85,6 +85,14 @@ def _verify(formatter: _Formatter, module: m.Module, filename: str) -> None:
         span = node.span if node is not None and node.span is not None else Span(filename, 1, 1)
         raise MFormatError(f"m fmt would change what this program means: {what}",
                            Span(filename, span.line, span.column), hint=_REPORT)
+    written = [(tok.value, tok.line) for tok in formatter.ends.tokens if tok.type in _LITERALS]
+    rewritten = [tok.value for tok in tokens if tok.type in _LITERALS]
+    for (text, line), other in zip(written, rewritten):
+        if text != other:
+            raise MFormatError(f"m fmt would rewrite the literal {_describe(text)} as {_describe(other)}",
+                               Span(filename, line, 1), hint=_REPORT)
+    if len(written) != len(rewritten):
+        raise MFormatError("m fmt would change the literals of this program", Span(filename, 1, 1), hint=_REPORT)
     second = _layout(again, formatted, filename, tokens)
     if _comment_texts(formatter.comments) != _comment_texts(second.comments):
         raise MFormatError("m fmt would lose or change a comment of this program", Span(filename, 1, 1),
@@ -152,69 +160,6 @@ def _comments(source: str, filename: str) -> list[tuple[int, str, bool]]:
     return found
 
 
-def _keyword_safe(name: str) -> bool:
-    return bool(_IDENTIFIER.fullmatch(name)) and name not in KEYWORDS
-
-
-# Characters a string literal spells as an escape: controls, and the characters that other
-# tools take for line ends (str.splitlines splits at \x85 and U+2028) or cannot write (lone
-# surrogates).
-_HEX_ESCAPED = frozenset([*map(chr, range(32)), *map(chr, range(0x7F, 0xA0))])
-_U_ESCAPED = frozenset(["\u2028", "\u2029", "\ufeff", *map(chr, range(0xD800, 0xE000))])
-_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _string(value: str, quote: str = '"', as_hex: frozenset | set = frozenset()) -> str:
-    """`value` as a string literal between `quote`s; the quote characters in `as_hex` are spelled
-    `\\x22` / `\\x27` (inside an f-string field a backslash before a quote would end the field)."""
-    out = []
-    for ch in value:
-        named = _NAMED_ESCAPES.get(ch)
-        if named is not None:
-            out.append(named)
-        elif ch in as_hex or ch in _HEX_ESCAPED:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ch == quote:
-            out.append("\\" + quote)
-        elif ch in _U_ESCAPED:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return quote + "".join(out) + quote
-
-
-def _number(value) -> str:
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "1e999"
-        return repr(value)
-    try:
-        return str(value)
-    except ValueError:  # more digits than Python converts to decimal: the same number in hex
-        return hex(value)
-
-
-def _string_depth(e: m.FString) -> int:
-    """How many levels of string literals an f-string holds, itself included: 1 for `f"{x}"`,
-    2 for `f"{d['k']}"`, 3 for `f'{f"{d['k']}"}'`."""
-    depth = 1
-    for part in e.parts:
-        if isinstance(part, m.FormattedValue):
-            for node in m.walk(part.value):
-                if isinstance(node, m.FString):
-                    depth = max(depth, 1 + _string_depth(node))
-                elif isinstance(node, m.Constant) and isinstance(node.value, str):
-                    depth = max(depth, 2)
-    return depth
-
-
-class _Unquotable(Exception):
-    """An f-string whose strings nest more deeply than two kinds of quotes can delimit."""
-
-    def __init__(self, node: m.Expr):
-        self.node = node
-
-
 class _Formatter:
     def __init__(self, source: str, comments, filename: str, ends: _Ends):
         self.source_lines = source.split("\n")
@@ -227,8 +172,6 @@ class _Formatter:
         self.current_line = 1
         self.shared_line = 0  # a line where another statement follows: its comment goes to the last one
         self.break_node = None  # the collection to lay out one element per line
-        self.flat = 0  # inside an f-string field: nothing breaks across lines
-        self.quotes: list[str] = []  # the delimiters of the f-strings around the expression
         self.text = ""  # the result, once `module` has run
         self.opened_block = False  # whether the last line emitted opens a block
 
@@ -260,13 +203,15 @@ class _Formatter:
             self.emit(indent + (part.strip() if i else part), line + i)
 
     def trailing_comment(self, line: int) -> str:
-        """A comment that follows code on `line`, as text to append to that line."""
-        if self.next_comment < len(self.comments) and line != self.shared_line:
+        """The comments that follow code on `line`, in order, as text to append to that line."""
+        found = []
+        while self.next_comment < len(self.comments) and line != self.shared_line:
             c_line, text, own_line = self.comments[self.next_comment]
-            if c_line == line and not own_line and "\n" not in text:
-                self.next_comment += 1
-                return "  " + text
-        return ""
+            if c_line != line or own_line or "\n" in text:
+                break
+            self.next_comment += 1
+            found.append("  " + text)
+        return "".join(found)
 
     def _blank_before(self, line: int) -> bool:
         return line >= 2 and self.source_lines[line - 2].strip() == ""
@@ -284,7 +229,7 @@ class _Formatter:
         for i, s in enumerate(stmts):
             first = self.ends.first_line(s)
             self.flush_comments(first, indent)
-            if i and self._blank_before(first) and self.out and self.out[-1] != "":
+            if self._blank_before(first) and self.out and self.out[-1] != "" and not self.opened_block:
                 self.emit("", first)
             following = stmts[i + 1] if i + 1 < len(stmts) else None
             self.shared_line = self.ends.first_line(following) if following is not None else 0
@@ -311,11 +256,6 @@ class _Formatter:
         outer, self.current_line = self.current_line, s.span.line
         try:
             getattr(self, "stmt_" + type(s).__name__)(s, indent)
-        except _Unquotable as err:
-            span = err.node.span
-            raise MFormatError("m fmt cannot write this f-string: its strings nest more deeply than two kinds "
-                               "of quotes can delimit", Span(self.filename, span.line, span.column),
-                               hint="the file is left unchanged; move the inner string into a variable") from None
         finally:
             self.current_line = outer
 
@@ -464,11 +404,11 @@ class _Formatter:
         self.emit(indent + "}" + self.trailing_comment(end))
 
     def stmt_Import(self, s, indent):
-        self.simple(s, indent, f"import {_string(s.path)}" + (f" as {s.alias}" if s.alias else ""))
+        self.simple(s, indent, f"import {self.ends.after(s)}" + (f" as {s.alias}" if s.alias else ""))
 
     def stmt_FromImport(self, s, indent):
         names = ", ".join(n.name + (f" as {n.alias}" if n.alias else "") for n in s.names)
-        self.simple(s, indent, f"from {_string(s.path)} import {names}")
+        self.simple(s, indent, f"from {self.ends.after(s)} import {names}")
 
     def stmt_PythonImport(self, s, indent):
         self.simple(s, indent, f"import python {s.module}" + (f" as {s.alias}" if s.alias else ""))
@@ -501,65 +441,16 @@ class _Formatter:
     def e_Name(self, e, indent):
         return e.id, _PREC["atom"]
 
-    def forbidden_quotes(self) -> set[str]:
-        """Quote characters a string inside the current f-string field must not contain: those of
-        the single-quoted f-strings around it (their text ends at the first one)."""
-        return {q for q in self.quotes if len(q) == 1}
-
-    def inner_quote(self, node: m.Expr, avoid=()) -> str:
-        """The quote for a string inside an f-string field: one no enclosing f-string uses."""
-        forbidden = self.forbidden_quotes()
-        for q in _QUOTES:
-            if q not in forbidden and q not in avoid:
-                return q
-        raise _Unquotable(node)
-
     def e_Constant(self, e, indent):
         value = e.value
         if value is True or value is False:
             return ("true" if value else "false"), _PREC["atom"]
         if value is None:
             return "none", _PREC["atom"]
-        if isinstance(value, str):
-            if not self.quotes:
-                return _string(value), _PREC["atom"]
-            quote = self.inner_quote(e)
-            return _string(value, quote, self.forbidden_quotes() | {quote}), _PREC["atom"]
-        return _number(value), _PREC["atom"]
+        return self.ends.literal(e), _PREC["atom"]
 
     def e_FString(self, e, indent):
-        # A format spec is kept as written: its quote characters rule out that delimiter.
-        in_specs = {q for part in e.parts if isinstance(part, m.FormattedValue) and part.format_spec
-                    for q in _QUOTES if q in part.format_spec}
-        if self.quotes:
-            delimiter = self.inner_quote(e, in_specs)
-            as_hex = self.forbidden_quotes() | {delimiter}
-        elif _string_depth(e) >= 3:  # f"""...{f'...{"..."}...'}...""": three levels need a triple quote
-            delimiter, as_hex = '"""', {'"'}
-        else:
-            delimiter = next((q for q in _QUOTES if q not in in_specs), '"')
-            as_hex = set()
-        self.quotes.append(delimiter)
-        self.flat += 1
-        try:
-            parts = []
-            for part in e.parts:
-                if isinstance(part, m.FormattedValue):
-                    text = self.expr(part.value)
-                    if text.startswith("{"):
-                        text = " " + text
-                    if part.conversion:
-                        text += "!" + part.conversion
-                    if part.format_spec is not None:
-                        text += ":" + part.format_spec
-                    parts.append("{" + text + "}")
-                else:
-                    literal = _string(part.value, delimiter[0], as_hex)[1:-1]
-                    parts.append(literal.replace("{", "{{").replace("}", "}}"))
-        finally:
-            self.quotes.pop()
-            self.flat -= 1
-        return "f" + delimiter + "".join(parts) + delimiter, _PREC["atom"]
+        return self.ends.literal(e), _PREC["atom"]
 
     def e_BinOp(self, e, indent):
         prec = _PREC[e.op]
@@ -616,9 +507,11 @@ class _Formatter:
 
     def items(self, node, opening: str, parts: list[str], closing: str, indent: str, force_comma=False) -> str:
         flat = opening + ", ".join(parts) + ("," if force_comma else "") + closing
-        if not parts or self.flat or (node is not self.break_node and len(indent) + len(flat) <= _WIDTH):
+        if not parts or (node is not self.break_node and len(indent) + len(flat) <= _WIDTH):
             return flat
         inner = indent + _INDENT
+        if len(parts) == 1 and len(inner) + len(parts[0].split("\n")[0]) >= _WIDTH:
+            return flat  # one element on a line of its own, still too long (a long string): no help
         return opening + "\n" + "".join(f"{inner}{p},\n" for p in parts) + indent + closing
 
     def postfix(self, e, indent):
@@ -626,7 +519,7 @@ class _Formatter:
         (`x.f(a)[0].g()`), walked down in a loop: a long chain is not a deep recursion."""
         e, chain = m.postfix_chain(e)
         text = self.expr(e, _PREC["atom"])
-        if isinstance(e, m.Constant) and type(e.value) is int and type(chain[-1]) is m.Attribute:
+        if isinstance(e, m.Constant) and type(e.value) in (int, float) and type(chain[-1]) is m.Attribute:
             text = f"({text})"  # `(1).real`: `1.real` would read as a number
         for node in reversed(chain):
             kind = type(node)
@@ -670,8 +563,8 @@ class _Formatter:
         return self.items(e, "{", [self.expr(x, 0, indent + _INDENT) for x in e.elts], "}", indent), _PREC["atom"]
 
     def dict_key(self, key) -> str:
-        if isinstance(key, m.Constant) and isinstance(key.value, str) and _keyword_safe(key.value):
-            return key.value
+        if isinstance(key, m.Constant) and self.ends.is_name(key):
+            return key.value  # `{lr: 1}`: a bare name is its text
         if isinstance(key, m.Name):
             return f"({key.id})"
         return self.expr(key, 1)
@@ -720,6 +613,30 @@ class _Ends:
         key = node.span.line << 24 | node.span.column
         i = bisect_left(self.starts, key)
         return i if i < len(self.starts) and self.starts[i] == key else None
+
+    def literal(self, node: m.Constant | m.FString) -> str:
+        """The source text of a number, string or f-string literal: adjacent strings (`"a" "b"`,
+        one value) are kept apart, one space between."""
+        i = self._index(node)
+        tokens = self.tokens
+        if i is None or tokens[i].type not in _LITERALS:
+            raise MFormatError("m fmt cannot find the text of this literal", node.span, hint=_REPORT)
+        parts = [tokens[i].value]
+        if tokens[i].type == "STRING":
+            end = node.span.end_line << 24 | node.span.end_column
+            while tokens[i + 1].type == "STRING" and self.starts[i + 1] < end:
+                i += 1
+                parts.append(tokens[i].value)
+        return " ".join(parts)
+
+    def after(self, node: m.Node) -> str:
+        """The text of the token after the one `node` starts at (the path of an import)."""
+        return self.tokens[self._index(node) + 1].value
+
+    def is_name(self, node: m.Node) -> bool:
+        """Whether `node` was written as a bare name (a dict key `{lr: 1}` is the string "lr")."""
+        i = self._index(node)
+        return i is not None and self.tokens[i].type == "NAME"
 
     def first_line(self, node: m.Node) -> int:
         """The line of the first token of a statement or model item: a node's span starts inside

@@ -1,3 +1,7 @@
-// expect: 3:1: 'f' is already declared on line 2
-func f() { return 1 }
-func f() { return 2 }
+// expect: 5:1: 'f' is already declared on line 2
+func f() {
+    return 1
+}
+func f() {
+    return 2
+}

@@ -1,2 +1,2 @@
-// expect: 2:21: keyword argument 'sep' is given twice
-print(1, sep = ",", sep = ";")
+// expect: 2:19: keyword argument 'sep' is given twice
+print(1, sep=",", sep=";")

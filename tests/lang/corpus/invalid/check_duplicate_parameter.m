@@ -1,2 +1,4 @@
 // expect: 2:11: duplicate parameter 'a'
-func f(a, a) { return a }
+func f(a, a) {
+    return a
+}

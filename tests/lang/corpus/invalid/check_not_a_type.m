@@ -1,2 +1,4 @@
 // expect: 2:11: 'Strng' is not a type
-func f(x: Strng) -> int { return 1 }
+func f(x: Strng) -> int {
+    return 1
+}

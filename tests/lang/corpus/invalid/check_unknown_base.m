@@ -1,2 +1,3 @@
 // expect: 2:21: unknown model 'Unknwn' after extends
-model Small extends Unknwn { }
+model Small extends Unknwn {
+}

@@ -1,8 +1,8 @@
 // The model syntax of DESIGN §1: metamodels, models, extends, fields, layers, forward, types.
 metamodel Classifier {
-    input:  Text
+    input: Text
     output: Tensor[float32, B, num_labels]
-    encoder: Model[Text -> Tensor[float32, B, 384]]   // abstract: bound by a model that extends this
+    encoder: Model[Text -> Tensor[float32, B, 384]]  // abstract: bound by a model that extends this
     num_labels: int = 2
     dropout: float = 0.1
 }
@@ -25,8 +25,8 @@ model Scaled extends SmallCNN {
 }
 
 model Bigger extends Scaled {
-    factor = 3.0                 // binds (overrides) an inherited field
-    Dense(2)                     // appends a layer
+    factor = 3.0  // binds (overrides) an inherited field
+    Dense(2)  // appends a layer
 }
 
 func pick(model: SmallCNN, n: int = 3) -> List[Model] {

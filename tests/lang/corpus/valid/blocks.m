@@ -12,7 +12,9 @@ result = collect("first") {
 }
 print(result, steps)
 func repeat(times, _block) {
-    for i in range(times) { _block() }
+    for i in range(times) {
+        _block()
+    }
 }
 func tally() {
     hits = 0
@@ -23,6 +25,8 @@ func tally() {
 }
 print(tally())
 outer = collect("nested") {
-    collect("inner") { 42 }
+    collect("inner") {
+        42
+    }
 }
 print(outer)

@@ -1,10 +1,10 @@
 /* Control flow: if / else if / else, while, for, break, continue, `;` separators. */
 func classify(n) {
-    if n < 0 { return "negative" }
-    else if n == 0 {
+    if n < 0 {
+        return "negative"
+    } else if n == 0 {
         return "zero"
-    }
-    else {
+    } else {
         return "positive"
     }
 }
@@ -12,15 +12,25 @@ print(classify(-3), classify(0), classify(4))
 i = 0
 while true {
     i += 1
-    if i % 2 == 0 { continue }
-    if i > 7 { break }
+    if i % 2 == 0 {
+        continue
+    }
+    if i > 7 {
+        break
+    }
     print("odd", i)
 }
-total = 0; for k, v in {a: 1, b: 2}.items() { total += v; print(k) }
+total = 0
+for k, v in {a: 1, b: 2}.items() {
+    total += v
+    print(k)
+}
 print(total)
 for row in [[1, 2], [3, 4]] {
     for item in row {
-        if item == 3 { break }
+        if item == 3 {
+            break
+        }
         print(item)
     }
 }

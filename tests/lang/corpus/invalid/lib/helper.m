@@ -1,1 +1,3 @@
-func helper() { return 1 }
+func helper() {
+    return 1
+}
