@@ -9,5 +9,5 @@ register_builtin("serve", "mlang.serve.server:serve",
                         "drain_s: float = 0.0, token: str | None = None, public_metrics_and_docs: bool = False, "
                         "max_body_bytes: int = 8388608, max_json_depth: int = 32, max_number_digits: int = 100, "
                         "read_timeout_s: float = 30.0, max_inputs: int = 1024, device: str = 'auto', "
-                        "backend: str = 'eager', num_threads: int | None = None, trust_code=None, "
+                        "backend: str = 'plan', num_threads: int | None = None, trust_code=None, "
                         "log_level: str = 'warning'")
