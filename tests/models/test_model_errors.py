@@ -210,10 +210,8 @@ model Twice {
 """
     d = only(check_m(source))
     assert (d.span.line, d.span.column) == (6, 16)
-    assert "'decoder'" in d.message
-    ours = only(plugin_only(source))
-    assert ours.message == "forward of Twice uses 'decoder', which is not a field of the model nor a defined name"
-    assert ours.hint == "did you mean 'encoder'?"
+    # the front end's scope of a forward block holds the model's fields: one message, one place
+    assert (d.message, d.hint) == ("undefined name 'decoder'", "did you mean 'encoder'?")
 
 
 def test_reserved_field_name():

@@ -12,13 +12,16 @@ declarations, the instantiations `Name(field=...)` and the compositions
 - an unknown layer (with "did you mean") and bad layer arguments (name, count, type, range);
 - a shape mismatch inside a layer stack, or between the stack and the declared `output:` type;
 - a shape mismatch between `sequentialModel` parts and an impossible `parallelModel` merge;
-- a `forward` block calling a model or function that is neither a field nor defined.
+- a literal `loadModelFromUrl` name that is a near miss of a zoo name.
+
+Names a `forward` block uses are the front end's concern (its model scope holds the fields,
+inherited ones included), as are unknown fields and positional arguments at instantiation, which
+it reports first; this plugin still finds those, for callers without the front end.
 
 Whatever cannot be known statically (values from Python, unknown bases) is skipped: no false errors.
 """
 from __future__ import annotations
 
-import builtins as py_builtins
 import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -130,12 +133,6 @@ class ModelChecker:
         self.models: dict[str, StaticModel | None] = {}
         self.calls = calls
         self.assigned_models: dict[str, StaticModelValue] = {}
-        self.builtin_names: set[str] | None = None  # computed once, for the first forward block
-
-    @cached_property
-    def globals(self) -> set[str]:
-        """Every name the module binds anywhere (forward blocks may use module-level helpers)."""
-        return _bound_names(A.walk(self.module))
 
     @cached_property
     def model_calls(self) -> dict[int, list[A.Call]]:
@@ -293,29 +290,6 @@ class ModelChecker:
                 return self.static_layer(node, env)
         return static_value(node, env)
 
-    # ----- forward blocks ----------------------------------------------------------------------
-    def check_forward(self, model: StaticModel) -> None:
-        forward = model.decl.forward
-        if forward is None or model.open:
-            return
-        if self.builtin_names is None:
-            self.builtin_names = _builtin_names()
-        known = set(model.fields) | {p.name for p in forward.params} | self.globals | self.builtin_names
-        known |= {"self"}
-        for node in _walk_list(forward.body):
-            if isinstance(node, (A.Assign, A.For)):
-                known |= _target_names(node.target)
-            if isinstance(node, A.Comprehension):
-                known |= _target_names(node.target)
-        for node in _walk_list(forward.body):
-            if isinstance(node, A.Call) and isinstance(node.func, A.Name) and node.func.id not in known:
-                name = node.func.id
-                close = difflib.get_close_matches(name, sorted(model.fields), n=1)
-                self.error(f"forward of {model.decl.name} uses '{name}', which is not a field of the model "
-                           "nor a defined name", node.func.span,
-                           hint=f"did you mean '{close[0]}'?" if close else
-                           f"declare it as a field: {name}: Model")
-
     # ----- instantiations and compositions -----------------------------------------------------
     def check_instantiation(self, call: A.Call) -> "StaticModelValue | None":
         name = call_name(call)
@@ -419,7 +393,6 @@ class ModelChecker:
             model = self.resolve(name)
             if model is not None:
                 self.outputs[name] = self.check_stack(model)
-                self.check_forward(model)
         for stmt in _statements(self.module.body):
             self.check_statement(stmt)
         # an imported model's own errors are reported when its file is checked
@@ -487,42 +460,6 @@ def _statements(body):
         if isinstance(stmt, A.ModelDecl):
             continue
         yield stmt
-
-
-def _walk_list(nodes):
-    for node in nodes:
-        yield from A.walk(node)
-
-
-def _target_names(target) -> set[str]:
-    if isinstance(target, A.Name):
-        return {target.id}
-    if isinstance(target, (A.TupleLit, A.ListLit)):
-        names = set()
-        for e in target.elts:
-            names |= _target_names(e)
-        return names
-    return set()
-
-
-def _bound_names(nodes) -> set[str]:
-    """Every name bound by `nodes`, all of a module's (so forward blocks may use module-level helpers)."""
-    names: set[str] = set()
-    for node in nodes:
-        if isinstance(node, (A.FuncDecl, A.ModelDecl)):
-            names.add(node.name)
-        elif isinstance(node, (A.Assign, A.For)):
-            names |= _target_names(node.target)
-        elif isinstance(node, (A.Import, A.PythonImport)):
-            names.add(node.bound_name)
-        elif isinstance(node, A.FromImport):
-            names |= {n.bound_name for n in node.names}
-    return names
-
-
-def _builtin_names() -> set[str]:
-    from mlang.lang.registry import builtins
-    return set(builtins()) | set(dir(py_builtins))
 
 
 def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
