@@ -59,3 +59,33 @@ def test_a_module_without_models_costs_no_walk(check_context):
     assert checker.run() == [] and checker.model_calls == {}
     assert "globals" not in vars(checker)  # the module-wide names are read only for forward blocks
     assert check_models(ctx.module, ctx) == []
+
+
+def test_inherited_fields_take_their_values_as_the_run_evaluates_them(tmp_path):
+    """A base's field default that reads a field the model overrides sees the override, in the
+    check as in the run (fields in the front end's resolved order, each seeing those before it):
+    hidden = width * 2 = 16 here, so the stack's output fits and `m check` says nothing."""
+    import subprocess
+    import sys
+
+    program = tmp_path / "inherit.m"
+    program.write_text(textwrap.dedent("""\
+        import python torch
+        metamodel Base {
+            input: Tensor[float32, B, 4]
+            width: int = 4
+            hidden: int = width * 2
+            Dense(hidden)
+        }
+        model Sub extends Base {
+            width = 8
+            output: Tensor[float32, B, 16]
+        }
+        model Narrow extends Base {
+            output: Tensor[float32, B, 16]
+        }
+        """))
+    done = subprocess.run([sys.executable, "-m", "mlang", "check", str(program)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "inherit.m:13:5: error: shape mismatch: the layer stack of Narrow produces Tensor[float32, B, 8]" in done.stderr
+    assert "Sub" not in done.stderr

@@ -64,7 +64,7 @@ class ModelTable:
         self.local = local  # bound name → declaration (the module's own and imported ones)
         self.builtins = builtins
         self._scopes: dict[int, dict[str, m.ModelDecl]] = {}  # id(decl from an M builtin file) → its file's
-        self._fields: dict[int, dict[str, Field] | None] = {}
+        self._fields: dict[tuple, dict[str, Field] | None] = {}
 
     def builtin(self, name: str) -> m.ModelDecl | None:
         """The declaration of a builtin written in M (`TextClassifier`), None for any other name."""
@@ -102,22 +102,23 @@ class ModelTable:
             chain.append(base)
         return chain
 
-    def fields(self, decl: m.ModelDecl) -> dict[str, Field] | None:
-        """Every field of `decl`, inherited ones included (not `input:`/`output:` types)."""
-        key = id(decl)
+    def fields(self, decl: m.ModelDecl, partial: bool = False) -> dict[str, Field] | None:
+        """Every field of `decl`, inherited ones included (not `input:`/`output:` types); None
+        when a base cannot be seen — or, `partial`, what the model itself declares and binds."""
+        key = (id(decl), partial)
         if key not in self._fields:
             self._fields[key] = None  # a cycle reached again is unknown
-            self._fields[key] = self._resolve(decl)
+            self._fields[key] = self._resolve(decl, partial)
         return self._fields[key]
 
-    def _resolve(self, decl: m.ModelDecl) -> dict[str, Field] | None:
+    def _resolve(self, decl: m.ModelDecl, partial: bool) -> dict[str, Field] | None:
         fields: dict[str, Field] = {}
         if decl.base is not None:
             base = self.base(decl)
             inherited = self.fields(base) if base is not None else None
-            if inherited is None:
+            if inherited is None and not partial:
                 return None
-            fields.update(inherited)
+            fields.update(inherited or {})
         for f in decl.fields:
             if f.name in IO_FIELDS and f.type is not None:
                 continue

@@ -30,7 +30,8 @@ from pathlib import Path
 from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import Diagnostic, MError, Span
-from mlang.lang.resolve import no_field, positional_fields, unbound_field
+from mlang.lang.registry import builtins
+from mlang.lang.resolve import Field, ModelTable, no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
 from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
 from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequence, field_bindings, merge_type,
@@ -123,7 +124,8 @@ class ModelChecker:
     the checker finds the calls it needs by walking the module itself.
     """
 
-    def __init__(self, module: A.Module, visible: dict | None = None, calls: list | None = None):
+    def __init__(self, module: A.Module, visible: dict | None = None, calls: list | None = None,
+                 table: ModelTable | None = None):
         self.module = module
         self.diagnostics: list[Diagnostic] = []
         # models imported from other M files (under their own name) are known too
@@ -132,6 +134,8 @@ class ModelChecker:
         self.decls.update({s.name: s for s in module.body if isinstance(s, A.ModelDecl)})
         self.models: dict[str, StaticModel | None] = {}
         self.calls = calls
+        # the fields of each model, inherited ones included: the front end's resolution
+        self.table = table if table is not None else ModelTable(self.decls, builtins())
         self.assigned_models: dict[str, StaticModelValue] = {}
 
     @cached_property
@@ -181,7 +185,6 @@ class ModelChecker:
     def declare(self, decl: A.ModelDecl, base: StaticModel | None) -> StaticModel:
         model = StaticModel(decl, open=decl.base is not None and base is None)
         if base is not None:
-            model.fields = dict(base.fields)
             model.layers = list(base.layers)
             model.input_type, model.output_type = base.input_type, base.output_type
             model.output_span, model.has_forward = base.output_span, base.has_forward
@@ -196,12 +199,13 @@ class ModelChecker:
                     model.input_type = t
                 else:
                     model.output_type, model.output_span = t, f.span
-                continue
-            if f.name in RESERVED_FIELDS:
-                reserved = reserved_field(f.name, decl.name).diagnostics[0]
-                self.error(reserved.message, f.span, hint=reserved.hint)
-                continue
-            self.declare_field(model, f, names)
+            elif f.name in RESERVED_FIELDS:
+                self.add(reserved_field(f.name, decl.name, f.span))
+        # in the order the run evaluates them: inherited first, each seeing the ones before it
+        resolved = self.table.fields(decl, partial=model.open) or {}
+        for f in resolved.values():
+            if f.name not in RESERVED_FIELDS:
+                self.declare_field(model, f, names)
         model.layers.extend(decl.layers)
         model.has_forward = model.has_forward or decl.forward is not None
         if decl.kind == "model" and decl.base is None and not model.layers and not model.has_forward:
@@ -213,19 +217,18 @@ class ModelChecker:
                     self.add(leaves_abstract(decl.name, name, sf.owner, decl.span))
         return model
 
-    def declare_field(self, model: StaticModel, f: A.FieldDecl, names) -> None:
-        inherited = model.fields.get(f.name)
-        declared = type_from_ast(f.type, names) if f.type is not None else None
-        ftype = declared or (inherited.type if inherited else T.ANY)
-        value = ABSTRACT if f.default is None else static_value(f.default, model.env())
-        if f.default is not None and value is not UNKNOWN and not _fits(value, ftype):
-            self.add(wrong_field_type(f.name, model.decl.name, ftype, f"{static_kind(value)} {value!r}",
-                                      f.default.span))
-            value = UNKNOWN
-        if f.default is None and f.type is None:
-            value = UNKNOWN
-        model.fields[f.name] = StaticField(f.name, ftype, value, f.span,
-                                           inherited.owner if inherited and declared is None else model.decl.name)
+    def declare_field(self, model: StaticModel, f: Field, names) -> None:
+        ftype = type_from_ast(f.type, names) if f.type is not None else T.ANY
+        if f.default is None:
+            value = ABSTRACT if f.type is not None else UNKNOWN
+        else:
+            value = static_value(f.default, model.env())
+            if value is not UNKNOWN and not _fits(value, ftype):
+                if f.owner is model.decl:  # a base's own error is reported at the base
+                    self.add(wrong_field_type(f.name, model.decl.name, ftype, f"{static_kind(value)} {value!r}",
+                                              f.default.span))
+                value = UNKNOWN
+        model.fields[f.name] = StaticField(f.name, ftype, value, f.decl.span, (f.declared_in or f.owner).name)
 
     # ----- layer stacks ------------------------------------------------------------------------
     def check_stack(self, model: StaticModel) -> T.MType:
@@ -468,7 +471,8 @@ def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
     Where the front end's checker already reported a problem at the same place (an undefined
     layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
     """
-    checker = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None))
+    checker = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None),
+                           getattr(ctx, "table", None))
     found = checker.run()
     if ctx is not None:
         ctx.results["models"] = checker  # the static view of the models, for the language server
