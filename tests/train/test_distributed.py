@@ -1,4 +1,5 @@
 """Data-parallel training over torch.distributed (gloo, 2 CPU processes) with tiny models."""
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,36 @@ def test_two_processes_end_with_identical_weights_equal_to_single_process_traini
     single = fine_tune_model(mlp(), train, valid, **settings)
     for name, value in single.state_dict().items():
         torch.testing.assert_close(parallel.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+class EvalCounting(torch.nn.Sequential):
+    """An MLP that appends, to `folder/eval<rank>`, the size of each batch it scores in eval mode."""
+
+    def __init__(self, folder, seed=0):
+        super().__init__(*mlp(seed))
+        self.folder = folder
+
+    def forward(self, x):
+        if not self.training:
+            with open(self.folder / f"eval{distributed.rank()}", "a") as out:
+                out.write(f"{len(x)}\n")
+        return super().forward(x)
+
+
+def test_validation_is_sharded_across_ranks_and_gives_the_single_process_figures(iris, tmp_path):
+    train, valid = iris
+    settings = dict(epochs=3, lr=0.05, batch_size=len(train), progress=False, seed=0)
+    parallel = fine_tune(EvalCounting(tmp_path), train, valid, devices=2, **settings)
+    scored = [sum(map(int, (tmp_path / f"eval{r}").read_text().split())) for r in (0, 1)]
+    # Each rank scored its slice of the 45 validation examples every epoch, not all of them.
+    assert len(valid) == 45 and scored == [3 * 22, 3 * 23]
+
+    (tmp_path / "single").mkdir()
+    single = fine_tune_model(EvalCounting(tmp_path / "single"), train, valid, **settings)
+    assert sum(map(int, (tmp_path / "single" / "eval0").read_text().split())) == 3 * 45
+    for key in ("valid_loss", "valid_f1"):
+        torch.testing.assert_close(parallel.history[key], single.history[key], rtol=1e-5, atol=1e-6)
+    assert parallel.history.best_epoch == single.history.best_epoch
 
 
 def test_devices_argument_trains_with_shuffled_minibatches_and_learns(iris):
@@ -138,6 +169,42 @@ def test_an_m_program_fine_tunes_on_two_devices(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program)],
                           capture_output=True, text=True, timeout=300)
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr
+
+
+SHARDED_VALIDATION = """
+import python json
+import python pathlib
+train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=true)
+model Net {
+    input: Tensor[float32, B, 4]
+    Dense(16)
+    Tanh()
+    Dense(3)
+}
+setSeed(0)
+net = fineTuneModel(Net(), train.take(104), valid, epochs=2, batch_size=104, lr=0.05,
+                    progress=false, seed=0)
+figures = json.dumps([net.history["valid_loss"], net.history["valid_f1"]])
+pathlib.Path(args[0] + "/history" + str(rank())).write_text(figures)
+"""
+
+
+@pytest.mark.slow
+def test_m_run_nproc_2_validates_on_both_ranks_to_the_single_process_figures(tmp_path):
+    program = tmp_path / "valid.m"
+    program.write_text(SHARDED_VALIDATION)
+    figures = {}
+    for runs, nproc in (("one", []), ("two", ["--nproc", "2"])):
+        (tmp_path / runs).mkdir()
+        done = subprocess.run([sys.executable, "-m", "mlang", "run", *nproc, str(program), "--",
+                               str(tmp_path / runs)], capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, OMP_NUM_THREADS="1"))
+        assert done.returncode == 0, done.stderr[-3000:]
+        figures[runs] = [json.loads(f.read_text()) for f in sorted((tmp_path / runs).glob("history*"))]
+    (single,), (rank0, rank1) = figures["one"], figures["two"]
+    assert rank0 == rank1  # the gathered outputs give every rank the same figures
+    for mine, theirs in zip(rank0, single):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_the_multi_node_command_uses_c10d_rendezvous_and_checks_its_options():

@@ -262,8 +262,8 @@ def _wait(nodes, folder):
     return logs
 
 
-# Intermittent (docs/training.md, "Elastic restarts"): some runs pass, in others the re-formed
-# group's gloo connection is refused and one node's agent is left waiting on the rendezvous.
+# Slow: two trainings of two processes each.  It was intermittent (the restarted group read a dead
+# worker's address from torchrun's shared agent store) until `m run` turned that store off.
 @pytest.mark.slow
 def test_an_elastic_restart_after_killing_one_nodes_process_resumes_to_the_same_weights(tmp_path):
     from safetensors.torch import load_file

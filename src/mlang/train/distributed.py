@@ -58,6 +58,23 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
+def group_size() -> int:
+    """The number of processes in this process's initialised group (1 outside one)."""
+    group = _initialized_group()
+    return group.get_world_size() if group is not None else 1
+
+
+def gather_from_ranks(value) -> list:
+    """`value` from every rank of the group, in rank order, on every rank (`[value]` outside a
+    group).  Every rank must call it; values are pickled (`all_gather_object`)."""
+    group = _initialized_group()
+    if group is None or group.get_world_size() == 1:
+        return [value]
+    gathered = [None] * group.get_world_size()
+    group.all_gather_object(gathered, value)
+    return gathered
+
+
 def _initialized_group():
     import torch.distributed as dist
 
@@ -443,5 +460,19 @@ def run_program(nproc: int, program_args: list[str], **multi_node) -> int:
     import subprocess
 
     command = relaunch_command(nproc, program_args, **multi_node)  # validates the options first
-    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // nproc)))
-    return subprocess.call(command, env=env)
+    return subprocess.call(command, env=launch_environment(nproc))
+
+
+def launch_environment(nproc: int) -> dict[str, str]:
+    """The environment torchrun runs under: this one, with the cores shared among the `nproc`
+    processes and a fresh store for every worker group.
+
+    By default torchrun's agents hand their workers one store that outlives restarts, and nothing
+    in it is keyed by the attempt: after an elastic restart a new worker can read the address a
+    worker of the failed group published there and connect to a process that is gone (gloo:
+    "connection refused", seen in most restarts on loopback).  With the agent's store not shared,
+    the rank-0 node picks a free port at every rendezvous round and the new group's rank-0 worker
+    starts an empty store on it.
+    """
+    return dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // nproc)),
+                TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1")

@@ -30,6 +30,20 @@ def evaluate(model, data, metrics: Sequence[str] | None = None, batch_size: int 
     confusion_matrix; regression/forecast: mse, mae, rmse, r2; QA: exact_match, f1 (token F1);
     any task: loss.
     """
+    return _evaluate(model, data, metrics, batch_size, run_model)
+
+
+def evaluate_across_ranks(model, data, metrics: Sequence[str] | None = None,
+                          batch_size: int = 32) -> EvaluationReport:
+    """`evaluate`, with the model run by every rank of the training group on its own share of
+    `data` (a contiguous slice, no padding); the outputs are gathered, so every rank computes the
+    same metrics over the whole data: the single-process figures up to float rounding (the loss
+    is summed in another order, and batches are padded differently).  Every rank must call it,
+    as fineTuneModel's validation does; outside a group it is `evaluate`."""
+    return _evaluate(model, data, metrics, batch_size, run_model_across_ranks)
+
+
+def _evaluate(model, data, metrics, batch_size: int, run) -> EvaluationReport:
     dataset = _as_dataset(data)
     task = tasks.task_of(model, dataset)
     names = list(metrics) if metrics is not None else DEFAULT_METRICS[task]
@@ -39,7 +53,7 @@ def evaluate(model, data, metrics: Sequence[str] | None = None, batch_size: int 
     if dataset.target_column is None:
         raise data_error("evaluate needs data with targets (a label=, target= or answers column)",
                      field="data")
-    outputs = run_model(model, dataset, batch_size, task, with_loss="loss" in names)
+    outputs = run(model, dataset, batch_size, task, with_loss="loss" in names)
     predictions = _in_data_label_order(model, dataset, outputs.predictions, task)
     references = dataset.targets()
     num_classes = _num_classes(dataset, predictions, references, task)
@@ -113,6 +127,34 @@ def run_model(model, dataset, batch_size: int, task: str, with_loss: bool) -> Ou
         model.train(was_training)
     loss = float(loss_sum) / len(dataset) if loss_sum is not None else None
     return _assemble(task, gathered, order, loss)
+
+
+def run_model_across_ranks(model, dataset, batch_size: int, task: str, with_loss: bool) -> Outputs:
+    """`run_model` over this rank's slice of `dataset`, the slices of all ranks gathered back into
+    the dataset's order on every rank (see `evaluate_across_ranks`)."""
+    from mlang.train import distributed
+
+    ranks = distributed.group_size()
+    if ranks == 1:
+        return run_model(model, dataset, batch_size, task, with_loss)
+    count, me = len(dataset), distributed.rank()
+    mine = dataset[count * me // ranks:count * (me + 1) // ranks]
+    share = (len(mine), run_model(model, mine, batch_size, task, with_loss)) if len(mine) else None
+    parts = [part for part in distributed.gather_from_ranks(share) if part is not None]
+    return _joined(task, parts, count)
+
+
+def _joined(task: str, parts: list, count: int) -> Outputs:
+    """One `Outputs` from consecutive slices' `(size, Outputs)`, in order."""
+    import torch
+
+    predictions = [p for _, part in parts for p in part.predictions]
+    scores = (torch.cat([part.scores for _, part in parts])
+              if task == "classification" else None)
+    losses = [(n, part.loss) for n, part in parts]
+    loss = (sum(n * value for n, value in losses) / count
+            if losses and all(value is not None for _, value in losses) else None)
+    return Outputs(predictions, scores=scores, loss=loss)
 
 
 def _batch_predictions(task: str, output, batch):

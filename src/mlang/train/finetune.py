@@ -373,10 +373,10 @@ def _optimizer_step(optimizer, scheduler, scaler, parameters: list, max_grad_nor
 
 
 def _validate(model, valid, metric, batch_size: int) -> dict:
-    from mlang.train.evaluate import evaluate
+    from mlang.train.evaluate import evaluate_across_ranks  # each rank scores its share
 
     names = ["loss"] + ([metric.name] if metric.name != "loss" else [])
-    report = evaluate(model, valid, metrics=names, batch_size=batch_size)
+    report = evaluate_across_ranks(model, valid, metrics=names, batch_size=batch_size)
     return {f"valid_{name}": report[name] for name in names}
 
 
