@@ -149,3 +149,22 @@ def test_a_functions_locals_are_not_module_names_and_deep_nesting_does_not_crash
     assert doc.hover(5, 7) is None and doc.definition(5, 7) is None
     deep = analysis("y = " + " + ".join(["1"] * 3000) + "\n")
     assert deep.hover(1, 0) is not None
+
+
+def test_the_editor_reads_the_front_ends_resolution_once(tmp_path):
+    """Scopes, imported files and the models' fields come from the one check of the document
+    (`check_program`): an imported file is not parsed again, and a model extending a standard
+    metamodel offers the fields it inherits, with where they are declared."""
+    (tmp_path / "lib.m").write_text("func helper(a: int) { return a }\n")
+    source = ('import "lib.m"\nmodel Sentiment extends TextClassifier {\n    num_labels = 3\n}\n'
+              'clf = Sentiment()\nx = lib.helper(1)\n')
+    doc = Analysis(source, str(tmp_path / "app.m"))
+    resolved = str(tmp_path / "lib.m")
+    assert doc.imported(resolved).module is doc.program.programs[resolved].module
+    assert [s.kind for s in doc.program.scopes][:1] == ["module"]
+    fields = doc.model_fields(doc.program.models["Sentiment"])
+    assert {"pretrained_model", "num_labels", "dropout"} <= set(fields)
+    decl, owner = fields["dropout"]
+    assert owner.name == "TextClassifier" and decl.span.file.endswith("text.m")
+    labels = [c.label for c in doc.completions(5, 16)]
+    assert "num_labels=" in labels and "dropout=" in labels

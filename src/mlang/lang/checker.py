@@ -30,7 +30,7 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.registry import Signature, literal_kinds
-from mlang.lang.resolve import IO_FIELDS, ModelTable, no_field, positional_fields
+from mlang.lang.resolve import IO_FIELDS, ModelTable, Scope, no_field, positional_fields
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "check_program", "Signature", "function_signature"]
@@ -68,6 +68,8 @@ class CheckContext:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     table: ModelTable | None = None  # `models` and the standard metamodels resolved, fields inherited
     results: dict = field(default_factory=dict)  # what plugins computed, for other consumers (the LSP)
+    scopes: list[Scope] = field(default_factory=list)  # the module's scopes, outermost first, as resolved
+    programs: dict = field(default_factory=dict)  # resolved path of each M file it imports → its context
 
     def report(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, hint=hint))
@@ -96,40 +98,6 @@ def function_signature(name: str, params: list[m.Param]) -> Signature:
 
 # ------------------------------------------------------------------ scopes
 
-class _Scope:
-    __slots__ = ("kind", "names", "parent", "open", "funcs")
-
-    def __init__(self, kind: str, names: set[str], parent: _Scope | None, open_: bool = False):
-        self.kind = kind  # module | function | block | model | comprehension
-        self.names = names
-        self.parent = parent
-        self.open = open_  # names we cannot see may be defined here (a model with an unknown base)
-        self.funcs: dict[str, m.FuncDecl] = {}
-
-    def lookup(self, name: str) -> _Scope | None:
-        scope = self
-        while scope is not None:
-            if name in scope.names:
-                return scope
-            scope = scope.parent
-        return None
-
-    def is_open(self) -> bool:
-        scope = self
-        while scope is not None:
-            if scope.open:
-                return True
-            scope = scope.parent
-        return False
-
-    def visible(self) -> set[str]:
-        names, scope = set(), self
-        while scope is not None:
-            names |= scope.names
-            scope = scope.parent
-        return names
-
-
 def _did_you_mean(name: str, candidates) -> str | None:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
     return f"did you mean '{close[0]}'?" if close else None
@@ -146,8 +114,8 @@ class _Checker:
         self.ctx = ctx
         self.builtins = ctx.builtins
         self.checking = checking  # files being checked, outermost first (import-cycle detection)
-        self.modules = modules  # resolved path -> (Module, its visible models) | None, shared by one run
-        self.scope: _Scope | None = None
+        self.modules = modules  # resolved path -> its CheckContext (None while it is checked), shared by one run
+        self.scope: Scope | None = None
         self.in_function = False
         self.in_block = False
         self.loop_depth = 0
@@ -175,7 +143,8 @@ class _Checker:
         for s in module.body:
             for name in bound_names([s]):
                 self.binding_counts[name] = self.binding_counts.get(name, 0) + 1
-        self.scope = _Scope("module", set(self.binding_counts) | set(PROGRAM_NAMES), None)
+        self.scope = self.new_scope("module", set(self.binding_counts) | set(PROGRAM_NAMES), node=module,
+                                    body=module.body)
         self.ctx.table = ModelTable(self.ctx.models, self.builtins)
         self.collect_models(module.body)
         self.statements(module.body)
@@ -320,9 +289,16 @@ class _Checker:
             if p.default is not None:
                 self.expr(p.default)
 
-    def function_body(self, names: set[str], body: list[m.Stmt], open_: bool = False) -> None:
+    def new_scope(self, kind: str, names: set[str], open_: bool = False, node=None, params=(), body=()) -> Scope:
+        """A scope inside the current one, recorded in the resolved program (`ctx.scopes`)."""
+        scope = Scope(kind, names, self.scope, open_, node, params, body)
+        self.ctx.scopes.append(scope)
+        return scope
+
+    def function_body(self, names: set[str], node, params: list[m.Param], body: list[m.Stmt],
+                      open_: bool = False) -> None:
         saved = (self.scope, self.in_function, self.in_block, self.loop_depth)
-        self.scope = _Scope("function", names, self.scope, open_)
+        self.scope = self.new_scope("function", names, open_, node, params, body)
         self.in_function, self.in_block, self.loop_depth = True, False, 0
         try:
             self.statements(body)
@@ -333,7 +309,7 @@ class _Checker:
         self.params(s.params)
         if s.returns is not None:
             self.type(s.returns)
-        self.function_body(bound_names(s.body, s.params), s.body)
+        self.function_body(bound_names(s.body, s.params), s, s.params, s.body)
 
     # -- models
     def model_fields(self, decl: m.ModelDecl) -> list[str] | None:
@@ -373,7 +349,7 @@ class _Checker:
         fields = self.model_fields(s)
         names = {f.name for f in s.fields}.union(fields or ())
         saved = self.scope
-        self.scope = _Scope("model", names, self.scope, open_=fields is None)
+        self.scope = self.new_scope("model", names, fields is None, s)
         try:
             for f in s.fields:
                 if f.type is not None:
@@ -387,7 +363,7 @@ class _Checker:
                 if s.forward.returns is not None:
                     self.type(s.forward.returns, dims=names)
                 body_names = bound_names(s.forward.body, s.forward.params) | {"self"}
-                self.function_body(body_names, s.forward.body, open_=fields is None)
+                self.function_body(body_names, s.forward, s.forward.params, s.forward.body, open_=fields is None)
         finally:
             self.scope = saved
 
@@ -446,12 +422,12 @@ class _Checker:
                 return None
             ctx = _check(module, self.checking + [resolved], self.modules)
             self.ctx.diagnostics.extend(ctx.diagnostics)
-            self.modules[resolved] = module, ctx.models
+            self.modules[resolved] = ctx
         if self.modules[resolved] is None:
             return None
-        module, visible = self.modules[resolved]
-        self.ctx.table.add_file(module, visible)  # its models' bases are found where it sees them
-        return module
+        imported = self.ctx.programs[resolved] = self.modules[resolved]
+        self.ctx.table.add_file(imported.module, imported.models)  # its models' bases are found where it sees them
+        return imported.module
 
     # -- types
     def type(self, t: m.TypeExpr, dims: set[str] = frozenset()) -> None:
@@ -616,7 +592,7 @@ class _Checker:
             names.update(_names_in_target(g.target))
         self.expr(gens[0].iter)
         saved = self.scope
-        self.scope = _Scope("comprehension", names, self.scope)
+        self.scope = self.new_scope("comprehension", names)
         try:
             for i, g in enumerate(gens):
                 if i:
@@ -789,7 +765,7 @@ class _Checker:
 
     def block(self, body: list[m.Stmt]) -> None:
         saved = (self.scope, self.in_block, self.loop_depth)
-        self.scope = _Scope("block", bound_names(body), self.scope)
+        self.scope = self.new_scope("block", bound_names(body), body=body)
         self.in_block, self.loop_depth = True, 0
         try:
             self.statements(body)

@@ -1,4 +1,5 @@
-"""Model declarations resolved: which declaration a name means, and its fields with inherited ones.
+"""The resolved program: which declaration a model name means, its fields with inherited ones,
+and the scopes of a module with the names each binds and where.
 
 One place knows "the fields of a model, inherited ones included": the checker, the models and
 hyperparameter checks and the language server read them from a `ModelTable`.  A table holds the
@@ -16,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlang.lang import ast as m
-from mlang.lang.diagnostics import MError
+from mlang.lang.diagnostics import MError, Span
 
-__all__ = ["Field", "ModelTable", "IO_FIELDS", "no_field", "positional_fields", "unbound_field"]
+__all__ = ["Binding", "Field", "ModelTable", "IO_FIELDS", "Scope", "name_span", "no_field", "positional_fields",
+           "unbound_field"]
 
 IO_FIELDS = ("input", "output")  # typed declarations of a model's I/O, not fields one binds
 
@@ -169,3 +171,140 @@ def unbound_field(model: str, name: str, span=None) -> MError:
     """`Classifier()` where `encoder` is abstract and not given."""
     return MError(f"cannot instantiate {model}: its abstract field '{name}' is unbound", span,
                   hint=f"pass {model}({name}=...) or bind it in a model that extends {model}")
+
+
+# ----- scopes: the names each one binds, and where ----------------------------------------------
+
+@dataclass
+class Binding:
+    """A name a scope binds, and where: the statement (or parameter) that binds it, the span of
+    the name itself, and for a variable the value assigned (for inferring its type)."""
+
+    name: str
+    kind: str  # variable | parameter | function | model | metamodel | module | python module
+    node: m.Node
+    span: Span
+    value: m.Expr | None = None
+
+
+class Scope:
+    """One scope of a checked module, as the front end resolved it: its kind, the node that opens
+    it, the names it binds (`names`, what lookups read) and `bindings(lines)`: each name's
+    `Binding` with the span of the name itself (read on demand: the editor needs it, `m check`
+    does not).  `open`: names the checker cannot see may be bound here (a model whose base is
+    unknown).  Scopes chain to their `parent`; `CheckContext.scopes` lists a module's in order."""
+
+    __slots__ = ("kind", "names", "parent", "open", "funcs", "node", "params", "body", "_bindings")
+
+    def __init__(self, kind: str, names: set[str], parent: Scope | None, open_: bool = False,
+                 node: m.Node | None = None, params: list[m.Param] = (), body: list[m.Stmt] = ()):
+        self.kind = kind  # module | function | block | model | comprehension
+        self.names = names
+        self.parent = parent
+        self.open = open_
+        self.funcs: dict[str, m.FuncDecl] = {}
+        self.node, self.params, self.body = node, params, body
+        self._bindings: dict[str, Binding] | None = None
+
+    def lookup(self, name: str) -> Scope | None:
+        scope = self
+        while scope is not None:
+            if name in scope.names:
+                return scope
+            scope = scope.parent
+        return None
+
+    def is_open(self) -> bool:
+        scope = self
+        while scope is not None:
+            if scope.open:
+                return True
+            scope = scope.parent
+        return False
+
+    def visible(self) -> set[str]:
+        names, scope = set(), self
+        while scope is not None:
+            names |= scope.names
+            scope = scope.parent
+        return names
+
+    def bindings(self, lines: list[str]) -> dict[str, Binding]:
+        """Each parameter and each name the body binds (first binding wins), with the name's own
+        span (`lines`: the module's source lines, to find a declared name after its keyword)."""
+        if self._bindings is None:
+            found: dict[str, Binding] = {}
+            for p in self.params:
+                if p.kind != "star":
+                    found.setdefault(p.name, Binding(p.name, "parameter", p, name_span(lines, p.name, p.span)))
+            for stmt in self.body:
+                for binding in _declared_by(stmt, lines):
+                    found.setdefault(binding.name, binding)
+            names = self.names
+            for node in (n for s in self.body for n in _walk_scope(s)):
+                for target, value in _assigned(node):
+                    if isinstance(target, m.Name) and target.id in names and target.id not in found:
+                        span = target.span
+                        found[target.id] = Binding(target.id, "variable", node, Span(
+                            span.file, span.line, span.column, span.line, span.column + len(target.id)), value)
+            self._bindings = found
+        return self._bindings
+
+
+def name_span(lines: list[str], name: str, span: Span) -> Span:
+    """The span of `name` itself, searched from the start of `span` on (over three lines)."""
+    import re
+
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    for line_no in range(span.line, min(span.line + 3, len(lines) + 1)):
+        text = lines[line_no - 1]
+        match = pattern.search(text, span.column - 1 if line_no == span.line else 0)
+        if match:
+            return Span(span.file, line_no, match.start() + 1, line_no, match.end() + 1)
+    return span
+
+
+def after_keyword(span: Span) -> Span:
+    """Where to search a declaration's name: after its keyword (`func f`, `model Net`)."""
+    return Span(span.file, span.line, span.column + 1, span.end_line, span.end_column)
+
+
+def _declared_by(stmt: m.Stmt, lines: list[str]):
+    if isinstance(stmt, m.FuncDecl):
+        yield Binding(stmt.name, "function", stmt, name_span(lines, stmt.name, after_keyword(stmt.span)))
+    elif isinstance(stmt, m.ModelDecl):
+        yield Binding(stmt.name, stmt.kind, stmt, name_span(lines, stmt.name, after_keyword(stmt.span)))
+    elif isinstance(stmt, m.Import):
+        yield Binding(stmt.bound_name, "module", stmt, stmt.span)
+    elif isinstance(stmt, m.PythonImport):
+        yield Binding(stmt.bound_name, "python module", stmt,
+                      name_span(lines, stmt.bound_name, after_keyword(stmt.span)))
+    elif isinstance(stmt, m.FromImport):
+        for item in stmt.names:
+            yield Binding(item.bound_name, "variable", stmt, item.span)
+
+
+def _walk_scope(node: m.Node):
+    """`node` and its descendants, not entering nested functions, models or trailing blocks
+    (iterative: deeply nested expressions do not recurse)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (m.FuncDecl, m.ModelDecl)) or (isinstance(current, m.Call) and current.block):
+            continue
+        stack.extend(reversed(list(m.iter_child_nodes(current))))
+
+
+def _assigned(node: m.Node):
+    """(target name node, value) pairs a statement binds."""
+    if isinstance(node, m.Assign):
+        targets = node.target.elts if isinstance(node.target, m.TupleLit) else [node.target]
+        single = not isinstance(node.target, m.TupleLit)
+        values = node.value.elts if isinstance(node.value, m.TupleLit) and not single \
+            and len(node.value.elts) == len(targets) else [None] * len(targets)
+        for target, value in zip(targets, [node.value] if single else values):
+            yield target, value
+    elif isinstance(node, m.For):
+        for target in node.target.elts if isinstance(node.target, m.TupleLit) else [node.target]:
+            yield target, None

@@ -18,10 +18,9 @@ from pathlib import Path
 from mlang.lang import ast as A
 from mlang.lang import registry
 from mlang.lang.checker import check_program
-from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import parse
-from mlang.lang.resolve import ModelTable
+from mlang.lang.resolve import Binding, ModelTable, name_span
 from mlang.lang.types import TYPE_NAMES
 from mlang.lsp.text import block_end, in_code, line_offsets, open_call, word_at
 
@@ -141,77 +140,58 @@ class Analysis:
 
     def name_span(self, name: str, span: Span) -> Span:
         """The span of `name` itself, searched from the start of the statement `span` on."""
-        for line_no in range(span.line, min(span.line + 3, len(self.lines) + 1)):
-            text = self.lines[line_no - 1]
-            start = span.column - 1 if line_no == span.line else 0
-            match = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)").search(text, start)
-            if match:
-                return Span(span.file, line_no, match.start() + 1, line_no, match.end() + 1)
-        return span
+        return name_span(self.lines, name, span)
 
     # ------------------------------------------------------------------ scopes and symbols
     def _collect_scopes(self) -> list[_Scope]:
-        module_scope = _Scope(None, 0, len(self.source))
-        self._declare_body(module_scope, self.module.body)
-        scopes = [module_scope]
-        for node in A.walk(self.module):
-            if isinstance(node, A.FuncDecl):
-                scopes.append(self._function_scope(node, node.params, node.body))
-            elif isinstance(node, A.ModelDecl) and node.span.file == self.filename:
-                scope = _Scope(node, self._span_offset(node.span), block_end(self.source, self._span_offset(node.span)),
-                               model=node)
+        """The front end's scopes of the module (`CheckContext.scopes`), placed in the text, with
+        each binding as a symbol (trailing blocks and comprehensions are left out)."""
+        scopes = []
+        for scope in self.program.scopes if self.program is not None else ():
+            node = scope.node
+            if scope.kind == "module":
+                view = _Scope(None, 0, len(self.source))
+            elif scope.kind == "function" or (scope.kind == "model" and node.span.file == self.filename):
+                start = self._span_offset(node.span)
+                view = _Scope(node, start, block_end(self.source, start))
+            else:
+                continue
+            if scope.kind == "model":
+                view.model = node
                 for name, (f, owner) in self.model_fields(node).items():
-                    scope.symbols[name] = self._field_symbol(f, owner)
-                scopes.append(scope)
-                if node.forward is not None:
-                    forward = self._function_scope(node.forward, node.forward.params, node.forward.body)
-                    forward.model, forward.in_forward = node, True
-                    scopes.append(forward)
+                    view.symbols[name] = self._field_symbol(f, owner)
+            else:
+                if scope.parent is not None and scope.parent.kind == "model":  # a forward block
+                    view.model, view.in_forward = scope.parent.node, True
+                for name, binding in scope.bindings(self.lines).items():
+                    view.symbols[name] = self._symbol(binding)
+            scopes.append(view)
         return scopes
 
-    def _function_scope(self, node, params: list[A.Param], body: list[A.Stmt]) -> _Scope:
-        start = self._span_offset(node.span)
-        scope = _Scope(node, start, block_end(self.source, start))
-        for p in params:
-            if p.kind != "star":
-                detail = f"(parameter) {_param_text(p)}"
-                scope.symbols[p.name] = Symbol(p.name, "parameter", self.name_span(p.name, p.span), detail, p.default,
-                                               annotation=type_text(p.type) if p.type is not None else None)
-        self._declare_body(scope, body)
-        return scope
-
-    def _declare_body(self, scope: _Scope, body: list[A.Stmt]) -> None:
-        for stmt in body:
-            for symbol in self._declared_by(stmt):
-                scope.symbols.setdefault(symbol.name, symbol)
-        names = bound_names(body)
-        for node in (n for s in body for n in _walk_scope(s)):
-            for target, value in _bindings(node):
-                if isinstance(target, A.Name) and target.id in names and target.id not in scope.symbols:
-                    span = target.span
-                    scope.symbols[target.id] = Symbol(target.id, "variable", Span(span.file, span.line, span.column,
-                                                      span.line, span.column + len(target.id)), "", value)
-
-    def _declared_by(self, stmt: A.Stmt):
-        if isinstance(stmt, A.FuncDecl):
-            yield Symbol(stmt.name, "function", self.name_span(stmt.name, _after_keyword(stmt.span)),
-                         signature_text(stmt))
-        elif isinstance(stmt, A.ModelDecl):
-            yield Symbol(stmt.name, stmt.kind, self.name_span(stmt.name, _after_keyword(stmt.span)),
-                         model_header(stmt))
-        elif isinstance(stmt, A.Import):
-            resolved = self.resolve_import(stmt.path)
-            where = Span(str(resolved), 1, 1, 1, 1) if resolved else stmt.span
-            yield Symbol(stmt.bound_name, "module", where, f'import "{stmt.path}"'
-                         + (f" as {stmt.alias}" if stmt.alias else ""))
-        elif isinstance(stmt, A.PythonImport):
-            yield Symbol(stmt.bound_name, "python module", self.name_span(stmt.bound_name, _after_keyword(stmt.span)),
-                         f"import python {stmt.module}" + (f" as {stmt.alias}" if stmt.alias else ""))
-        elif isinstance(stmt, A.FromImport):
-            resolved = self.resolve_import(stmt.path)
-            for item in stmt.names:
-                yield Symbol(item.bound_name, "variable", item.span, f'from "{stmt.path}" import {item.name}',
-                             target=(str(resolved), item.name) if resolved else None)
+    def _symbol(self, b: Binding) -> Symbol:
+        """The editor's symbol for a name the front end resolved: its detail text, and where an
+        import leads."""
+        node = b.node
+        if b.kind == "parameter":
+            return Symbol(b.name, "parameter", b.span, f"(parameter) {_param_text(node)}", node.default,
+                          annotation=type_text(node.type) if node.type is not None else None)
+        if b.kind == "function":
+            return Symbol(b.name, "function", b.span, signature_text(node))
+        if b.kind in ("model", "metamodel"):
+            return Symbol(b.name, b.kind, b.span, model_header(node))
+        if b.kind == "module":
+            resolved = self.resolve_import(node.path)
+            where = Span(str(resolved), 1, 1, 1, 1) if resolved else b.span
+            return Symbol(b.name, "module", where, f'import "{node.path}"' + (f" as {node.alias}" if node.alias else ""))
+        if b.kind == "python module":
+            return Symbol(b.name, "python module", b.span,
+                          f"import python {node.module}" + (f" as {node.alias}" if node.alias else ""))
+        if isinstance(node, A.FromImport):
+            item = next(i for i in node.names if i.bound_name == b.name)
+            resolved = self.resolve_import(node.path)
+            return Symbol(b.name, "variable", b.span, f'from "{node.path}" import {item.name}',
+                          target=(str(resolved), item.name) if resolved else None)
+        return Symbol(b.name, "variable", b.span, "", b.value)
 
     def scopes_at(self, offset: int) -> list[_Scope]:
         """The scopes containing `offset`, innermost first."""
@@ -233,10 +213,12 @@ class Analysis:
             return None
 
     def imported(self, resolved: str) -> _Outline | None:
-        """The outline of an imported M file (read from disk; not checked), once per analysis."""
+        """The outline of an imported M file — as the check of this one resolved it — once per analysis."""
         if resolved not in self._imported:
+            program = self.program.programs.get(resolved) if self.program is not None else None
             try:
-                self._imported[resolved] = _Outline(Path(resolved).read_text(encoding="utf-8"), resolved)
+                source = program.source if program is not None else Path(resolved).read_text(encoding="utf-8")
+                self._imported[resolved] = _Outline(source, resolved, program)
             except (OSError, UnicodeDecodeError):
                 self._imported[resolved] = None
         return self._imported[resolved]
@@ -252,31 +234,16 @@ class Analysis:
             symbol, seen = found, seen + 1
         return symbol
 
-    @cached_property
+    @property
     def model_decls(self) -> dict[str, A.ModelDecl]:
         """Every model declaration visible at top level: the document's own and imported ones
         (and the standard metamodels its models extend), as the front end resolved them."""
-        if self.program is not None:
-            return self.program.models
-        decls: dict[str, A.ModelDecl] = {}  # an imported file's outline: not checked
-        for stmt in self.module.body if self.module else ():
-            if isinstance(stmt, A.ModelDecl):
-                decls.setdefault(stmt.name, stmt)
-            elif isinstance(stmt, A.FromImport):
-                resolved = self.resolve_import(stmt.path)
-                outline = self.imported(str(resolved)) if resolved else None
-                for item in stmt.names if outline else ():
-                    decl = outline.model_decls.get(item.name)
-                    if decl is not None:
-                        decls.setdefault(item.bound_name, decl)
-        return decls
+        return self.program.models if self.program is not None else {}
 
-    @cached_property
+    @property
     def table(self) -> ModelTable:
         """The resolved models (`mlang.lang.resolve`): the front end's for the document."""
-        if self.program is not None:
-            return self.program.table
-        return ModelTable(self.model_decls, registry.builtins())
+        return self.program.table if self.program is not None else ModelTable({}, registry.builtins())
 
     def model_fields(self, decl: A.ModelDecl) -> dict[str, tuple[A.FieldDecl, A.ModelDecl]]:
         """Fields by name, `input`/`output` and inherited ones included, each with its typed
@@ -304,18 +271,8 @@ class Analysis:
     @cached_property
     def static_models(self):
         """The models stage's static view (fields, I/O types, shapes), or None without it."""
-        if self.module is None:
-            return None
-        if self.program is not None:
-            return self.program.results.get("models")  # computed by `m check`'s models plugin
-        try:
-            from mlang.models.check import ModelChecker
-            visible = {n: d for n, d in self.model_decls.items() if d.name == n}
-            checker = ModelChecker(self.module, visible)
-            checker.run()
-            return checker
-        except Exception:  # the editor works without the models stage; it only loses shapes
-            return None
+        # computed by `m check`'s models plugin; without the models stage the editor only loses shapes
+        return self.program.results.get("models") if self.program is not None else None
 
     @cached_property
     def layer_shapes(self) -> dict[int, tuple]:
@@ -616,19 +573,22 @@ class Analysis:
 
 
 class _Outline(Analysis):
-    """An imported file: parsed for its declarations, not checked (its own errors are reported
-    at the import by the checker)."""
+    """An imported file, as the front end resolved it when it checked the import (its own errors
+    are reported at the import by the checker); checked here only when it was not."""
 
-    def __init__(self, source: str, filename: str):
+    def __init__(self, source: str, filename: str, program=None):
         self.source, self.filename, self.lines = source, filename, source.split("\n")
         self.diagnostics, self._imported = [], {}
-        self.program = None
         self._offsets = line_offsets(source)
-        try:
-            self.module = parse(source, filename)
-        except MError:
-            self.module, self.scopes = None, []
-            return
+        self.program = program
+        if program is None:
+            try:
+                self.module = parse(source, filename)
+            except MError:
+                self.module, self.scopes = None, []
+                return
+            self.program = check_program(self.module, plugins=False)[1]
+        self.module = self.program.module
         self.scopes = self._collect_scopes()
 
     def top_level(self, name: str) -> Symbol | None:
@@ -636,37 +596,6 @@ class _Outline(Analysis):
 
 
 # ---------------------------------------------------------------------- helpers
-
-def _after_keyword(span: Span) -> Span:
-    """Search a declaration's name after its keyword (`func f`, `model Net`)."""
-    return Span(span.file, span.line, span.column + 1, span.end_line, span.end_column)
-
-
-def _walk_scope(node: A.Node):
-    """`node` and its descendants, not entering nested functions, models or trailing blocks
-    (iterative: deeply nested expressions do not recurse)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if isinstance(current, (A.FuncDecl, A.ModelDecl)) or (isinstance(current, A.Call) and current.block):
-            continue
-        stack.extend(reversed(list(A.iter_child_nodes(current))))
-
-
-def _bindings(node: A.Node):
-    """(target name node, value) pairs a statement binds."""
-    if isinstance(node, A.Assign):
-        targets = node.target.elts if isinstance(node.target, A.TupleLit) else [node.target]
-        single = not isinstance(node.target, A.TupleLit)
-        values = node.value.elts if isinstance(node.value, A.TupleLit) and not single \
-            and len(node.value.elts) == len(targets) else [None] * len(targets)
-        for target, value in zip(targets, [node.value] if single else values):
-            yield target, value
-    elif isinstance(node, A.For):
-        for target in node.target.elts if isinstance(node.target, A.TupleLit) else [node.target]:
-            yield target, None
-
 
 def _arithmetic(op: str, left: str, right: str) -> str:
     numbers = ("int", "float", "bool")
