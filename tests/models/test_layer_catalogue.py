@@ -5,7 +5,7 @@ import torch
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.layers import LayerArgError, create_layer, layer_names
-from mlang.models.layers.base import Layer, register_layer
+from mlang.models.layers.base import Layer, layer_from_config, register_layer
 from mlang.models.shapes import ShapeMismatch, propagate
 from mlang.models.stack import LayerStackModel
 
@@ -83,8 +83,18 @@ def test_residual_wraps_a_sub_stack():
     assert propagate(tensor(8), [layer]) == [tensor(8)]
 
 
+def test_forecast_wraps_a_forecasting_stack():
+    """Forecast's modes are tested through SequenceForecaster (tests/models/test_forecaster.py)."""
+    layer = create_layer("Forecast", (create_layer("LSTM", (4,)), create_layer("Dense", (2,))),
+                         {"scaling": "window", "target": "returns"})
+    seq = T.TensorType("float32", (T.Sym("B"), 5, 1))
+    assert propagate(seq, [layer])[0] == T.TensorType("float32", (T.Sym("B"), 2))
+    assert layer.build(seq)(torch.rand(3, 5, 1)).shape == (3, 2)
+    assert layer_from_config(layer.to_config()) == layer
+
+
 def test_every_catalogue_layer_is_covered():
-    covered = {c[0] for c in CASES} | {"Residual"}
+    covered = {c[0] for c in CASES} | {"Residual", "Forecast"}
     from mlang.models.layers import layer_class
     classes = {layer_class(n) for n in layer_names() if not isinstance(layer_class(n), str)}
     ours = {c for c in classes if c.__module__.startswith("mlang.models.layers.")}

@@ -107,3 +107,30 @@ class ChannelsLast(nn.Module):
 
     def forward(self, x):
         return x.movedim(-1, 1) if self.to_first else x.movedim(1, -1)
+
+
+class ForecastBlock(nn.Module):
+    """`body` forecasts a window [B, T, F] as [B, horizon], with per-window scaling and/or a
+    prediction of the change from the last value (see layers/forecast.py); output in data units."""
+
+    def __init__(self, body: nn.Module, target: str, scaling: str):
+        super().__init__()
+        self.body, self.target, self.scaling = body, target, scaling
+        if target == "returns":  # start at the random walk: the change predicted is 0
+            last = next((m for m in reversed(list(body.modules())) if isinstance(m, nn.Linear)), None)
+            if last is not None:
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
+
+    def forward(self, x):
+        if self.scaling == "window":
+            shift = x.mean(dim=1, keepdim=True)
+            scale = x.std(dim=1, keepdim=True)
+            scale = torch.where(scale > 1e-8, scale, torch.ones_like(scale))
+            x = (x - shift) / scale
+        out = self.body(x)
+        if self.target == "returns":
+            out = out + x[:, -1, :1]
+        if self.scaling == "window":
+            out = out * scale[:, 0, :1] + shift[:, 0, :1]
+        return out

@@ -14,7 +14,10 @@ metamodel Regressor {
     Dense(num_outputs)
 }
 
-// Sequence forecasting: a window of past steps → the next `horizon` values (an LSTM encoder).
+// Sequence forecasting: a window of past steps → the next `horizon` values of the first feature
+// (an LSTM encoder).  For non-stationary series (prices): scaling = "window" standardizes each
+// window by its own mean and std; target = "returns" predicts the change from the window's last
+// value (starting from the random walk).  Predictions are always in the data's units.
 metamodel SequenceForecaster {
     input: Tensor[float32, B, window, num_features]
     output: Tensor[float32, B, horizon]
@@ -24,6 +27,8 @@ metamodel SequenceForecaster {
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
-    LSTM(hidden_size, num_layers=num_layers, dropout=dropout)
-    Dense(horizon)
+    target: str = "level"                  // "level" | "returns"
+    scaling: str = "global"                // "global" (the data as given) | "window"
+    Forecast(LSTM(hidden_size, num_layers=num_layers, dropout=dropout), Dense(horizon),
+             target=target, scaling=scaling)
 }
