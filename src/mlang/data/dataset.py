@@ -76,7 +76,7 @@ class Dataset:
     def __init__(self, examples: Iterable[dict], *, input_column: str | None = None,
                  target_column: str | None = None, labels: Sequence | None = None,
                  source: str | None = None, decoders: dict[str, Callable] | None = None,
-                 ordered: bool = False, info: dict | None = None):
+                 ordered: bool = False, info: dict | None = None, transform: Sequence = ()):
         self.examples: list[dict] = list(examples)
         columns = self.examples[0].keys() if self.examples else ()
         self.input_column = input_column or next((c for c in INPUT_ROLES if c in columns), None)
@@ -89,15 +89,22 @@ class Dataset:
         self.ordered = ordered
         # Loader-specific facts (a time series' fitted normalizer, the original column names).
         self.info = dict(info or {})
+        # Image transforms of the input column (data/transforms.py); the random ones only in training.
+        from mlang.data.transforms import check_transforms
+
+        self.transforms = check_transforms(transform)
 
     # -- sequence protocol -------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.examples)
 
+    # A view made by `batches(augment=True)`: reading an example applies the random transforms too.
+    _augmenting = False
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self._derive(self.examples[index])
-        return self._example(self.examples[index])
+        return self._example(self.examples[index], self._augmenting)
 
     def __iter__(self):
         """Batches of `DEFAULT_BATCH_SIZE` examples in order, as a training loop wants them.
@@ -134,16 +141,23 @@ class Dataset:
             return "forecast" if self.ordered else "regression"
         return None
 
-    def _example(self, raw: dict) -> Example:
+    def _example(self, raw: dict, augment: bool = False) -> Example:
         if self.decoders:
             raw = {k: (self.decoders[k](v) if k in self.decoders else v) for k, v in raw.items()}
+        if self.transforms:
+            raw = {**raw, self.input_column: self._transformed(raw[self.input_column], augment)}
         return Example(raw, self.target_column)
+
+    def _transformed(self, value, augment: bool = False):
+        from mlang.data.transforms import apply_transforms
+
+        return apply_transforms(self.transforms, value, augment)
 
     def _derive(self, examples: Iterable[dict], **changes) -> "Dataset":
         """A dataset of other examples with this one's roles, label mapping and decoders."""
         options = dict(input_column=self.input_column, target_column=self.target_column,
                        labels=self.labels, source=self.source, decoders=self.decoders,
-                       ordered=self.ordered, info=self.info)
+                       ordered=self.ordered, info=self.info, transform=self.transforms)
         options.update(changes)
         return Dataset(examples, **options)
 
@@ -157,12 +171,19 @@ class Dataset:
                 raise data_error(f"map function returned {type(result).__name__} for example {i}, "
                              "expected a dict of columns", field="map")
             mapped.append(dict(result))
-        # Mapped values are already decoded.
-        return self._derive(mapped, decoders={})
+        # Mapped values are already decoded and transformed; augmentation is still to come.
+        return self._derive(mapped, decoders={}, transform=[t for t in self.transforms if t.random])
 
     def filter(self, predicate: Callable[[Example], bool]) -> "Dataset":
         """The examples for which `predicate(example)` is true, in order."""
         return self._derive(raw for raw in self.examples if predicate(self._example(raw)))
+
+    def transform(self, *steps) -> "Dataset":
+        """The dataset with image transforms added after its own (data/transforms.py): applied to
+        the input column when an example is read; the random ones only in training batches."""
+        if len(steps) == 1 and isinstance(steps[0], (list, tuple)):
+            steps = tuple(steps[0])
+        return self._derive(self.examples, transform=self.transforms + tuple(steps))
 
     def take(self, count: int) -> "Dataset":
         """The first `count` examples."""
@@ -182,7 +203,10 @@ class Dataset:
             raise data_error(f"dataset has no column {name!r} (columns: {', '.join(self.columns)})",
                          field=name)
         decode = self.decoders.get(name)
-        return [decode(raw[name]) if decode else raw[name] for raw in self.examples]
+        values = [decode(raw[name]) if decode else raw[name] for raw in self.examples]
+        if self.transforms and name == self.input_column:
+            values = [self._transformed(value) for value in values]
+        return values
 
     def inputs(self) -> list:
         """The model inputs of every example (for QA, `(question, context)` pairs)."""
@@ -220,15 +244,21 @@ class Dataset:
         return digest.hexdigest()
 
     def batches(self, batch_size: int = DEFAULT_BATCH_SIZE, model=None, *, shuffle: bool = False,
-                seed: int = 0, bucket: bool | None = None, drop_last: bool = False):
+                seed: int = 0, bucket: bool | None = None, drop_last: bool = False,
+                augment: bool = False):
         """Batches of examples: `batch.inputs` are model-ready tensors (`model.preprocess`).
 
         Text is bucketed by length when shuffling (similar lengths share a batch, so dynamic
-        padding pads little) unless `bucket=False`.
+        padding pads little) unless `bucket=False`.  `augment=True` (what `fineTuneModel` asks
+        for) applies the random image transforms too, drawn afresh for every batch.
         """
         from mlang.data.batching import iterate_batches
 
-        return iterate_batches(self, batch_size, model=model, shuffle=shuffle, seed=seed,
+        source = self
+        if augment and any(step.random for step in self.transforms):
+            source = self._derive(self.examples)
+            source._augmenting = True
+        return iterate_batches(source, batch_size, model=model, shuffle=shuffle, seed=seed,
                                bucket=bucket, drop_last=drop_last)
 
 

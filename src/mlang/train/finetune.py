@@ -122,7 +122,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
             if hasattr(train, "seek_epoch"):
                 train.seek_epoch(epoch - 1)  # a distributed shard draws epoch `epoch`'s share
             # `train.batches` is called once per epoch (a distributed shard redraws its share there).
-            batches = train.batches(batch_size, model=model, shuffle=True, seed=(seed or 0) + epoch)
+            batches = train.batches(batch_size, model=model, shuffle=True, seed=(seed or 0) + epoch,
+                                    augment=True)  # random image transforms, fresh each epoch
             record = loop.run_epoch(batches, epoch, epochs, bar, skip=skip_batches)
             skip_batches = 0
             if valid is not None:

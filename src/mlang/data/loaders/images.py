@@ -17,10 +17,12 @@ EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp",
 
 
 def load(root: str, *, size: Sequence[int] | int | None = None, labels: Sequence | None = None,
-         extensions: Sequence[str] = EXTENSIONS) -> Dataset:
+         extensions: Sequence[str] = EXTENSIONS, transform: Sequence = ()) -> Dataset:
     """Every image under `root/<class>/`; the class is the folder name (labels sorted by name).
 
-    `size=(height, width)` (or one int for squares) resizes each image as it is read.
+    `size=(height, width)` (or one int for squares) resizes each image as it is read;
+    `transform=[Grayscale(), Resize(224), RandomHorizontalFlip()]` preprocesses and augments
+    (data/transforms.py: the random steps run in training batches only).
     """
     folder = existing_dir(root)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -46,7 +48,8 @@ def load(root: str, *, size: Sequence[int] | int | None = None, labels: Sequence
     if isinstance(size, int):
         size = (size, size)
     return Dataset(examples, labels=classes, source=str(folder),
-                   decoders={"image": partial(open_image, size=tuple(size) if size else None)})
+                   decoders={"image": partial(open_image, size=tuple(size) if size else None)},
+                   transform=transform)
 
 
 def open_image(path: str, size: tuple[int, int] | None = None):
