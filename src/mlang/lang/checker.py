@@ -16,7 +16,6 @@ the whole tree again.
 """
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import sys
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.registry import Signature, literal_kinds
-from mlang.lang.resolve import IO_FIELDS, ModelTable, Scope, no_field, positional_fields
+from mlang.lang.resolve import IO_FIELDS, ModelTable, Scope, did_you_mean, no_field, positional_fields
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "check_program", "Signature", "function_signature"]
@@ -99,8 +98,7 @@ def function_signature(name: str, params: list[m.Param]) -> Signature:
 # ------------------------------------------------------------------ scopes
 
 def _did_you_mean(name: str, candidates) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
-    return f"did you mean '{close[0]}'?" if close else None
+    return did_you_mean(name, candidates, cutoff=0.7)  # stricter: many names are in scope
 
 
 def _plural(n: int, word: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from mlang.lang import ast as m
 from mlang.lang.diagnostics import MError, Span
 
-__all__ = ["Binding", "Field", "ModelTable", "IO_FIELDS", "Scope", "name_span", "no_field", "positional_fields",
+__all__ = ["Binding", "Field", "ModelTable", "IO_FIELDS", "Scope", "did_you_mean", "name_span", "no_field", "positional_fields",
            "unbound_field"]
 
 IO_FIELDS = ("input", "output")  # typed declarations of a model's I/O, not fields one binds
@@ -151,14 +151,19 @@ class ModelTable:
 
 # ----- the messages of instantiating a model, one wording for `m check` and for the run ---------
 
-def no_field(model: str, name: str, fields, span=None) -> MError:
-    """`Classifier(num_label=3)`: the model has no such field."""
+def did_you_mean(name: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The "did you mean 'x'?" hint for the closest candidate, None when none is close."""
     import difflib
 
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def no_field(model: str, name: str, fields, span=None) -> MError:
+    """`Classifier(num_label=3)`: the model has no such field."""
     fields = list(fields)
-    close = difflib.get_close_matches(name, fields, n=1)
     return MError(f"{model} has no field '{name}'", span,
-                  hint=f"did you mean '{close[0]}'?" if close else f"its fields are: {', '.join(fields) or 'none'}")
+                  hint=did_you_mean(name, fields) or f"its fields are: {', '.join(fields) or 'none'}")
 
 
 def positional_fields(model: str, count: int, span=None) -> MError:

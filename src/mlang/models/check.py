@@ -22,7 +22,6 @@ Whatever cannot be known statically (values from Python, unknown bases) is skipp
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +30,7 @@ from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.registry import builtins
-from mlang.lang.resolve import Field, ModelTable, no_field, positional_fields, unbound_field
+from mlang.lang.resolve import Field, ModelTable, did_you_mean, no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
 from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
 from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequence, field_bindings, merge_type,
@@ -364,9 +363,9 @@ class ModelChecker:
         merge_kw = next((k for k in call.keywords if k.name == "merge"), None)
         merge = static_value(merge_kw.value, {}) if merge_kw else "concat"
         if name == "parallelModel" and isinstance(merge, str) and merge not in MERGES:
-            close = difflib.get_close_matches(merge, MERGES, n=1)
+            hint = did_you_mean(merge, MERGES)
             self.error(f"parallelModel: unknown merge '{merge}'", merge_kw.value.span,
-                       hint=f"did you mean '{close[0]}'?" if close else "use 'concat', 'sum' or 'stack'")
+                       hint=hint or "use 'concat', 'sum' or 'stack'")
             return None
         if any(p is None for p in parts) or not parts:
             return None
