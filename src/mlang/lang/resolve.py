@@ -246,7 +246,7 @@ class Scope:
                 for binding in _declared_by(stmt, lines):
                     found.setdefault(binding.name, binding)
             names = self.names
-            for node in (n for s in self.body for n in _walk_scope(s)):
+            for node in _statements(self.body):
                 for target, value in _assigned(node):
                     if isinstance(target, m.Name) and target.id in names and target.id not in found:
                         span = target.span
@@ -289,16 +289,19 @@ def _declared_by(stmt: m.Stmt, lines: list[str]):
             yield Binding(item.bound_name, "variable", stmt, item.span)
 
 
-def _walk_scope(node: m.Node):
-    """`node` and its descendants, not entering nested functions, models or trailing blocks
-    (iterative: deeply nested expressions do not recurse)."""
-    stack = [node]
+def _statements(body: list[m.Stmt]):
+    """The statements of a scope in source order, those of `if`/`while`/`for` bodies included
+    (not nested functions, models or trailing blocks: scopes of their own).  Only statements
+    bind names in M, so expressions are not walked."""
+    stack = list(reversed(body))
     while stack:
-        current = stack.pop()
-        yield current
-        if isinstance(current, (m.FuncDecl, m.ModelDecl)) or (isinstance(current, m.Call) and current.block):
-            continue
-        stack.extend(reversed(list(m.iter_child_nodes(current))))
+        s = stack.pop()
+        yield s
+        if isinstance(s, m.If):
+            stack.extend(reversed(s.orelse))
+            stack.extend(reversed(s.body))
+        elif isinstance(s, (m.While, m.For)):
+            stack.extend(reversed(s.body))
 
 
 def _assigned(node: m.Node):
