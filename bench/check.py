@@ -91,8 +91,14 @@ def main() -> None:
     options = parser.parse_args()
 
     from mlang.lang import api
+    from mlang.lang import parser as parser_module
     from mlang.lang.checker import check_module
-    from mlang.lang.parser import parse
+
+    def parse(text: str, filename: str):
+        """A parse from scratch: the tree kept from the last parse of the same file is dropped
+        (`m check` parses each file once; the language server's re-parse is bench/lsp.py's)."""
+        parser_module._RECENT.pop(filename, None)
+        return parser_module.parse(text, filename)
 
     compileall.compile_dir(str(ROOT / "src" / "mlang"), quiet=1)
     source = generate(options.lines)

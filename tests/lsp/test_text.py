@@ -1,6 +1,14 @@
 """lsp/text.py reads text as M's lexer does, half-typed text included."""
+import random
+import sys
+from pathlib import Path
+
 from mlang.lang.lexer import scan
+from mlang.lsp import text
 from mlang.lsp.text import block_end, bracket_depth, in_code, open_call, word_at
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+from front_end_contract import SPECIAL, mutate, repository_programs  # noqa: E402
 
 
 def test_half_typed_text_still_scans_to_its_end():
@@ -38,3 +46,17 @@ def test_block_end_and_open_call_follow_the_tokens():
 def test_word_at_reads_names_as_the_grammar_does():
     assert word_at("x = ²ab + 1", 5) == ("²ab", 4)
     assert word_at("x = 1", 4) is None
+
+
+def test_an_edited_text_is_scanned_again_only_around_the_edit_with_the_same_tokens():
+    rnd = random.Random(5)
+    programs = [p.read_text(encoding="utf-8") for p in repository_programs()]
+    pieces = SPECIAL[:20] + ["x", "1", " ", '"', '"""', "/*", "*/", "\n", "\n\n"]
+    for n in range(400):
+        before = rnd.choice(programs)
+        after = mutate(before, rnd, pieces)
+        again = text._Scanned(after, text._Scanned(before))
+        fresh = text._Scanned(after)
+        got = [(t.type, t.value, t.line, t.column, t.end_line, t.end_column) for t in again.tokens]
+        assert got == [(t.type, t.value, t.line, t.column, t.end_line, t.end_column) for t in fresh.tokens], n
+        assert (again.starts, again.ends, again.closer) == (fresh.starts, fresh.ends, fresh.closer), n

@@ -227,15 +227,16 @@ def comments(text: str, filename: str = "<input>", at: tuple[int, int] = (1, 1))
             yield tok.value, tok.line, tok.column
 
 
-def scan(text: str) -> list[Token]:
+def scan(text: str, at: tuple[int, int] = (1, 1)) -> list[Token]:
     """Every token of `text`, comments included (kind COMMENT), before the layout pass: for the
     tools that read text while it is typed (the language server, the REPL).  Where the parser stops
     at a lexical error, this goes on: a string left open is an OPEN_STRING token to the end of its
     line (of the text, for triple quotes), a block comment left open an OPEN_COMMENT token to the
-    end of the text, and a character no token matches an ERROR token of its own."""
-    out, offset = [], 0
+    end of the text, and a character no token matches an ERROR token of its own.  `at` is the line
+    and column where `text` starts."""
+    out, offset, origin = [], 0, at
     while True:
-        at = position(text, offset)
+        at = position(text, offset, origin)
         tokens, error, stop = _lex(text[offset:] if offset else text, "<text>", True, at)
         out.extend(tokens)
         if error is None:
@@ -249,14 +250,14 @@ def scan(text: str) -> list[Token]:
             kind = "OPEN_STRING"
             before = out[-1] if out else None
             if (before is not None and before.value.lstrip("fF") == first * 2
-                    and (before.end_line, before.end_column) == position(text, start)):
+                    and (before.end_line, before.end_column) == position(text, start, origin)):
                 out.pop()  # `\"""abc` reads as the string `""` and an open `"`: one open triple-quoted string
                 start, end = start - len(before.value), len(text)
             else:
                 end = text.find("\n", start)
                 end = len(text) if end < 0 else end
-        line, column = position(text, start)
-        out.append(Token(kind, text[start:end], line, column, *position(text, end)))
+        line, column = position(text, start, origin)
+        out.append(Token(kind, text[start:end], line, column, *position(text, end, origin)))
         if end >= len(text):
             return out
         offset = end

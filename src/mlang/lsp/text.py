@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from mlang.lang.lexer import NAME, Token, bracket_depth, scan
+from mlang.lang.parser import common_prefix, gc_paused
 
 __all__ = ["bracket_depth", "word_at", "utf16_column", "codepoint_column", "line_offsets", "block_end", "in_code",
            "open_call"]
@@ -24,14 +25,58 @@ _TO_LINE_END = frozenset({"OPEN_STRING", "OPEN_COMMENT"})  # a cursor at their e
 
 
 class _Scanned:
-    """The tokens of one text, with the offset where each starts and ends."""
+    """The tokens of one text, with the offset where each starts and ends, and which token closes
+    each opening bracket."""
 
-    def __init__(self, source: str):
-        self.source = source
-        self.tokens: list[Token] = scan(source)
+    def __init__(self, source: str, previous: _Scanned | None = None):
+        with gc_paused():  # many new objects, no cycles: a collection would walk the whole heap
+            if previous is None or not self._rescan(source, previous):
+                self.source, self.tokens = source, scan(source)
+                lines = line_offsets(source)
+                self.starts = [lines[t.line - 1] + t.column - 1 for t in self.tokens]
+                self.ends = [lines[t.end_line - 1] + t.end_column - 1 for t in self.tokens]
+            self.closer: dict[int, int | None] = {}  # opening bracket -> its closing one (None: open)
+            stack = []
+            for i, tok in enumerate(self.tokens):
+                kind = tok.type
+                if kind in _OPEN:
+                    stack.append(i)
+                    self.closer[i] = None
+                elif kind in _CLOSE and stack:
+                    self.closer[stack.pop()] = i
+
+    def _rescan(self, source: str, previous: _Scanned) -> bool:
+        """Scan `source` from the tokens of `previous`, an earlier version of it: only from the
+        line of the first change to the first old token after the last changed line (the lexer
+        reads from any token boundary as it reads from the start).  False if that cannot be done."""
+        old, tokens, starts, ends = previous.source, previous.tokens, previous.starts, previous.ends
+        head = common_prefix(old, source)
+        tail = common_prefix(old[::-1], source[::-1])
+        tail = min(tail, len(old) - head, len(source) - head)
+        first_changed = old.rfind("\n", 0, head) + 1  # where the first changed line starts
+        keep = bisect_left(ends, first_changed)  # tokens ending before that line are unchanged
+        changed_end = old.find("\n", len(old) - tail)  # the end of the last changed line
+        resume = len(tokens) if changed_end < 0 else bisect_left(starts, changed_end + 1)
+        shift = len(source) - len(old)
+        start = starts[keep] if keep < len(tokens) else len(old)
+        start = min(start, first_changed)
+        end = starts[resume] + shift if resume < len(tokens) else len(source)
         lines = line_offsets(source)
-        self.starts = [lines[t.line - 1] + t.column - 1 for t in self.tokens]
-        self.ends = [lines[t.end_line - 1] + t.end_column - 1 for t in self.tokens]
+        line = bisect_left(lines, start + 1)  # the 1-based line of offset `start`
+        middle = scan(source[start:end], (line, start - lines[line - 1] + 1))
+        if middle and middle[-1].type in ("OPEN_COMMENT", "OPEN_STRING") and resume < len(tokens):
+            return False  # it may run on past the part scanned again
+        line_shift = source.count("\n") - old.count("\n")
+        after = tokens[resume:]
+        if line_shift:
+            after = [Token(t.type, t.value, t.line + line_shift, t.column, t.end_line + line_shift, t.end_column)
+                     for t in after]
+        self.source, self.tokens = source, tokens[:keep] + middle + after
+        self.starts = starts[:keep] + [lines[t.line - 1] + t.column - 1 for t in middle] + \
+            [x + shift for x in starts[resume:]]
+        self.ends = ends[:keep] + [lines[t.end_line - 1] + t.end_column - 1 for t in middle] + \
+            [x + shift for x in ends[resume:]]
+        return True
 
 
 _last: _Scanned | None = None
@@ -41,7 +86,7 @@ def _scanned(source: str) -> _Scanned:
     global _last
     last = _last
     if last is None or (last.source is not source and last.source != source):
-        last = _last = _Scanned(source)
+        last = _last = _Scanned(source, last)
     return last
 
 
@@ -85,17 +130,19 @@ def block_end(source: str, start: int) -> int:
     `model`, `forward` or block statement): the first brace outside brackets and its match.
     Unclosed bodies (while typing) end at the end of `source`."""
     text = _scanned(source)
-    tokens, depth, body_depth = text.tokens, 0, None
-    for i in range(bisect_left(text.starts, start), len(tokens)):
+    tokens, closer, i = text.tokens, text.closer, bisect_left(text.starts, start)
+    while i < len(tokens):
         kind = tokens[i].type
         if kind in _OPEN:
-            if kind == "{" and body_depth is None and depth == 0:
-                body_depth = 1
-            depth += 1
+            match = closer[i]
+            if match is None:
+                break
+            if kind == "{":
+                return text.ends[match]
+            i = match  # brackets before the body (`func f(a = {}) {`) are stepped over whole
         elif kind in _CLOSE:
-            depth -= 1
-            if body_depth is not None and depth < body_depth:
-                return text.ends[i]
+            break  # a bracket that closes around the declaration: no body of its own
+        i += 1
     return len(source)
 
 
