@@ -89,3 +89,31 @@ def test_inherited_fields_take_their_values_as_the_run_evaluates_them(tmp_path):
     assert done.returncode == 1
     assert "inherit.m:13:5: error: shape mismatch: the layer stack of Narrow produces Tensor[float32, B, 8]" in done.stderr
     assert "Sub" not in done.stderr
+
+
+def test_each_problem_is_reported_once_by_whoever_knows_it():
+    """The front end reports an undefined name (a layer name mistyped in case finds its own);
+    the models plugin reports a layer's arguments, inside model bodies and out, with the
+    catalogue's message; a name the program binds to something else is not a layer."""
+    from mlang.lang import check_source
+
+    source = textwrap.dedent("""\
+        model Net {
+            input: Tensor[float32, B, 4]
+            Dense(8, activaton="relu")
+            Relu()
+        }
+        pipeline = sequentialModel(Net(), Dense(3, unitz=2))
+        func Dropout(rate, extra) { return rate }
+        fine = Dropout(5, 6)
+        func build() {
+            return Residual(Dense(-4))
+        }
+        """)
+    found = [(d.span.line, d.span.column, d.message, d.hint) for d in check_source(source, "once.m")]
+    assert found == [
+        (3, 5, "Dense() has no argument 'activaton'", "did you mean 'activation'?"),
+        (4, 5, "undefined name 'Relu'", "did you mean 'ReLU'?"),
+        (6, 35, "Dense() has no argument 'unitz'", "did you mean 'units'?"),
+        (10, 21, "Dense: units must be positive, got -4", None),
+    ]

@@ -98,7 +98,13 @@ def function_signature(name: str, params: list[m.Param]) -> Signature:
 # ------------------------------------------------------------------ scopes
 
 def _did_you_mean(name: str, candidates) -> str | None:
-    return did_you_mean(name, candidates, cutoff=0.7)  # stricter: many names are in scope
+    """Stricter than elsewhere (many names are in scope), and a name mistyped only in case
+    (`Relu`) finds its own (`ReLU`)."""
+    hint = did_you_mean(name, candidates, cutoff=0.7)
+    if hint is None:
+        same = [c for c in candidates if c.lower() == name.lower()]
+        hint = f"did you mean '{min(same)}'?" if same else None
+    return hint
 
 
 def _plural(n: int, word: str) -> str:
@@ -667,7 +673,7 @@ class _Checker:
             if fields is None:
                 return None
             return Signature(func.id, [], [(f, True) for f in fields]), False, "model"
-        return builtin.signature, builtin.accepts_block, "builtin"
+        return None if builtin.stage_checked else builtin.signature, builtin.accepts_block, "builtin"
 
     def member_callee(self, func: m.Attribute):
         """`Dataset.csv(...)`: a builtin namespace's declared member; `blocks.Encoder(...)`: a

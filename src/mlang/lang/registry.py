@@ -144,6 +144,8 @@ class Builtin:
     (`Dataset.csv(...)`); a builtin with members has no other attributes.
     `m_file`: the M file that declares it, for builtins written in M (the standard metamodels):
     the front end reads their declarations from there.
+    `stage_checked`: its stage's checker plugin checks its calls, with messages of its own (the
+    layer catalogue); the front end leaves their arguments alone (editors still read `signature`).
     """
 
     name: str
@@ -153,6 +155,7 @@ class Builtin:
     params: str | Callable[[], Signature | None] | None = None
     members: dict[str, str] | None = None
     m_file: str | None = None
+    stage_checked: bool = False
 
     def resolve(self) -> Callable:
         """The callable, importing it on first use."""
@@ -193,10 +196,11 @@ def _import_target(target: str) -> Any:
 
 def register_builtin(name: str, target: Callable | str, *, accepts_block: bool = False,
                      doc: str | None = None, params: str | Callable | None = None,
-                     members: dict[str, str] | None = None, m_file: str | None = None) -> None:
+                     members: dict[str, str] | None = None, m_file: str | None = None,
+                     stage_checked: bool = False) -> None:
     """Make `name` callable from M, with its parameters declared (see `Builtin`).  Registering a
     name again replaces it."""
-    _builtins[name] = Builtin(name, target, accepts_block, doc, params, members, m_file)
+    _builtins[name] = Builtin(name, target, accepts_block, doc, params, members, m_file, stage_checked)
 
 
 def register_check(fn: Callable) -> None:

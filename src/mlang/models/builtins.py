@@ -43,7 +43,9 @@ def _layer_params(name: str):
 
 
 for _name, _target in _catalogue_exports().items():
-    _register_builtin(_name, _target, doc=f"the {_name} layer of the model catalogue", params=_layer_params(_name))
+    # the models plugin checks layer calls (mlang.models.check), with the catalogue's messages
+    _register_builtin(_name, _target, doc=f"the {_name} layer of the model catalogue", params=_layer_params(_name),
+                      stage_checked=True)
 _register_builtin("sequentialModel", "mlang.models.compose:sequentialModel",
                   doc="sequentialModel(a, b, ...): a's output feeds b; types checked",
                   params="*models, name: str = 'sequentialModel'")

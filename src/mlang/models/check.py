@@ -124,8 +124,11 @@ class ModelChecker:
     """
 
     def __init__(self, module: A.Module, visible: dict | None = None, calls: list | None = None,
-                 table: ModelTable | None = None):
+                 table: ModelTable | None = None, scopes: list | None = None):
         self.module = module
+        # with the front end's scopes: every name the module binds, anywhere (None: checked alone)
+        self.bound = set().union(*(s.names for s in scopes)) if scopes else None
+        self.layers_checked: set[int] = set()  # id() of the layer calls configured (each reported once)
         self.diagnostics: list[Diagnostic] = []
         # models imported from other M files (under their own name) are known too
         self.decls = {name: d for name, d in (visible or {}).items()
@@ -265,9 +268,11 @@ class ModelChecker:
         name = call_name(call)
         if name is None:
             return UNKNOWN
+        self.layers_checked.add(id(call))
         cls = layer_class(name)
         if cls is None:
-            self.add(unknown_layer_error(name, call.func.span))
+            if self.bound is None or name in self.bound or name in builtins():  # else the front end
+                self.add(unknown_layer_error(name, call.func.span))              # said "undefined name"
             return FAILED
         if any(isinstance(a, A.Starred) for a in call.args) or any(k.name is None for k in call.keywords):
             return UNKNOWN
@@ -397,8 +402,21 @@ class ModelChecker:
                 self.outputs[name] = self.check_stack(model)
         for stmt in _statements(self.module.body):
             self.check_statement(stmt)
+        self.check_layer_calls()
         # an imported model's own errors are reported when its file is checked
         return [d for d in self.diagnostics if d.span is None or d.span.file == self.module.filename]
+
+    def check_layer_calls(self) -> None:
+        """Layers made outside model bodies (`sequentialModel(Dense(4), ...)`, in functions):
+        their arguments, with the catalogue's messages.  Only with the front end's record of the
+        calls and scopes, so a name the program binds to something else is left alone."""
+        if self.calls is None or self.bound is None:
+            return
+        for site in reversed(self.calls):  # outermost first: a layer given to a layer is checked with it
+            if (isinstance(site.statement, A.ModelDecl) or id(site.call) in self.layers_checked
+                    or site.name in self.bound or layer_class(site.name) is None):
+                continue
+            self.static_layer(site.call, {})
 
     def check_statement(self, stmt) -> None:
         for call in self.model_calls.get(id(stmt), ()):
@@ -467,25 +485,17 @@ def _statements(body):
 def check_models(module: A.Module, ctx=None) -> list[Diagnostic]:
     """The checker plugin: model diagnostics for one parsed module.
 
-    Where the front end's checker already reported a problem at the same place (an undefined
-    layer name, an unknown keyword, an undefined name in a forward block), ours is left out.
+    With the front end's context each problem is reported once, by whichever knows it: an
+    undefined name by the front end, a layer's arguments here (the front end leaves the layer
+    catalogue's calls to this plugin); the instantiation errors both find are worded alike
+    (mlang.lang.resolve), so `m check` shows them once.
     """
     checker = ModelChecker(module, getattr(ctx, "models", None), getattr(ctx, "calls", None),
-                           getattr(ctx, "table", None))
+                           getattr(ctx, "table", None), getattr(ctx, "scopes", None))
     found = checker.run()
     if ctx is not None:
         ctx.results["models"] = checker  # the static view of the models, for the language server
-    found += pretrained_name_errors(getattr(ctx, "calls", None) or ())
-    earlier = getattr(ctx, "diagnostics", None) or []
-    kept = []
-    for ours in found:
-        same = [e for e in earlier if _same_place(ours, e)]
-        for theirs in same:
-            if theirs.hint is None and ours.hint is not None:
-                theirs.hint = ours.hint  # e.g. a layer name mistyped in case: "did you mean 'ReLU'?"
-        if not same:
-            kept.append(ours)
-    return kept
+    return found + pretrained_name_errors(getattr(ctx, "calls", None) or ())
 
 
 def pretrained_name_errors(calls) -> list[Diagnostic]:
@@ -510,11 +520,3 @@ def pretrained_name_errors(calls) -> list[Diagnostic]:
         unknown = zoo.unknown_pretrained(name)
         found.append(Diagnostic(str(unknown.args[0]), arg.span, hint=unknown.diagnostics[0].hint))
     return found
-
-
-def _same_place(ours: Diagnostic, theirs: Diagnostic) -> bool:
-    a, b = ours.span, theirs.span
-    if a is None or b is None or a.file != b.file or a.line != b.line:
-        return False
-    end = a.end_column if a.end_line == a.line and a.end_column else a.column + 1
-    return a.column <= b.column < max(end, a.column + 1)
