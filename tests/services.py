@@ -88,6 +88,18 @@ def postgres_server(database: str, user: str = "tuner"):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def new_database(server_url: str, name: str) -> str:
+    """A fresh, empty database `<name>_<random>` on the PostgreSQL server of `server_url`; its URL."""
+    import uuid
+
+    import psycopg
+
+    database = f"{name}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{database}"')
+    return server_url.rsplit("/", 1)[0] + "/" + database
+
+
 @pytest.fixture(scope="module")
 def postgresql_url():
     """A PostgreSQL server with a database `studies` for user `tuner`; its URL, as docs/hpo.md writes it."""

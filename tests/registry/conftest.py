@@ -27,14 +27,9 @@ def postgres_server_url():
 @pytest.fixture
 def postgres_registry_url(postgres_server_url):
     """A fresh, empty database on that server: an `M_REGISTRY` of its own."""
-    import uuid
+    from services import new_database
 
-    import psycopg
-
-    database = f"registry_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{database}"')
-    return postgres_server_url.rsplit("/", 1)[0] + "/" + database
+    return new_database(postgres_server_url, "registry")
 
 
 @pytest.fixture(scope="session")

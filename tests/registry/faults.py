@@ -11,6 +11,10 @@
 
 After each fault `check_sound` loads every visible version and compares its outputs with a fresh
 model of the recorded seed: a partial or mixed-up version cannot pass.
+
+The SIGKILL runs use whatever repository `Repository(home)` opens, so with `M_REGISTRY=postgresql://…`
+and `M_ARTIFACTS=s3://…` set (`remote_stores`) the same runs kill savers of a PostgreSQL + S3
+repository; a step is then also every S3 request and every PostgreSQL commit.
 """
 from __future__ import annotations
 
@@ -70,12 +74,31 @@ def check_sound(repo: Repository, checked: set[str] | None = None) -> int:
 
 
 def debris(repo: Repository) -> tuple[int, int]:
-    """(temporary files, blobs no version references): what killed saves leave for gc."""
+    """(temporary files, blobs no version references): what killed saves leave for gc (an object
+    store has no temporary files: one PUT is atomic)."""
     referenced = {f.sha256 for name in repo.store.names() for v in repo.store.versions(name)
                   for f in v.files}
-    temp = len(list(repo.blobs.root.glob(f"*/{TEMP_PREFIX}*"))) if repo.blobs.root.is_dir() else 0
+    temp = sum(1 for _ in repo.blobs.stale_temp_files(0))
     orphans = sum(1 for sha, _ in repo.blobs.blobs() if sha not in referenced)
     return temp, orphans
+
+
+@contextlib.contextmanager
+def remote_stores(registry_url: str, s3_env: dict, prefix: str):
+    """`M_REGISTRY`, `M_ARTIFACTS=s3://<bucket>/<prefix>` and the S3 client's environment set in
+    this process (forked savers inherit them), restored afterwards."""
+    changes = {**s3_env, "M_REGISTRY": registry_url,
+               "M_ARTIFACTS": f"s3://{s3_env.get('S3_BUCKET', 'models')}/{prefix}"}
+    saved = {key: os.environ.get(key) for key in changes}
+    os.environ.update(changes)
+    try:
+        yield changes
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def snapshot(repo: Repository) -> dict:
@@ -113,6 +136,14 @@ def _save_dying_at_step(home, step: int, seed: int, width: int) -> None:
 
     os.fsync, os.replace = counted(os.fsync), counted(os.replace)
     BlobStore.exists = counted(BlobStore.exists)  # the checks inside the open transaction
+    if os.environ.get("M_ARTIFACTS", "").startswith("s3://"):
+        from mlang.registry.s3 import S3ArtifactStore
+
+        S3ArtifactStore._call = counted(S3ArtifactStore._call)  # every request to the bucket
+    if os.environ.get("M_REGISTRY", "").startswith("postgres"):
+        import psycopg
+
+        psycopg.Connection.commit = counted(psycopg.Connection.commit)
     save_seeded(Repository(home), "steps", seed, width)
     os._exit(0)
 

@@ -350,3 +350,29 @@ def test_gc_running_beside_savers_never_takes_a_file_a_postgresql_version_uses(t
     for ref, seed in saved:
         assert torch.equal(outputs(repo.load(ref), x), outputs(make_stack(seed=seed), x)), ref
     store.close()
+
+
+# ----- SIGKILL mid-save (the fault run's first three parts, bench/registry_faults.py --remote) ------
+
+@pytest.mark.slow
+def test_savers_sigkilled_mid_save_on_postgresql_and_s3_never_expose_a_partial_version(
+        tmp_path, postgres_server_url, s3_env):
+    import faults
+    from services import new_database
+
+    # Each run asserts as it goes (tests/registry/faults.py): every visible version loads equal
+    # to the model it names, numbers are distinct and gapless, gc leaves no debris.
+    runs = {"steps": lambda home: faults.step_kills(home),
+            "random": lambda home: faults.random_kills(home, kills=6, max_delay_s=2.0),
+            "shared": lambda home: faults.concurrent_kills(home, savers=3, kills=6)}
+    prefix = f"faults-{uuid.uuid4().hex[:8]}"
+    for name, run in runs.items():
+        with faults.remote_stores(new_database(postgres_server_url, name), s3_env,
+                                  prefix=f"{prefix}/{name}") as stores:
+            figures = run(tmp_path / name)
+            repo = Repository(tmp_path / name)  # what the runs used: PostgreSQL and the bucket
+            assert isinstance(repo.store, PostgresStore), repo.store
+            assert repo.blobs.location == stores["M_ARTIFACTS"] and next(repo.blobs.blobs(), None)
+            assert repo.store.names() == [name] and figures["kills"] >= 6, figures
+            repo.store.close()
+        assert not (tmp_path / name / "registry.db").exists()  # nothing went to a local SQLite
