@@ -53,7 +53,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(model_file: Path, port: int, batching: bool, model_batch_size: int, args):
+def start_server(model_file: Path, port: int, batching: bool, model_batch_size: int, args, backend=None):
     command = [sys.executable, "-c", "from mlang.serve.cli import app; app()", str(model_file),
                "--port", str(port), "--max-batch-size", str(args.max_batch_size), "--max-latency-ms", "5",
                "--num-threads", str(args.threads)]
@@ -65,6 +65,8 @@ def start_server(model_file: Path, port: int, batching: bool, model_batch_size: 
         command += ["--model-batch-size", str(model_batch_size)]
     if not batching:
         command.append("--no-batching")
+    if backend:
+        command += ["--backend", backend]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import httpx
@@ -210,10 +212,10 @@ def mean_batch_size(base: str) -> float:
     return total / count if count else 0.0
 
 
-def run_mode(model_file, batching, model_batch_size, texts, warmup, args) -> dict:
+def run_mode(model_file, batching, model_batch_size, texts, warmup, args, backend=None) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(model_file, port, batching, model_batch_size, args)
+    server = start_server(model_file, port, batching, model_batch_size, args, backend)
     try:
         import httpx
 
@@ -247,7 +249,12 @@ def main() -> None:
     parser.add_argument("--request-timeout-s", type=float, default=0,
                         help="the server's --request-timeout-s (0: its default)")
     parser.add_argument("--client-timeout", type=float, default=30.0, help="seconds a burst client waits")
+    parser.add_argument("--plan", action="store_true",
+                        help="serve the fine-tuned classifier fp32 eager (batching on and off) against its "
+                             "optimized model under its execution plan (bench/optimize.py writes both)")
     args = parser.parse_args()
+    if args.plan:
+        return main_plan(args)
     from rich.console import Console
     from rich.table import Table
 
@@ -289,6 +296,48 @@ def main() -> None:
                                    "ratio": ratio, "meets_target": ratio >= TARGET, "summary": summary,
                                    "rounds": runs}, indent=2))
     print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+
+
+def main_plan(args) -> None:
+    """`m serve` of the optimized model (its plan, by default) against the fp32 model with
+    `--backend eager`, batching on and off; modes alternate over the rounds."""
+    from optimize import FP32_FILE, PLANNED_FILE, cpu_flags  # bench/optimize.py
+
+    if not PLANNED_FILE.exists():
+        raise SystemExit(f"{PLANNED_FILE} is missing: run python bench/optimize.py first")
+    os.environ["M_HOME"] = tempfile.mkdtemp(prefix="mlang-bench-serve-plan-")
+    texts = reviews(args.requests + args.clients)
+    if args.words:
+        texts = [" ".join(text.split()[:args.words]) for text in texts]
+    warmup, texts = texts[:args.clients], texts[args.clients:]
+    modes = {"fp32 eager, no batching": (FP32_FILE, False, "eager"),
+             "fp32 eager, batching": (FP32_FILE, True, "eager"),
+             "optimized (its plan), batching": (PLANNED_FILE, True, None)}
+    runs = {mode: [] for mode in modes}
+    for _ in range(args.rounds):
+        for mode, (file, batching, backend) in modes.items():
+            runs[mode].append(run_mode(file, batching, 0, texts, warmup, args, backend))
+            print(f"{mode}: {runs[mode][-1]['requests_per_s']:.1f} req/s", file=sys.stderr)
+    summary = {mode: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+               for mode, rounds in runs.items()}
+    planned = summary["optimized (its plan), batching"]["requests_per_s"]
+    ratios = {"vs fp32 batching": planned / summary["fp32 eager, batching"]["requests_per_s"],
+              "vs fp32 no batching": planned / summary["fp32 eager, no batching"]["requests_per_s"]}
+    target = ("vs fp32 no batching", 5.0) if args.words else ("vs fp32 batching", 2.0)
+    what = f"{args.words}-word reviews" if args.words else "whole reviews"
+    print(f"fine-tuned MiniLM classifier over HTTP, {what}: {args.clients} clients, {len(texts)} requests, "
+          f"CPU flags {' '.join(cpu_flags())}, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'mode':<34}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mean batch':>12}")
+    for mode, row in summary.items():
+        print(f"{mode:<34}{row['requests_per_s']:>8.1f}{row['p50_ms']:>9.0f}{row['p99_ms']:>9.0f}"
+              f"{row['mean_model_batch']:>12.1f}")
+    print("optimized: " + ", ".join(f"{v:.2f}× {k}" for k, v in ratios.items())
+          + f" (target ≥ {target[1]}× {target[0]})")
+    out = RESULTS.with_name(f"serve-plan{'-' + str(args.words) + 'words' if args.words else ''}.json")
+    out.write_text(json.dumps({"setting": vars(args), "cpu_flags": cpu_flags(), "load_average": os.getloadavg(),
+                               "summary": summary, "ratios": ratios, "target": {target[0]: target[1]},
+                               "meets_target": ratios[target[0]] >= target[1], "rounds": runs}, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

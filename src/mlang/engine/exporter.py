@@ -228,10 +228,20 @@ def write_sidecar(runnable: Runnable, path: Path, features: dict[str, Any], expo
                    for n, t in features.items()],
         "outputs": [_output_spec(runnable, features)],
         "files": _write_aux_files(runnable, folder),
+        "execution_plan": _plan(runnable.model),
     }
     info["preprocessing"] = preprocessing(runnable, folder.name)
     Path(f"{path}.json").write_text(json.dumps(info, indent=2))
     return info
+
+
+def _plan(model) -> dict | None:
+    """The execution plan `optimize` chose (backend, precision, device), so a runtime in another
+    language can run the graph as M would (e.g. quantize it to int8 per channel)."""
+    from mlang.optimize.plan import execution_plan
+
+    plan = execution_plan(model)
+    return plan.to_dict() if plan is not None else None
 
 
 def _dtype_name(tensor) -> str:
