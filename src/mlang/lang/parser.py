@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -97,18 +98,20 @@ class _Parsed:
 
 _RECENT: OrderedDict[str, _Parsed] = OrderedDict()
 _RECENT_FILES = 16
+_RECENT_LOCK = threading.Lock()
 _CONTINUED = re.compile(r"\\[\t \f]*\r?\n\Z")  # a text whose last line ends with a `\` continuation
 _OPENERS, _CLOSERS = frozenset({"(", "[", "DICT_LBRACE", "BLOCK_LBRACE"}), frozenset({")", "]", "}"})
 
 
 def _remember(filename: str, source: str, body: list, extents: list[tuple[int, int]]) -> None:
-    if len(extents) != len(body):
-        _RECENT.pop(filename, None)
-        return
-    _RECENT[filename] = _Parsed(source, body, extents)
-    _RECENT.move_to_end(filename)
-    while len(_RECENT) > _RECENT_FILES:
-        _RECENT.popitem(last=False)
+    with _RECENT_LOCK:  # threads may parse at once (a tuning run's workers)
+        if len(extents) != len(body):
+            _RECENT.pop(filename, None)
+            return
+        _RECENT[filename] = _Parsed(source, body, extents)
+        _RECENT.move_to_end(filename)
+        while len(_RECENT) > _RECENT_FILES:
+            _RECENT.popitem(last=False)
 
 
 def _extents(tokens: list[Token]) -> list[tuple[int, int]]:
