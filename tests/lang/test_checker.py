@@ -173,7 +173,11 @@ scale(1.5, times=-3, label="y", flag=1)
 scale(n, times=n)
 scale([1], times=2.5)
 split(Dataset.sklearn("iris"), "half")
+func total(xs: List[int]) { return sum(xs) }
+total((1, 2))
+evaluate(Dense(3), Dataset.sklearn("iris"), metrics="accuracy")
 '''
+    # a tuple stands for a list and a string is a Sequence, as in Python: no error for those
     assert messages(source) == [
         (6, "argument 'x' of 'scale' is float but is given list", None),
         (6, "argument 'times' of 'scale' is int but is given float 2.5", None),

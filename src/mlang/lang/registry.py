@@ -17,11 +17,12 @@ from typing import Any, Callable
 
 # The kinds of value a declared parameter type admits, for checking literal arguments: the names
 # a declaration may use (`n: int`, `path: str | None`, `metrics: list`); any other name admits
-# anything (no check).  M's own type names (`Text`, `List[...]`) map here too.
+# anything (no check).  M's own type names (`Text`, `List[...]`) map here too.  Generous where
+# Python is: a list and a tuple stand for each other, and a string is a Sequence.
 LITERAL_KINDS = {
     "int": ("int",), "float": ("int", "float"), "bool": ("bool",), "str": ("str",), "Text": ("str",),
-    "None": ("None",), "list": ("list",), "List": ("list",), "tuple": ("tuple", "list"),
-    "Sequence": ("list", "tuple"), "dict": ("dict",), "Dict": ("dict",), "Mapping": ("dict",),
+    "None": ("None",), "list": ("list", "tuple"), "List": ("list", "tuple"), "tuple": ("tuple", "list"),
+    "Sequence": ("list", "tuple", "str"), "dict": ("dict",), "Dict": ("dict",), "Mapping": ("dict",),
 }
 
 
