@@ -58,3 +58,16 @@ reviews = Dataset.records([{"text": "great food, loved it", "label": "great"},
                            {"text": "never again, broken box", "label": "other"}],
                           text="text", label="label")
 save(fineTuneModel(Reviews(), reviews, epochs=1, lr=1e-4, batch_size=4), "classifier")
+
+// A forward block with Python control flow: it runs eagerly; graph backends say why they cannot.
+model Branching {
+    input: Tensor[float32, B, 4]
+    forward(x) {
+        if x.sum() > 0 {
+            return self.layers(x)
+        }
+        return self.layers(x * -1)
+    }
+    Dense(3)
+}
+save(Branching(), "branching")
