@@ -152,9 +152,11 @@ def test_fmt_and_run_long_flat_chains(tmp_path, capsys):
     elifs = "".join(f" else if x == {i} {{\n    y = {i}\n}}" for i in range(1, 500))
     ternary = " if x == 0 else ".join(["2"] * 500)
     source = f"x = 3\ny = 0\nif x == 0 {{\n    y = 0\n}}{elifs}\nz = {terms}\nw = {ternary}\nprint(y, z, w)\n"
-    code, formatted, err = fmt_file(tmp_path, capsys, source)
-    assert (code, err) == (0, "")
-    assert formatted == source
+    code, formatted, _ = fmt_file(tmp_path, capsys, source)
+    assert code == 0
+    wrapped = "(\n    1\n" + "    + 1\n" * 999 + ")"  # past 100 columns: one operand a line
+    assert formatted == source.replace(terms, wrapped)
+    assert fmt_file(tmp_path, capsys, formatted)[:2] == (0, formatted)
     assert run_file_output(tmp_path, capsys, formatted) == "3 1000 2\n"
 
 

@@ -86,6 +86,12 @@ def test_lines_past_100_columns_are_wrapped_from_the_outside_in():
     assert formatted.startswith("print(\n    predict(\n        classifier,\n        [")
     long_string = 'print("' + "x" * 120 + '")\n'  # one element too long for any line: left as it is
     assert format_source(long_string) == long_string
+    chain = "total = " + " + ".join(f"weight_{i} * value_{i}" for i in range(8)) + "\n"
+    assert format_source(chain) == "total = (\n    weight_0 * value_0\n" + "".join(
+        f"    + weight_{i} * value_{i}\n" for i in range(1, 8)) + ")\n"
+    head = "if " + " and ".join(f"condition_number_{i}" for i in range(6)) + " {\n    go()\n}\n"
+    assert format_source(head) == "if (\n    condition_number_0\n" + "".join(
+        f"    and condition_number_{i}\n" for i in range(1, 6)) + ") {\n    go()\n}\n"
 
 
 def test_text_that_does_not_parse_is_not_formatted():

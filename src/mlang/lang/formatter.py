@@ -6,7 +6,8 @@ arguments, at most one blank line kept between statements, `true`/`false`/`none`
 spellings.  Literals stay as written: `0xFF`, `1_000`, `1e-4`, each string and f-string with its
 quotes, prefixes and escapes.  A line longer than 100 columns is wrapped: its outermost call or
 collection gets one element per line with a trailing comma, then any element still too long the
-same way.  A byte order mark is dropped.
+same way; an operator chain (also an `if` or `while` condition) goes in parentheses, one operand a
+line.  A byte order mark is dropped.
 
 Comments on their own line stay before the statement that follows them (or before the `}` that
 closes their block); a comment after code on a line stays at the end of that statement.
@@ -282,13 +283,18 @@ class _Formatter:
     def fitted(self, indent: str, render, value) -> str:
         """`render()`, again with `value` one element per line when the line is too long."""
         text = render()
-        if len(indent) + len(text.split("\n")[0]) > _WIDTH and isinstance(value, _BREAKABLE):
+        if (len(indent) + len(text.split("\n")[0]) > _WIDTH and isinstance(value, _BREAKABLE)
+                and not (type(value) is m.BinOp and value.op == "**")):
             self.break_node = value
             try:
                 text = render()
             finally:
                 self.break_node = None
         return text
+
+    def head(self, indent: str, keyword: str, test) -> str:
+        """`if x` / `while x` / `} else if x`, its condition wrapped when the line is too long."""
+        return self.fitted(indent, lambda: keyword + self.expr(test, indent=indent) + " {", test)[:-2]
 
     def stmt_ExprStmt(self, s, indent):
         self.simple(s, indent, self.fitted(indent, lambda: self.expr(s.value, indent=indent), s.value), s.value)
@@ -322,14 +328,14 @@ class _Formatter:
         self.emit(indent + "}" + self.trailing_comment(line))
 
     def stmt_If(self, s, indent, keyword="if"):
-        self.compound(indent, f"{keyword} {self.expr(s.test, indent=indent)}", s.body, s.span.line)
+        self.compound(indent, self.head(indent, keyword + " ", s.test), s.body, s.span.line)
         orelse = s.orelse
         while orelse:
             end = s.body.end.line if isinstance(s.body, Block) else s.span.line
             if len(orelse) == 1 and isinstance(orelse[0], m.If) and not isinstance(orelse, Block):
                 s = orelse[0]
                 self.current_line = s.span.line
-                self.opening(indent, f"}} else if {self.expr(s.test, indent=indent)} {{", end, s.body)
+                self.opening(indent, self.head(indent, "} else if ", s.test) + " {", end, s.body)
                 self.block(s.body, indent)
                 orelse = s.orelse
             else:
@@ -340,7 +346,7 @@ class _Formatter:
         self.close(indent, s.body)
 
     def stmt_While(self, s, indent):
-        self.compound(indent, f"while {self.expr(s.test, indent=indent)}", s.body, s.span.line)
+        self.compound(indent, self.head(indent, "while ", s.test), s.body, s.span.line)
         self.close(indent, s.body)
 
     def stmt_For(self, s, indent):
@@ -462,14 +468,25 @@ class _Formatter:
             return " ** ".join([*lefts, self.expr(e, _PREC["unary"])]), prec
         # Left-associative: a + b - c is ((a + b) - c), walked down its left side, so a long
         # chain is a loop, not a recursion.
-        rights = []
+        node, rights = e, []
         while type(e) is m.BinOp and e.op != "**" and _PREC[e.op] == prec:
             rights.append((e.op, e.right))
             e = e.left
+        if node is self.break_node:
+            inner = indent + _INDENT
+            parts = [self.expr(e, prec, inner)] + [f"{op} {self.expr(right, prec + 1, inner)}"
+                                                    for op, right in reversed(rights)]
+            return self.operator_lines(parts, indent), _PREC["atom"]
         text = self.expr(e, prec)
         for op, right in reversed(rights):
             text += f" {op} {self.expr(right, prec + 1)}"
         return text, prec
+
+    def operator_lines(self, parts: list[str], indent: str) -> str:
+        """An operator chain too long for its line: in parentheses, one operand a line, each
+        after its operator (the parentheses change nothing in the program)."""
+        inner = indent + _INDENT
+        return "(\n" + "".join(f"{inner}{part}\n" for part in parts) + indent + ")"
 
     def e_UnaryOp(self, e, indent):
         prefix = []
@@ -486,6 +503,11 @@ class _Formatter:
 
     def e_BoolOp(self, e, indent):
         prec = _PREC[e.op]
+        if e is self.break_node:
+            inner = indent + _INDENT
+            parts = [self.expr(e.values[0], prec + 1, inner)] + [f"{e.op} {self.expr(v, prec + 1, inner)}"
+                                                                  for v in e.values[1:]]
+            return self.operator_lines(parts, indent), _PREC["atom"]
         return f" {e.op} ".join(self.expr(v, prec + 1) for v in e.values), prec
 
     def e_Compare(self, e, indent):
@@ -588,7 +610,7 @@ class _Formatter:
         return f"{{{key}: {self.expr(e.value, 0)} {self.generators(e.generators)}}}", _PREC["atom"]
 
 
-_BREAKABLE = (m.Call, m.ListLit, m.TupleLit, m.SetLit, m.DictLit)
+_BREAKABLE = (m.Call, m.ListLit, m.TupleLit, m.SetLit, m.DictLit, m.BinOp, m.BoolOp)
 
 
 class _Ends:
