@@ -104,6 +104,8 @@ def test_syntax_errors_say_what_was_expected_in_words(source, where, message):
     ("half = f(n // 2)\nprint(half)\n", "2:1", "for floor division write floordiv(a, b)"),
     ("xs = [n // 2, n]\n", "1:17", "for floor division write floordiv(a, b)"),
     ("print(1, 2\nz = 3\n", "2:1", "the '(' on line 1 is never closed"),
+    ("func f(x) {\n    return x\n", "2:13", "the '{' on line 1 is never closed"),
+    ("f = lambda x: x\n", "1:12", "M has no `lambda`"),
 ])
 def test_syntax_errors_name_the_python_habit_that_led_there(source, where, hint):
     with pytest.raises(MSyntaxError) as caught:

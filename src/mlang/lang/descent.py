@@ -638,10 +638,14 @@ def _hint(tokens: list[Token], stop: int, source: str, at: tuple[int, int]) -> s
         return "M declares a function with `func`: func name(parameters) { ... }"
     if any(t.type == "NAME" and t.value == "elif" for t in (tok, before) if t is not None):
         return "M writes `else if`, not `elif`: if a { ... } else if b { ... } else { ... }"
+    if before is not None and before.type == "NAME" and before.value == "lambda":
+        return "M has no `lambda`: declare a function with `func` and pass its name"
     if tok.type == ":" and (first.type in _BLOCK_HEADS or (before is not None and before.type == "else")):
         example = _BLOCK_HEADS["else" if before is not None and before.type == "else" else first.type]
         return f"a block in M is written in braces, not after ':' and an indent: {example}"
-    unclosed = [t for t in _open_brackets(tokens, stop) if t.type in ("(", "[", "DICT_LBRACE")]
+    # At the end of the file a block left open is worth naming too; elsewhere only brackets are.
+    kinds = ("(", "[", "DICT_LBRACE", "BLOCK_LBRACE") if tok.type == "$END" else ("(", "[", "DICT_LBRACE")
+    unclosed = [t for t in _open_brackets(tokens, stop) if t.type in kinds]
     if not unclosed:
         return None
     opening = unclosed[-1]
