@@ -95,13 +95,41 @@ def test_a_burst_gets_an_answer_for_every_request_and_the_model_computes_only_wh
     # would have taken 200 / 25 = 8 s to drain.
     assert slowest < timeout_s + 3.0
     for status, _, headers, body in results:
-        if status == 503:
+        if status == 503:  # the queue was full, or the work ahead outlasted the deadline
             assert int(headers["retry-after"]) >= 1
-            assert body["field"] == "max_queue" and "max_queue 16" in body["error"]
+            if body["field"] == "max_queue":
+                assert "max_queue 16" in body["error"]
+            else:
+                assert body["field"] == "request_timeout_s", body
+                assert "more than this request's 1 s" in body["error"]
         if status == 504:
             assert body["field"] == "request_timeout_s"
     assert counted == {code: statuses[code] for code in (200, 503, 504)}
     assert dropped == statuses[504]
+
+
+def test_a_request_the_model_would_reach_after_its_deadline_is_refused_at_once(tiny_model):
+    """Once a batch has been timed (0.2 s an example, one per call), a burst of 30 against a 1 s
+    timeout and a queue with room for all: the requests whose wait the server estimates past their
+    deadline are refused on arrival (503, Retry-After, naming request_timeout_s), never computed,
+    instead of waiting out the timeout for a 504."""
+    model = Counting(tiny_model, delay=0.2)
+    with Server(model, name="tiny", port=0, max_batch_size=1, max_queue=1000,
+                request_timeout_s=1.0) as server:
+        server.wait_until_ready()
+        url = f"{server.url}/v1/models/tiny/predict"
+        assert httpx.post(url, json={"inputs": [ROW]}, timeout=10).status_code == 200  # timed
+        before = model.examples
+        results = asyncio.run(burst(url, 30, 15.0))
+        time.sleep(0.5)
+        statuses = Counter(status for status, *_ in results)
+        assert set(statuses) <= {200, 503, 504} and statuses[503] >= 10, statuses
+        assert model.examples - before == statuses[200]  # nothing refused was computed
+        for status, _, headers, body in results:
+            if status == 503:
+                assert int(headers["retry-after"]) >= 1 and body["field"] == "request_timeout_s"
+                assert "s of work, more than this request's 1 s (request_timeout_s)" in body["error"]
+        assert metric(server, "mlang_requests_total", code=503) == statuses[503]
 
 
 def test_a_request_past_its_deadline_is_answered_504_and_never_computed(tiny_model):

@@ -8,8 +8,9 @@
 
 Under a token every endpoint but /healthz and /readyz needs it; with `public_metrics_and_docs`,
 only predictions do.  A prediction waits in a queue of at most `max_queue` requests (503 with
-Retry-After beyond it) and has `request_timeout_s` from its arrival to its answer (504); one
-whose client hung up, or whose deadline passed, is dropped before the model computes it.
+Retry-After beyond it, and also when the measured work ahead of it outlasts its deadline) and has
+`request_timeout_s` from its arrival to its answer (504); one whose client hung up, or whose
+deadline passed, is dropped before the model computes it.
 """
 from __future__ import annotations
 
@@ -132,8 +133,13 @@ def create_app(model, options: ServeOptions | None = None):
         metrics.record_request(response.status_code, time.perf_counter() - start)
         return response
 
-    def at_capacity() -> RequestError:
+    def at_capacity(full: QueueFull | None = None) -> RequestError:
         retry = batcher.retry_after()
+        if full is not None and full.reason == "deadline":
+            return RequestError(503, f"the server is at capacity: {full.waiting} requests are waiting for the "
+                                     f"model, about {full.wait_s:.1f} s of work, more than this request's "
+                                     f"{options.request_timeout_s:g} s (request_timeout_s); retry after {retry} s",
+                                field="request_timeout_s", headers={"Retry-After": str(retry)})
         return RequestError(503, f"the server is at capacity: {batcher.waiting} requests are waiting for the "
                                  f"model (max_queue {options.max_queue}); retry after {retry} s",
                             field="max_queue", headers={"Retry-After": str(retry)})
@@ -151,8 +157,8 @@ def create_app(model, options: ServeOptions | None = None):
         deadline = arrived + options.request_timeout_s
         try:
             pending = batcher.enqueue(inputs, deadline)
-        except QueueFull:
-            raise at_capacity() from None
+        except QueueFull as full:
+            raise at_capacity(full) from None
         except Stopped:
             raise RequestError(503, "the server is shutting down", field="server",
                                headers={"Retry-After": "1"}) from None

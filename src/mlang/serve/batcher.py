@@ -9,7 +9,10 @@ so the event loop keeps accepting requests — they form the next batch while th
 The queue holds at most `max_queue` requests: `enqueue` refuses one more with `QueueFull`
 (the server answers 503 with Retry-After).  A request may carry a deadline; one whose deadline
 has passed, or that was cancelled (its client hung up), is dropped before its batch reaches the
-model, so the model only computes what someone is still waiting for.
+model, so the model only computes what someone is still waiting for.  Once a batch has been
+timed, `enqueue` also refuses (`QueueFull`, reason "deadline") a request the model would reach
+only after its deadline — the examples waiting ahead of it times the measured seconds per example
+— so a request that would wait out its deadline for a 504 is told at once to come back later.
 """
 from __future__ import annotations
 
@@ -25,11 +28,14 @@ QUEUED, BATCHED, RUNNING, DONE, DROPPED = "queued", "batched", "running", "done"
 
 
 class QueueFull(Exception):
-    """The queue already holds `max_queue` requests; `retry_after` is the expected wait in seconds."""
+    """No room for the request: the queue already holds `max_queue` requests (reason "max_queue"),
+    or the work ahead of it outlasts its deadline (reason "deadline"); `retry_after` is the
+    expected wait in whole seconds, `wait_s` the estimate (None before a batch was timed)."""
 
-    def __init__(self, waiting: int, retry_after: int):
+    def __init__(self, waiting: int, retry_after: int, reason: str = "max_queue",
+                 wait_s: float | None = None):
         super().__init__(f"{waiting} requests are waiting")
-        self.waiting, self.retry_after = waiting, retry_after
+        self.waiting, self.retry_after, self.reason, self.wait_s = waiting, retry_after, reason, wait_s
 
 
 class DeadlineExceeded(Exception):
@@ -98,8 +104,12 @@ class DynamicBatcher:
         if self._stopping or self._worker is None:
             raise Stopped()
         if self.max_queue is not None and self.waiting >= self.max_queue:
-            raise QueueFull(self.waiting, self.retry_after())
-        pending = Pending(list(inputs), asyncio.get_running_loop().create_future(), deadline)
+            raise QueueFull(self.waiting, self.retry_after(), wait_s=self.expected_wait())
+        loop = asyncio.get_running_loop()
+        wait = self.expected_wait()
+        if deadline is not None and wait is not None and loop.time() + wait >= deadline:
+            raise QueueFull(self.waiting, self.retry_after(), "deadline", wait)
+        pending = Pending(list(inputs), loop.create_future(), deadline)
         self._queue.append(pending)
         self.waiting += 1
         self.waiting_examples += len(pending.inputs)
@@ -127,11 +137,17 @@ class DynamicBatcher:
             self.on_drop(reason)
         return True
 
+    def expected_wait(self) -> float | None:
+        """Seconds until the model would reach a request queued now: the examples waiting times
+        the measured seconds per example (None until a batch has been timed)."""
+        if self._seconds_per_example is None:
+            return None
+        return self.waiting_examples * self._seconds_per_example
+
     def retry_after(self) -> int:
         """Whole seconds until the queue has room again, as measured so far (1 to 60)."""
-        if self._seconds_per_example is None:
-            return 1
-        return max(1, min(60, math.ceil(self.waiting_examples * self._seconds_per_example)))
+        wait = self.expected_wait()
+        return 1 if wait is None else max(1, min(60, math.ceil(wait)))
 
     def _unqueue(self, pending: Pending) -> None:
         self.waiting -= 1
