@@ -22,7 +22,7 @@ def whole(text: str, filename: str):
     try:
         return dump(parse(text, filename, tokens=[]).body)  # asking for the tokens parses it all
     except MError as err:
-        return str(err)
+        return [(str(d.span), d.message, d.hint) for d in err.diagnostics]
 
 
 def again(previous: str, text: str, filename: str):
@@ -30,7 +30,7 @@ def again(previous: str, text: str, filename: str):
     try:
         return dump(parse(text, filename).body)
     except MError as err:
-        return str(err)
+        return [(str(d.span), d.message, d.hint) for d in err.diagnostics]
 
 
 @pytest.mark.parametrize("seed", range(4))

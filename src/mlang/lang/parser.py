@@ -159,11 +159,27 @@ def _line_start(text: str, line: int) -> int:
     return at
 
 
+def _inside(err: MSyntaxError, text: str, tokens: list[Token], first_line: int) -> bool:
+    """Whether a syntax error of the re-parsed part is the whole text's own: one at a token of
+    that part after its first, not at its end (where the text after it would have gone on), nor
+    a string or comment left open (the text after it may close it), nor in a part that starts
+    with `else` (which belongs to the statement before)."""
+    span = err.span
+    if not tokens or tokens[0].type == "else" or err.diagnostics[0].message in _OPEN_AT_END or span is None:
+        return False
+    where = (span.line, span.column)  # after the first token (where the file could also end)
+    return (tokens[0].line, tokens[0].column) < where < end_position(text, (first_line, 1))
+
+
+_OPEN_AT_END = frozenset({"this string is never closed", "this block comment is never closed"})
+
+
 def _reparse(source: str, filename: str) -> list | None:
     """The statements of `source` from the last tree of `filename`, parsing only the lines from
     the first statement an edit touches: up to the first untouched statement after it when the
-    edit keeps the number of lines, else to the end.  None when there is nothing to reuse or the
-    changed part does not parse alone (the whole text is then parsed, and reports its error)."""
+    edit keeps the number of lines, else to the end.  A syntax error of that part that is the
+    whole text's own is raised; None when there is nothing to reuse or the changed part cannot be
+    parsed alone (the whole text is then parsed)."""
     previous = _RECENT.get(filename)
     if previous is None:
         return None
@@ -195,6 +211,10 @@ def _reparse(source: str, filename: str) -> list | None:
     tokens: list[Token] = []
     try:
         region = _parse(text, filename, "start", (first_line, 1), tokens)
+    except MSyntaxError as err:
+        if _inside(err, text, tokens, first_line):
+            raise  # the whole text's first error: the statements before it parse as they did
+        return None
     except (MError, RecursionError):
         return None
     region_extents = _extents(tokens)
