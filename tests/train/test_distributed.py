@@ -243,8 +243,9 @@ def test_rank_builtins_in_one_process_from_m_and_python(tmp_path):
     assert (done.returncode, done.stdout.strip()) == (0, "0 1"), done.stderr
 
 
-# Slow: two torchrun agents on one loopback address race to host the c10d store, and on a loaded
-# 2-core machine the node left behind when the other exits first has waited out the timeout.
+# Slow: two torchrun agents and their workers, about a minute on 2 busy cores.  (Once, before
+# `m run` gave each rendezvous round a fresh store, one node waited out the timeout after the other
+# exited; not seen in 5 runs since.)
 @pytest.mark.slow
 def test_two_nodes_of_one_process_meet_through_c10d_on_loopback_and_train(tmp_path):
     program = tmp_path / "nodes.m"
