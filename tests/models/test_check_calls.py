@@ -117,3 +117,20 @@ def test_each_problem_is_reported_once_by_whoever_knows_it():
         (6, 35, "Dense() has no argument 'unitz'", "did you mean 'units'?"),
         (10, 21, "Dense: units must be positive, got -4", None),
     ]
+
+
+def test_binding_a_field_no_base_declares_is_an_error_at_check_and_at_run_time():
+    from mlang.lang import MError, check_source
+    from models_m import run_unchecked
+
+    source = "model S extends TextClassifier {\n    num_label = 2\n}\n"
+    checked = [(d.span.line, d.message, d.hint) for d in check_source(source, "bind.m")]
+    expected = (2, "model S binds 'num_label', which TextClassifier does not declare", "did you mean 'num_labels'?")
+    assert checked == [expected]
+    try:
+        run_unchecked(source, "bind.m")
+    except MError as error:
+        d = error.diagnostics[0]
+        assert (d.span.line, d.message, d.hint) == expected
+    else:
+        raise AssertionError("the run declared S with a field its base does not have")

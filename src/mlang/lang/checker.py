@@ -29,7 +29,8 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.registry import Signature, literal_kinds
-from mlang.lang.resolve import IO_FIELDS, ModelTable, Scope, did_you_mean, no_field, positional_fields
+from mlang.lang.resolve import (IO_FIELDS, ModelTable, Scope, binds_undeclared, did_you_mean, no_field,
+                                positional_fields)
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "check_program", "Signature", "function_signature"]
@@ -337,9 +338,7 @@ class _Checker:
         if inherited is not None:
             for f in s.fields:
                 if f.type is None and f.name not in inherited and f.name not in IO_FIELDS:
-                    self.error(f"{s.kind} {s.name} binds '{f.name}', which {s.base} does not declare", f.span,
-                               hint=_did_you_mean(f.name, inherited)
-                               or f"declare a new field with its type: {f.name}: <type> = ...")
+                    self.report(binds_undeclared(s.kind, s.name, f.name, s.base, inherited, f.span))
         declared: dict[str, m.FieldDecl] = {}
         bound: dict[str, m.FieldDecl] = {}
         for f in s.fields:

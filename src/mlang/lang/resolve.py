@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from mlang.lang import ast as m
 from mlang.lang.diagnostics import MError, Span
 
-__all__ = ["Binding", "Field", "ModelTable", "IO_FIELDS", "Scope", "did_you_mean", "name_span", "no_field", "positional_fields",
+__all__ = ["Binding", "Field", "ModelTable", "IO_FIELDS", "Scope", "binds_undeclared", "did_you_mean", "name_span",
+           "no_field", "positional_fields",
            "unbound_field"]
 
 IO_FIELDS = ("input", "output")  # typed declarations of a model's I/O, not fields one binds
@@ -170,6 +171,13 @@ def positional_fields(model: str, count: int, span=None) -> MError:
     """`Classifier(3)`: fields are given by name."""
     return MError(f"{model}(...) takes fields by name, got {count} positional argument(s)", span,
                   hint=f"write {model}(field=value, ...)")
+
+
+def binds_undeclared(kind: str, model: str, name: str, base: str, fields, span=None) -> MError:
+    """`model S extends TextClassifier { num_label = 2 }`: a binding (no type) of a field no base
+    declares is a typo far more often than a new field."""
+    return MError(f"{kind} {model} binds '{name}', which {base} does not declare", span,
+                  hint=did_you_mean(name, fields) or f"declare a new field with its type: {name}: <type> = ...")
 
 
 def unbound_field(model: str, name: str, span=None) -> MError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
-from mlang.lang.resolve import no_field, positional_fields, unbound_field
+from mlang.lang.resolve import binds_undeclared, no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
 from mlang.models.check import RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, wrong_field_type
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
@@ -197,6 +197,8 @@ def _declare_field(spec: ModelSpec, fdecl: A.FieldDecl, evaluator: _Evaluator, m
     if fdecl.name in RESERVED_FIELDS:
         raise reserved_field(fdecl.name, spec.name, fdecl.span)
     inherited = spec.fields.get(fdecl.name)
+    if fdecl.type is None and inherited is None and spec.base is not None and fdecl.name not in IO_FIELDS:
+        raise binds_undeclared(spec.kind, spec.name, fdecl.name, spec.base.name, spec.fields, fdecl.span)
     declared = type_from_ast(fdecl.type, model_names) if fdecl.type is not None else None
     ftype = declared or (inherited.type if inherited is not None else T.ANY)
     default = ABSTRACT
