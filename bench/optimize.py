@@ -14,7 +14,7 @@ engines one after the other, alternating which goes first, so machine load hits 
 throughput ratio is total time over total time, and the median of the per-chunk ratios is given too.
 Target: ≥ 1.8× throughput with ≤ 1 point accuracy loss.
 
-    python bench/optimize.py [--valid 500] [--chunk 128] [--retrain]
+    python bench/optimize.py [--valid 500] [--chunk 128] [--retrain] [--model sentiment.safetensors]
 
 Prints a table and writes bench/results/optimize.json; leaves the fp32 and the optimized model
 files in .m_cache/ for bench/serve.py --plan.
@@ -64,12 +64,18 @@ def cpu_flags() -> list[str]:
     return sorted(set(re.findall(r"avx[^ ]*|vnni", text)))
 
 
-def classifier(retrain: bool):
-    """The fine-tuned M classifier (from the cache unless --retrain) and the unused reviews."""
+def classifier(retrain: bool, model_file: str | None = None):
+    """The fine-tuned M classifier (from `model_file`, e.g. the quickstart's saved `sentiment`,
+    or from the cache unless --retrain) and the reviews the fine-tune did not see."""
     from mlang.lang.api import run_source
     from mlang.models.modelfile import read_model_file, write_model_file
 
     started = time.perf_counter()
+    if model_file:
+        scope = run_source(FINE_TUNE.split("model Sentiment")[0], "bench_optimize.m")
+        model = read_model_file(model_file)
+        write_model_file(model, FP32_FILE)
+        return model, scope["unused"], 0.0
     if FP32_FILE.exists() and not retrain:
         scope = run_source(FINE_TUNE.split("model Sentiment")[0], "bench_optimize.m")
         return read_model_file(FP32_FILE), scope["unused"], 0.0
@@ -78,10 +84,10 @@ def classifier(retrain: bool):
     return scope["classifier"], scope["unused"], time.perf_counter() - started
 
 
-def scores(outputs, labels: list[str], names: list[str]) -> dict:
+def scores(outputs, labels: list[int]) -> dict:
     from sklearn.metrics import accuracy_score, f1_score
 
-    predicted = [names[i] for i in outputs.argmax(1).tolist()]
+    predicted = outputs.argmax(1).tolist()  # label ids, as the dataset's targets
     return {"accuracy": accuracy_score(labels, predicted), "macro_f1": f1_score(labels, predicted, average="macro")}
 
 
@@ -90,6 +96,9 @@ def main() -> None:
     parser.add_argument("--valid", type=int, default=500, help="unseen training reviews the plan is judged on")
     parser.add_argument("--chunk", type=int, default=128, help="held-out reviews per timed chunk")
     parser.add_argument("--retrain", action="store_true")
+    parser.add_argument("--model", help="an M model file of the fine-tuned classifier to use instead "
+                                        "(e.g. `m models export sentiment --format safetensors` after "
+                                        "`m run examples/quickstart.m`)")
     args = parser.parse_args()
 
     import torch
@@ -101,7 +110,7 @@ def main() -> None:
     from mlang.optimize import execution_plan, optimization_report
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU flags {' '.join(cpu_flags())}")
-    clf, unused, fine_tune_s = classifier(args.retrain)
+    clf, unused, fine_tune_s = classifier(args.retrain, args.model)
     held_out = Dataset.rdataset("modeldata", "testing_data", text="review", label="score")
     valid = unused.take(args.valid)
 
@@ -112,8 +121,7 @@ def main() -> None:
     plan = execution_plan(fast)
 
     texts = [str(t) for t in held_out.inputs()]
-    labels = [str(y) for y in held_out.column("label")]
-    names = list(clf.labels)
+    labels = list(held_out.targets())
     engines = {"fp32 eager": Engine(backend="eager", progress=False).load_model(clf),
                "optimized (plan)": Engine(progress=False).load_model(fast)}
     for engine in engines.values():
@@ -132,7 +140,7 @@ def main() -> None:
             seconds[name] += took[name]
         ratios.append(took["fp32 eager"] / took["optimized (plan)"])
     outputs = {name: torch.cat(parts) for name, parts in outputs.items()}
-    base, opt = scores(outputs["fp32 eager"], labels, names), scores(outputs["optimized (plan)"], labels, names)
+    base, opt = scores(outputs["fp32 eager"], labels), scores(outputs["optimized (plan)"], labels)
     report = optimization_report(fast)
     result = {
         "flow": 'fast = optimize(clf, goal="speed", eval_data=valid); Engine().load_model(fast).run(held_out)',

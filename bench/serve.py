@@ -305,7 +305,7 @@ def main_plan(args) -> None:
 
     if not PLANNED_FILE.exists():
         raise SystemExit(f"{PLANNED_FILE} is missing: run python bench/optimize.py first")
-    os.environ["M_HOME"] = tempfile.mkdtemp(prefix="mlang-bench-serve-plan-")
+    # $M_HOME stays: the ONNX graphs bench/optimize.py exported are cached there by model hash
     texts = reviews(args.requests + args.clients)
     if args.words:
         texts = [" ".join(text.split()[:args.words]) for text in texts]

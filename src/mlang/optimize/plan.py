@@ -40,8 +40,8 @@ MEASURE_ROUNDS = 3             # interleaved timing rounds (medians)
 BATCH_SIZE = 32
 # torch.compile is measured only where it pays: its cold compile takes tens of seconds, and on
 # CPUs it measured ≤ 1.08× eager (DESIGN §8); on a GPU it is a candidate.
-COMPILE_ON_CPU_NOTE = ("not tried on the CPU: its cold compile takes tens of seconds and measured at "
-                       "most 1.08× eager here; candidates=[..., 'compile'] measures it")
+COMPILE_ON_CPU_NOTE = ("not tried on a CPU (cold compile: tens of seconds; measured ≤ 1.08× eager); "
+                       "candidates=[..., 'compile'] tries it")
 PLAN_TRANSFORM = "execution_plan"
 
 _RUNNER: list = []  # the engine's `(backend, model, device, precision, example) -> callable`

@@ -269,7 +269,8 @@ class OptimizationReport:
                 plans.add_column(column, justify="left" if column in ("candidate plan", "status") else "right")
             for row in self.candidate_rows():
                 plans.add_row(*row)
-            console.print(plans)
+            # piped output (a log) has no width to fit: give the reasons room rather than wrap them
+            (console if console.is_terminal else Console(width=160)).print(plans)
         if self.plan:
             console.print(self.plan_line(), markup=False, highlight=False)
 
