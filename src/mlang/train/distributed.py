@@ -133,7 +133,7 @@ def _shard_class():
             super().__init__(self._draw(), input_column=base.input_column,
                              target_column=base.target_column, labels=base.labels,
                              source=base.source, decoders=base.decoders,
-                             ordered=base.ordered, info=base.info)
+                             ordered=base.ordered, info=base.info, transform=base.transforms)
 
         def _draw(self) -> list[dict]:
             self.sampler.set_epoch(self.epoch)
