@@ -6,7 +6,7 @@ register_builtin("fineTuneModel", "mlang.train.finetune:fine_tune_model",
                  params="model, train, valid=None, *, epochs: int = 3, lr: float = 5e-05, batch_size: int = 16, "
                         "weight_decay: float = 0.01, warmup: float = 0.1, gradient_accumulation: int = 1, "
                         "max_grad_norm: float | None = 1.0, freeze: str | Sequence[str] | None = None, "
-                        "freeze_encoder: bool = False, metric: str | None = None, "
+                        "freeze_encoder: bool = False, freeze_embeddings: bool = False, metric: str | None = None, "
                         "early_stopping: int | bool | None = None, restore_best: bool = True, "
                         "seed: int | None = 0, device=None, precision: str = 'auto', checkpoint_dir: str | None = None, "
                         "progress: bool | None = None, log_every: int = 10, eval_batch_size: int | None = None, "
