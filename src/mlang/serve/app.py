@@ -38,6 +38,7 @@ from mlang.serve.schema import RequestError, example_schema, parse_inputs, parse
 log = logging.getLogger(__name__)
 ERROR_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 408: {"Connection": "close"}}
 CLIENT_GONE = 499  # counted (as nginx logs it) for a client that hung up before its answer
+TIMED_WARM_UP_BATCH = 8  # copies of the warm-up example in the timed call (at most max_batch_size)
 
 
 class Lifecycle:
@@ -84,7 +85,13 @@ def create_app(model, options: ServeOptions | None = None):
         engine.backend  # build (and for 'auto', choose) the backend
         example = warmup_example(runnable.input_type)
         if example is not None:
-            engine.predict([example])
+            engine.predict([example])  # the first call pays the one-time costs
+            # A small batch, timed, seeds the queue's wait estimate: a burst at a server that has
+            # answered nothing yet is refused (503) what the model could not reach in time.
+            batch = [example] * min(batcher.max_batch_size, TIMED_WARM_UP_BATCH)
+            started = time.perf_counter()
+            engine.predict(batch)
+            batcher.record_timing(len(batch), time.perf_counter() - started)
 
     async def warm_up_then_ready() -> None:
         try:

@@ -10,7 +10,7 @@ The queue holds at most `max_queue` requests: `enqueue` refuses one more with `Q
 (the server answers 503 with Retry-After).  A request may carry a deadline; one whose deadline
 has passed, or that was cancelled (its client hung up), is dropped before its batch reaches the
 model, so the model only computes what someone is still waiting for.  Once a batch has been
-timed, `enqueue` also refuses (`QueueFull`, reason "deadline") a request the model would reach
+timed (the server's warm-up times one), `enqueue` also refuses (`QueueFull`, reason "deadline") a request the model would reach
 only after its deadline — the examples waiting ahead of it times the measured seconds per example
 — so a request that would wait out its deadline for a 504 is told at once to come back later.
 """
@@ -137,6 +137,13 @@ class DynamicBatcher:
             self.on_drop(reason)
         return True
 
+    def record_timing(self, examples: int, seconds: float) -> None:
+        """Fold one model call of `examples` that took `seconds` into the seconds-per-example
+        estimate (a moving average) behind `expected_wait` and Retry-After."""
+        per_example = seconds / max(1, examples)
+        self._seconds_per_example = per_example if self._seconds_per_example is None else (
+            0.8 * self._seconds_per_example + 0.2 * per_example)
+
     def expected_wait(self) -> float | None:
         """Seconds until the model would reach a request queued now: the examples waiting times
         the measured seconds per example (None until a batch has been timed)."""
@@ -241,9 +248,7 @@ class DynamicBatcher:
                 return
             _deliver(batch[0], error=error)
             return
-        per_example = (time.perf_counter() - started) / max(1, len(examples))
-        self._seconds_per_example = per_example if self._seconds_per_example is None else (
-            0.8 * self._seconds_per_example + 0.2 * per_example)
+        self.record_timing(len(examples), time.perf_counter() - started)
         if self.on_batch is not None:
             self.on_batch(len(examples))
         start = 0
