@@ -120,3 +120,13 @@ def test_m_programs_use_transforms_on_a_folder_of_images(tmp_path):
     problems = check_source('data = Dataset.images("x", transform=[Resize(sise=3)])\n', "bad.m")
     assert problems and all(p.span.line == 1 for p in problems)
     assert any("sise" in p.message and p.hint == "did you mean 'size'?" for p in problems)
+
+
+def test_a_distributed_shard_keeps_the_transforms():
+    from mlang.train.distributed import _shard_class
+
+    flip = images(4).transform(Grayscale(), RandomHorizontalFlip(p=1.0))
+    shard = _shard_class()(flip, 0, 2, shuffle=False, seed=0)
+    assert shard.transforms == flip.transforms
+    batch = next(iter(shard.batches(2, augment=True)))
+    assert batch.inputs[:, 0, 0, 0].gt(batch.inputs[:, 0, 0, -1]).all()
