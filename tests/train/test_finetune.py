@@ -181,3 +181,36 @@ def test_quiet_by_default_when_not_a_terminal(sentiment, capsys):
     fine_tune_model(fresh_classifier(), train.take(16), epochs=1, batch_size=8)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+class TinyBert(BagOfWordsClassifier):
+    """The bag-of-words classifier's tokens read by a one-layer Hugging Face BERT instead."""
+
+    def __init__(self):
+        from transformers import BertConfig, BertModel
+
+        super().__init__()
+        self.bert = BertModel(BertConfig(vocab_size=512, hidden_size=16, num_hidden_layers=1,
+                                         num_attention_heads=2, intermediate_size=32))
+        self.head = torch.nn.Linear(16, 2)
+
+    def compute(self, input_ids, attention_mask):
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask.long()).last_hidden_state
+        return self.head(hidden[:, 0])
+
+
+@pytest.mark.parametrize("freeze_embeddings", [True, False])
+def test_freeze_embeddings_keeps_a_transformers_token_table_fixed(sentiment, freeze_embeddings):
+    train, _ = sentiment
+    seed_everything(0)
+    model = TinyBert()
+    table = model.bert.get_input_embeddings().weight
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    fine_tune_model(model, train, epochs=1, lr=1e-2, batch_size=16, progress=False,
+                    freeze_embeddings=freeze_embeddings)
+    changed = {name for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    table_name = next(name for name, p in model.named_parameters() if p is table)
+    assert (table_name in changed) is not freeze_embeddings
+    assert "bert.embeddings.position_embeddings.weight" in changed and "head.weight" in changed
+    with pytest.raises(MError, match="freeze_embeddings must be true or false"):
+        fine_tune_model(TinyBert(), train, freeze_embeddings="yes", progress=False)

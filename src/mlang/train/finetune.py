@@ -35,7 +35,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
                     batch_size: int = 16, weight_decay: float = 0.01, warmup: float = 0.1,
                     gradient_accumulation: int = 1, max_grad_norm: float | None = 1.0,
                     freeze: str | Sequence[str] | None = None, freeze_encoder: bool = False,
-                    metric: str | None = None, early_stopping: int | bool | None = None,
+                    freeze_embeddings: bool = False, metric: str | None = None,
+                    early_stopping: int | bool | None = None,
                     restore_best: bool = True, seed: int | None = 0, device=None,
                     precision: str = "auto", checkpoint_dir: str | None = None,
                     progress: bool | None = None, log_every: int = 10,
@@ -48,6 +49,9 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
       then decays linearly to 0.
     - `freeze`: parameter-name glob pattern(s) to keep fixed (`"encoder.layer.0.*"`);
       `freeze_encoder=true` freezes the model's `encoder`.
+    - `freeze_embeddings=true` keeps each pretrained transformer's token-embedding table fixed
+      (half of MiniLM's weights; on the quickstart: 53 MB less peak memory, < 1 % less time, one
+      review fewer right — measured, so not the default; docs/training.md).
     - `metric`: the validation metric (default: f1 for classification and QA, mse for regression);
       `early_stopping=N` stops after N epochs without improvement; the best epoch's weights are
       restored (`restore_best`).
@@ -78,7 +82,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
 
     device = pick_device(device)
     model.to(device)
-    trainable = _apply_freezing(model, freeze, freeze_encoder)
+    trainable = _apply_freezing(model, freeze, freeze_encoder, freeze_embeddings)
     precision = resolve_precision(device, precision)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
 
@@ -301,11 +305,17 @@ def _adopt_labels(model, train, task: str) -> None:
                      field="labels", hint="load the data with labels=model.labels")
 
 
-def _apply_freezing(model, freeze, freeze_encoder: bool) -> list:
+def _apply_freezing(model, freeze, freeze_encoder: bool, freeze_embeddings: bool = False) -> list:
     """Freeze what was asked and return the parameters left to train."""
+    if not isinstance(freeze_embeddings, bool):
+        raise data_error(f"freeze_embeddings must be true or false, got {freeze_embeddings!r}",
+                         field="freeze_embeddings")
     patterns = [freeze] if isinstance(freeze, str) else list(freeze or [])
     named = dict(model.named_parameters())
     frozen = set()
+    if freeze_embeddings:
+        tables = _token_embedding_tables(model)
+        frozen |= {name for name, parameter in named.items() if id(parameter) in tables}
     for pattern in patterns:
         matched = {name for name in named if fnmatch.fnmatchcase(name, pattern)}
         if not matched:
@@ -325,6 +335,24 @@ def _apply_freezing(model, freeze, freeze_encoder: bool) -> list:
     if not trainable:
         raise data_error("every parameter is frozen: nothing to train", field="freeze")
     return trainable
+
+
+def _token_embedding_tables(model) -> set[int]:
+    """The ids of the token-embedding weights of the pretrained (Hugging Face) transformers in
+    `model`: what `freeze_embeddings` keeps fixed."""
+    tables = set()
+    for module in model.modules():
+        get_embeddings = getattr(module, "get_input_embeddings", None)
+        if not callable(get_embeddings):
+            continue
+        try:
+            embeddings = get_embeddings()
+        except (NotImplementedError, AttributeError):
+            continue
+        weight = getattr(embeddings, "weight", None)
+        if weight is not None:
+            tables.add(id(weight))
+    return tables
 
 
 def _adamw(parameters: list, lr: float, weight_decay: float, device):
