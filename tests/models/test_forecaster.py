@@ -95,3 +95,13 @@ def test_a_series_beyond_the_training_range_needs_window_scaling():
                         scaled["report"]["mse"], rel_tol=1e-4)
     reloaded_predicted = m.predict(scaled["reloaded"], scaled["test_set"])
     assert np.allclose(reloaded_predicted, predicted, atol=1e-5)
+
+
+def test_onnx_export_of_the_scaled_forecaster_matches_torch(tmp_path):
+    from mlang.engine.exporter import export
+
+    torch.manual_seed(0)
+    forecaster = stdlib.SequenceForecaster(window=6, hidden_size=4, target="returns", scaling="window")
+    torch.nn.init.normal_(list(forecaster.parameters())[-2])  # not the random walk: a real check
+    export(forecaster, tmp_path / "forecaster", format="onnx")  # verifies ONNX Runtime against torch
+    assert (tmp_path / "forecaster.json").exists()
