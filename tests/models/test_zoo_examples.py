@@ -37,20 +37,7 @@ def test_quickstart_beats_chance_and_saves_the_model(m_home):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bbc_news.m", "lfw_faces.m", "sp500.m"])
+@pytest.mark.parametrize("name", ["lfw_faces.m", "sp500.m"])  # bbc_news.m, resume.m: tests/examples
 def test_case_study_runs_and_reports(name, m_home):
     out = run_example(ROOT / "examples" / "case_studies" / name, m_home)
     assert "(M)" in out
-
-
-@pytest.mark.slow
-def test_resume_case_study_reports_every_model_beside_the_majority_class(m_home):
-    out = run_example(ROOT / "examples" / "case_studies" / "resume.m", m_home)
-    rows = dict(re.findall(r"^(\S.*?)\s+(0\.\d{3}\s+0\.\d{3})$", out, flags=re.MULTILINE))
-    scores = {name: tuple(map(float, pair.split())) for name, pair in rows.items()}
-    assert {"MiniLM text + tabular (M)", "same M classifier, one-hot tabular only", "SVM (RBF)",
-            "random forest", "decision tree", "majority class (never called back)"} <= scores.keys(), out
-    # 78 of the 974 stratified test résumés were called back: never calling back scores 896/974.
-    assert scores["majority class (never called back)"] == (0.920, 0.479)
-    # Trained with both classes weighted equally, the M model must not collapse to the majority.
-    assert scores["MiniLM text + tabular (M)"][1] > 0.479, out
