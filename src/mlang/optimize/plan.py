@@ -241,8 +241,6 @@ def _pruned_int8(model, data, goal: str):
 
 def feature_batches(model, data, batches: int = MEASURE_BATCHES, batch_size: int = BATCH_SIZE):
     """Up to `batches` preprocessed batches (`{name: tensor}`) of `data` to time candidates on."""
-    import torch
-
     from mlang.optimize.data import iterate_batches
 
     if callable(data) and not hasattr(data, "batches"):
@@ -255,7 +253,6 @@ def feature_batches(model, data, batches: int = MEASURE_BATCHES, batch_size: int
     if not out:
         raise MError("no data to measure the candidate plans on", field="data",
                      hint="pass eval_data=, data= or inputs= with at least one example")
-    del torch
     return out
 
 
