@@ -11,8 +11,7 @@
 // autoTuneModel), and SVMs tuned by GridSearchCV on the training part: on raw pixels and on
 // dlib's 128-d face embeddings.
 //
-//     m run examples/case_studies/lfw_faces.m     (6 CPU-minutes: about 5 minutes on 2 idle cores;
-//                                                  47 minutes measured on 2 cores shared by ~20 jobs)
+//     OMP_NUM_THREADS=1 m run examples/case_studies/lfw_faces.m (6 minutes on a shared 2-core machine)
 
 import python skimage.data as skdata
 import python sklearn.svm as svm

