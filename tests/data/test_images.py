@@ -35,6 +35,14 @@ def test_image_batches_are_channels_first_tensors(image_folder):
     assert batch.labels.dtype.is_floating_point is False
 
 
+def test_grey_images_batch_with_one_channel(image_folder):
+    from mlang.data.transforms import Grayscale
+
+    data = Dataset.images(image_folder, size=(8, 8)).transform(Grayscale(channels=1))
+    batch = next(iter(data.batches(4)))
+    assert tuple(batch.inputs.shape) == (4, 1, 8, 8)
+
+
 def test_an_unreadable_image_names_the_file(image_folder):
     bad = image_folder / "dark" / "9.png"
     bad.write_bytes(b"not an image at all")

@@ -270,6 +270,8 @@ def _collate(values: list):
             raise data_error(f"images in one batch differ in size ({sorted(sizes)[:3]} ...)",
                          field="image", hint="load them with Dataset.images(path, size=(H, W))")
         array = np.stack([np.asarray(image, dtype=np.float32) / 255.0 for image in values])
+        if array.ndim == 3:  # grey ("L") images have no channel axis
+            array = array[..., None]
         return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
     return values
 
