@@ -9,8 +9,8 @@
 // part.  The paper's own figures (its QA study on SQuAD 2.0) are printed beside for reference.
 //
 //     m run examples/case_studies/bbc_news.m
-// Measured on 2 CPU cores shared with other jobs (load average about 20): the M part 2,299 s of wall
-// time (11.4 CPU-minutes), the baselines 2,227 s; examples/case_studies/README.md has the table.
+// Measured on 2 CPU cores: 685 s in all (the M part 583 s) at a load average of 1-4 from other
+// jobs; at a load of about 20 the M part alone took 2,299 s.  examples/case_studies/README.md has the table.
 
 import python time
 import python numpy as np
