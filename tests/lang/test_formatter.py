@@ -92,6 +92,9 @@ def test_lines_past_100_columns_are_wrapped_from_the_outside_in():
     head = "if " + " and ".join(f"condition_number_{i}" for i in range(6)) + " {\n    go()\n}\n"
     assert format_source(head) == "if (\n    condition_number_0\n" + "".join(
         f"    and condition_number_{i}\n" for i in range(1, 6)) + ") {\n    go()\n}\n"
+    joined = 'print(f"' + "a" * 70 + '" + f"' + "b" * 40 + '", sep="")\n'  # a chain as an argument
+    assert format_source(joined) == ('print(\n    (\n        f"' + "a" * 70 + '"\n        + f"' + "b" * 40
+                                     + '"\n    ),\n    sep="",\n)\n')
 
 
 def test_text_that_does_not_parse_is_not_formatted():

@@ -536,6 +536,18 @@ class _Formatter:
             return flat  # one element on a line of its own, still too long (a long string): no help
         return opening + "\n" + "".join(f"{inner}{p},\n" for p in parts) + indent + closing
 
+    def argument(self, prefix: str, value, inner: str) -> str:
+        """One call argument on its own line; an operator chain too long even there is wrapped."""
+        text = prefix + self.expr(value, 0, inner)
+        if (len(inner) + len(text.split("\n")[0]) > _WIDTH and type(value) in (m.BinOp, m.BoolOp)
+                and getattr(value, "op", None) != "**"):
+            outer, self.break_node = self.break_node, value
+            try:
+                text = prefix + self.expr(value, 0, inner)
+            finally:
+                self.break_node = outer
+        return text
+
     def postfix(self, e, indent):
         """A call, attribute or index and the calls, attributes and indexes it is made of
         (`x.f(a)[0].g()`), walked down in a loop: a long chain is not a deep recursion."""
@@ -546,10 +558,10 @@ class _Formatter:
         for node in reversed(chain):
             kind = type(node)
             if kind is m.Call:
-                args = [self.expr(a, 0, indent + _INDENT) for a in node.args]
+                args = [self.argument("", a, indent + _INDENT) for a in node.args]
                 for k in node.keywords:
                     if k.name is not None:
-                        args.append(f"{k.name}={self.expr(k.value, 0, indent + _INDENT)}")
+                        args.append(self.argument(f"{k.name}=", k.value, indent + _INDENT))
                     else:
                         args.append("**" + self.expr(k.value, _PREC["atom"]))
                 text += self.items(node, "(", args, ")", indent)
