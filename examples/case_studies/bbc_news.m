@@ -28,21 +28,32 @@ print(f"BBC News: {len(train_set)} training and {len(test_set)} test articles, t
 truth = test_set.column("label")
 
 func scores(predicted) {
-    return [skmetrics.accuracy_score(truth, predicted), skmetrics.f1_score(truth, predicted, average="macro")]
+    return [
+        skmetrics.accuracy_score(truth, predicted),
+        skmetrics.f1_score(truth, predicted, average="macro"),
+    ]
 }
 
 // ----- M: a fine-tuned MiniLM that reads whole articles ----------------------------------------
 model Topic extends TextClassifier {
     num_labels = 5
-    max_length = 128          // tokens per window: the length MiniLM was trained on
-    chunking = "windows"      // the article cut into consecutive windows ...
-    max_windows = 2           // ... the first 2 of them (about 250 tokens; the median article has 420)
-    window_pooling = "mean"   // one vector per article: the mean of its windows'
+    max_length = 128  // tokens per window: the length MiniLM was trained on
+    chunking = "windows"  // the article cut into consecutive windows ...
+    max_windows = 2  // ... the first 2 of them (about 250 tokens; the median article has 420)
+    window_pooling = "mean"  // one vector per article: the mean of its windows'
 }
 // Twice the tokens of one window: the frozen lower layers only run forward, which keeps an epoch
 // affordable on two cores.
 FROZEN = ["layers.0.transformer.embeddings.*", "layers.0.transformer.encoder.layer.[0-3].*"]
-classifier = fineTuneModel(Topic(), train_set, epochs=1, lr=1e-4, batch_size=16, freeze=FROZEN, seed=7)
+classifier = fineTuneModel(
+    Topic(),
+    train_set,
+    epochs=1,
+    lr=1e-4,
+    batch_size=16,
+    freeze=FROZEN,
+    seed=7,
+)
 report = evaluate(classifier, test_set, metrics=["accuracy", "f1_macro"])
 print(f"M model: {time.perf_counter() - started:.0f} s so far")
 
@@ -50,13 +61,15 @@ print(f"M model: {time.perf_counter() - started:.0f} s so far")
 svm_search = skselect.GridSearchCV(
     skpipeline.Pipeline([["tfidf", sktext.TfidfVectorizer(sublinear_tf=true)], ["svm", svm.LinearSVC()]]),
     {"tfidf__ngram_range": [(1, 1), (1, 2)], "svm__C": [0.1, 1.0, 10.0]},
-    cv=3, scoring="f1_macro")
+    cv=3,
+    scoring="f1_macro",
+)
 svm_search.fit(train_set.column("text"), train_set.column("label"))
 print(f"grid search picked {svm_search.best_params_}")
 svm_scores = scores(svm_search.predict(test_set.column("text")))
 
 // ----- baseline: an LSTM over words (the paper's), tuned on a validation part ------------------
-WORDS = 300            // the first 300 words of each article
+WORDS = 300  // the first 300 words of each article
 words = sktext.CountVectorizer(max_features=20000).fit(train_set.column("text"))
 analyze = words.build_analyzer()
 vocabulary = words.vocabulary_
@@ -69,8 +82,12 @@ func word_ids(text) {
 }
 
 func as_words(data) {
-    return Dataset([{"ids": word_ids(e["text"]), "label": e["label"]} for e in data.examples],
-                   input_column="ids", target_column="label", labels=data.labels)
+    return Dataset(
+        [{"ids": word_ids(e["text"]), "label": e["label"]} for e in data.examples],
+        input_column="ids",
+        target_column="label",
+        labels=data.labels,
+    )
 }
 
 model TopicLSTM {
@@ -85,8 +102,19 @@ model TopicLSTM {
 
 fit_part, valid_part = split(train_set, 0.85, seed=7, stratify=true)
 space = defineHyperparamSpace({lr: logUniform(1e-3, 1e-2), hidden_size: choice(64, 128)})
-lstm = autoTuneModel(TopicLSTM, space, as_words(fit_part), as_words(valid_part), trials=3, metric="f1",
-                     epochs=8, batch_size=32, seed=7, save_as=false, progress=false)
+lstm = autoTuneModel(
+    TopicLSTM,
+    space,
+    as_words(fit_part),
+    as_words(valid_part),
+    trials=3,
+    metric="f1",
+    epochs=8,
+    batch_size=32,
+    seed=7,
+    save_as=false,
+    progress=false,
+)
 print(f"LSTM: autoTuneModel picked {lstm.tuning.best_params}")
 lstm_report = evaluate(lstm, as_words(test_set), metrics=["accuracy", "f1_macro"])
 majority = scores([int(np.bincount(train_set.column("label")).argmax())] * len(truth))

@@ -28,7 +28,9 @@ print(f"LFW subset: {len(train_set)} training and {len(test_set)} test crops; se
 augmentation = [RandomHorizontalFlip(), RandomCrop(0.85), ColorJitter(brightness=0.3, contrast=0.3)]
 
 // M: fine-tuned EfficientNet-Lite0 on grey 224x224 crops.
-model FaceOrNot extends ImageClassifier { num_labels = 2 }
+model FaceOrNot extends ImageClassifier {
+    num_labels = 2
+}
 big = [Grayscale(), Resize(224)] + augmentation
 classifier = fineTuneModel(FaceOrNot(), train_set.transform(big), epochs=3, lr=3e-4, batch_size=16)
 report = evaluate(classifier, test_set.transform(big), metrics=["accuracy", "f1_macro"])
@@ -49,9 +51,21 @@ model FaceCNN {
 }
 small = [Grayscale(channels=1), Resize(64)] + augmentation + [Normalize(0.5, 0.5)]
 cnn_fit, cnn_valid = split(train_set.transform(small), 0.75, seed=7, stratify=true)
-cnn = autoTuneModel(FaceCNN, defineHyperparamSpace({lr: choice(1e-3, 3e-3, 1e-2)}), cnn_fit, cnn_valid,
-                    trials=3, sampler="grid", metric="f1", epochs=15, batch_size=16, warmup=0.0,
-                    seed=7, same_seed=true, save_as=false)
+cnn = autoTuneModel(
+    FaceCNN,
+    defineHyperparamSpace({lr: choice(1e-3, 3e-3, 1e-2)}),
+    cnn_fit,
+    cnn_valid,
+    trials=3,
+    sampler="grid",
+    metric="f1",
+    epochs=15,
+    batch_size=16,
+    warmup=0.0,
+    seed=7,
+    same_seed=true,
+    save_as=false,
+)
 by_cnn = evaluate(cnn, test_set.transform(small), metrics=["accuracy", "f1_macro"])
 
 // SVMs, C and gamma by 5-fold grid search on the training part only.

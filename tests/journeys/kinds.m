@@ -52,11 +52,16 @@ quantized = optimize(tuned) {
 save(quantized, "quantized", alias="prod")
 save(distill(tuned, student=Net(), data=train_set, epochs=1), "distilled")
 
-reviews = Dataset.records([{"text": "great food, loved it", "label": "great"},
-                           {"text": "stale and awful", "label": "other"},
-                           {"text": "my dog adores these", "label": "great"},
-                           {"text": "never again, broken box", "label": "other"}],
-                          text="text", label="label")
+reviews = Dataset.records(
+    [
+        {"text": "great food, loved it", "label": "great"},
+        {"text": "stale and awful", "label": "other"},
+        {"text": "my dog adores these", "label": "great"},
+        {"text": "never again, broken box", "label": "other"},
+    ],
+    text="text",
+    label="label",
+)
 save(fineTuneModel(Reviews(), reviews, epochs=1, lr=1e-4, batch_size=4), "classifier")
 
 // A forward block with Python control flow: it runs eagerly; graph backends say why they cannot.

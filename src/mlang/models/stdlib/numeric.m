@@ -4,7 +4,7 @@
 metamodel Regressor {
     input: Tensor[float32, B, num_features]
     output: Tensor[float32, B, num_outputs]
-    num_features: int                      // abstract: bind it (the number of input columns)
+    num_features: int  // abstract: bind it (the number of input columns)
     num_outputs: int = 1
     hidden: int = 64
     dropout: float = 0.1
@@ -27,8 +27,12 @@ metamodel SequenceForecaster {
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
-    target: str = "level"                  // "level" | "returns"
-    scaling: str = "global"                // "global" (the data as given) | "window"
-    Forecast(LSTM(hidden_size, num_layers=num_layers, dropout=dropout), Dense(horizon),
-             target=target, scaling=scaling)
+    target: str = "level"  // "level" | "returns"
+    scaling: str = "global"  // "global" (the data as given) | "window"
+    Forecast(
+        LSTM(hidden_size, num_layers=num_layers, dropout=dropout),
+        Dense(horizon),
+        target=target,
+        scaling=scaling,
+    )
 }

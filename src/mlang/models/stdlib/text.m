@@ -7,15 +7,22 @@
 
 metamodel TextEmbedder {
     input: Text
-    pretrained_model: str = "minilm-l6"   // a zoo name or a local Hugging Face directory
-    pooling: str = "mean"                 // mean | cls | max
-    max_length: int = 256                 // longer texts are truncated; batches pad to their longest
-    chunking: str = "none"                // none | windows
+    pretrained_model: str = "minilm-l6"  // a zoo name or a local Hugging Face directory
+    pooling: str = "mean"  // mean | cls | max
+    max_length: int = 256  // longer texts are truncated; batches pad to their longest
+    chunking: str = "none"  // none | windows
     stride: int = 0
     max_windows: int = 4
-    window_pooling: str = "mean"          // mean | max
-    TextEncoder(pretrained_model, pooling=pooling, max_length=max_length, chunking=chunking,
-                stride=stride, max_windows=max_windows, window_pooling=window_pooling)
+    window_pooling: str = "mean"  // mean | max
+    TextEncoder(
+        pretrained_model,
+        pooling=pooling,
+        max_length=max_length,
+        chunking=chunking,
+        stride=stride,
+        max_windows=max_windows,
+        window_pooling=window_pooling,
+    )
 }
 
 metamodel TextClassifier {
@@ -30,8 +37,15 @@ metamodel TextClassifier {
     max_windows: int = 4
     window_pooling: str = "mean"
     dropout: float = 0.1
-    TextEncoder(pretrained_model, pooling=pooling, max_length=max_length, chunking=chunking,
-                stride=stride, max_windows=max_windows, window_pooling=window_pooling)
+    TextEncoder(
+        pretrained_model,
+        pooling=pooling,
+        max_length=max_length,
+        chunking=chunking,
+        stride=stride,
+        max_windows=max_windows,
+        window_pooling=window_pooling,
+    )
     Dropout(dropout)
     Dense(num_labels)
 }

@@ -7,7 +7,7 @@
 metamodel ImageClassifier {
     input: Image[3, 224, 224]
     output: Tensor[float32, B, num_labels]
-    pretrained_model: str = "efficientnet-lite0"   // or "dlib-face-resnet" (frozen face embeddings)
+    pretrained_model: str = "efficientnet-lite0"  // or "dlib-face-resnet" (frozen face embeddings)
     num_labels: int = 2
     dropout: float = 0.2
     ImageEncoder(pretrained_model)
