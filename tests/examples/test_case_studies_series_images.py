@@ -1,24 +1,12 @@
 """The S&P 500 and face case studies, run as a user runs them: their paper-style tables have the
 rows and columns the README shows, and every claim examples/case_studies/README.md makes about
 them holds.  Real training: slow."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from case_study_runs import run_study
 
-ROOT = Path(__file__).resolve().parents[2]
-STUDIES = ROOT / "examples" / "case_studies"
 NUMBER = r"(-?\d+\.\d+)"
-
-
-def run_study(name: str, m_home: Path) -> str:
-    result = subprocess.run([sys.executable, "-m", "mlang", "run", str(STUDIES / name)], capture_output=True,
-                            text=True, timeout=3600, cwd=ROOT, env={**os.environ, "M_HOME": str(m_home)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 def table_rows(out: str, columns: int) -> dict[str, tuple]:
