@@ -3,6 +3,7 @@ without ending the session; piped stdin works without a terminal."""
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 
 from mlang.repl import Repl, main, serve
@@ -106,3 +107,36 @@ def test_tab_suggestions_come_from_the_session_builtins_and_model_members():
     assert "print" in session.suggestions("x = pri")
     assert session.suggestions("tiny_net.hi") == ["tiny_net.hidden"]
     assert "tiny_net.output_type" in session.suggestions("tiny_net.out")
+
+
+def test_an_inputs_diagnostics_are_those_m_check_prints_for_the_same_text(tmp_path):
+    # The stdlib's metamodel fields, a builtin's keyword and an undefined name: the checker, the
+    # models stage's plugin and the builtin registry, read from the one resolved program.
+    text = ("func go(data) {\n    net = TextClassifier(num_label=2)\n    print(undefind)\n"
+            "    return fineTuneModel(net, data, epoch=3)\n}\n")
+    program = tmp_path / "go.m"
+    program.write_text(text)
+    checked = subprocess.run([sys.executable, "-m", "mlang", "check", str(program)], capture_output=True,
+                             text=True)
+    assert checked.returncode == 1
+    _, err, results = session_output(text)
+    assert results == [False]
+    assert err.count("error:") == 3 and "did you mean 'num_labels'?" in err
+    assert err.replace("<repl>", str(program)) + f"{program}: 3 errors\n" == checked.stderr
+
+
+def test_a_model_declared_again_replaces_the_earlier_one_for_the_checker_and_completion():
+    session = Repl(out=io.StringIO(), err=io.StringIO())
+    assert session.run("model Tiny {\n    input: Tensor[float32, B, 4]\n    hidden: int = 8\n    Dense(hidden)\n}\n")
+    assert session.run("model Tiny {\n    input: Tensor[float32, B, 4]\n    width: int = 8\n    Dense(width)\n}\n")
+    assert session.run("print(Tiny(width=2).output_type)")  # two inputs on: still the newer Tiny
+    assert not session.run("Tiny(hidden=2)")
+    assert "<repl>:12:6: error: Tiny has no field 'hidden'" in session.err.getvalue()
+    assert session.run("t = Tiny()")
+    assert session.suggestions("t.wi") == ["t.width"] and session.suggestions("t.hi") == []
+
+
+def test_a_name_declared_twice_in_one_input_is_still_an_error():
+    _, err, results = session_output("func f() { return 1 }\nfunc f() { return 2 }\n")
+    assert results == [False]
+    assert "<repl>:2:1: error: 'f' is already declared on line 1" in err

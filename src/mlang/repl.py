@@ -1,10 +1,14 @@
 """`m repl`: M interactively, one module scope kept across inputs.
 
 An input runs when its brackets are balanced, as M's lexer reads them (a `{` left open continues on
-the next line, as do `(`, `[`, a triple-quoted string and a block comment).  Each input is checked together with the inputs that ran before it, so names they
-bound are known and errors are found before anything runs; the value of every expression
-statement that is not `none` is printed.  Errors are reported as `m run` reports them and the
-session goes on.  With stdin not a terminal, lines are read without prompts (`m repl < script.m`)
+the next line, as do `(`, `[`, a triple-quoted string and a block comment).  Each input is checked
+together with the inputs that ran before it, so names they bound are known and errors are found
+before anything runs: the session's text is one module, resolved by the front end's one entry
+(`check_program`, what `m check` runs), so an input's diagnostics are `m check`'s for the same
+text.  A function or model declared again replaces the earlier declaration (that is what a session
+is for: the earlier one is left out of the checked module, not reported as declared twice).  Tab
+completion reads the same resolved program.  The value of every expression statement that is not
+`none` is printed.  Errors are reported as `m run` reports them and the session goes on.  With stdin not a terminal, lines are read without prompts (`m repl < script.m`)
 and the exit code is 1 if any input failed.
 
     from mlang.repl import Repl
@@ -14,17 +18,16 @@ and the exit code is 1 if any input failed.
 """
 from __future__ import annotations
 
-import re
 import sys
 from typing import TextIO
 
 from mlang.lang import ast as A
 from mlang.lang import runtime
-from mlang.lang.checker import check_module
+from mlang.lang.checker import check_program
 from mlang.lang.compiler import compile_module
 from mlang.lang.diagnostics import Diagnostic, MError
 from mlang.lang.lexer import bracket_depth, scan
-from mlang.lang.parser import parse
+from mlang.lang.parser import gc_paused, parse
 
 __all__ = ["Repl", "main"]
 
@@ -32,7 +35,6 @@ FILENAME = "<repl>"
 PROMPT, CONTINUATION = "m> ", ".. "
 SHOW = "__m_repl_show__"  # the globals' function that prints an expression statement's value
 VALUE = "__m_repl_value__"
-_REDECLARED = re.compile(r"is already declared on line (\d+)$")
 
 
 class Repl:
@@ -45,7 +47,8 @@ class Repl:
         self.globals = runtime.new_globals(FILENAME, "__main__")
         self.globals[SHOW] = self._show
         self.decls: list[A.ModelDecl] = []  # every model declaration compiled so far, by index
-        self._analysis = None  # the language server's view of `history`, for completion
+        self.program = None  # the resolved program of `history` (a `CheckContext`)
+        self._analysis = None  # the language server's view of `program`, for completion
 
     @staticmethod
     def complete(text: str) -> bool:
@@ -65,31 +68,18 @@ class Repl:
         first_line = self.history.count("\n") + 1
         runtime.register_source(FILENAME, source)
         try:
-            module = parse(source, FILENAME)
-            errors = self._errors(check_module(module), first_line)
-            if errors:
-                raise MError("", diagnostics=errors)
-        except MError as err:
-            self.err.write(runtime.format_error(err) + "\n")
+            with gc_paused():  # as `m check` parses and checks
+                diagnostics, program = _check(parse(source, FILENAME), first_line)
+            module = program.module
+            diagnostics = [d for d in diagnostics if not _earlier(d, first_line)]
+        except MError as err:  # it does not parse
+            module, diagnostics = None, err.diagnostics
+        if diagnostics:  # reported as `m check` reports them
+            self.err.write(runtime.format_error(MError("", diagnostics=diagnostics)) + "\n")
+        if module is None or any(d.severity == "error" for d in diagnostics):
             return False
-        self.history = source
+        self.history, self.program = source, program
         return self._execute([s for s in module.body if s.span.line >= first_line], module)
-
-    def _errors(self, diagnostics: list[Diagnostic], first_line: int) -> list[Diagnostic]:
-        """The diagnostics of this input: earlier inputs are not reported again, and declaring a
-        name again (a new version of a function) is what a session is for."""
-        found = []
-        for d in diagnostics:
-            if d.span is not None and d.span.file == FILENAME and d.span.line < first_line:
-                continue
-            redeclared = _REDECLARED.search(d.message)
-            if redeclared and int(redeclared.group(1)) < first_line:
-                continue
-            if d.severity == "error":
-                found.append(d)
-            else:
-                self.err.write(d.format(self.history) + "\n")
-        return found
 
     def _execute(self, body: list[A.Stmt], module: A.Module) -> bool:
         statements = [s for stmt in body for s in _shown(stmt)]
@@ -119,10 +109,12 @@ class Repl:
         from mlang.lsp.analysis import Analysis
 
         word = _dotted_name_at_end(line)
-        if self._analysis is None or self._analysis.source != self.history:
-            self._analysis = Analysis(self.history, FILENAME)
-        analysis = Analysis(self.history + line, FILENAME, fallback=self._analysis)
-        labels = [c.label for c in analysis.completions(self.history.count("\n") + 1, len(line))]
+        if self.program is not None and (self._analysis is None or self._analysis.program is not self.program):
+            self._analysis = Analysis.of(self.history, self.program)
+        first_line = self.history.count("\n") + 1
+        analysis = Analysis(self.history + line, FILENAME, fallback=self._analysis,
+                            check=lambda module: _check(module, first_line))
+        labels = [c.label for c in analysis.completions(first_line, len(line))]
         head, _, prefix = word.rpartition(".")
         start = head + "." if head else ""
         return sorted({start + label for label in labels if label.startswith(prefix)})
@@ -131,6 +123,24 @@ class Repl:
         if value is not None:
             self.out.write(repr(value) + "\n")
             self.out.flush()
+
+
+def _earlier(d: Diagnostic, first_line: int) -> bool:
+    """Whether a diagnostic is about an earlier input (those ran; they are not reported again)."""
+    return d.span is not None and d.span.file == FILENAME and d.span.line < first_line
+
+
+def _check(module: A.Module, first_line: int):
+    """`check_program` of the session's module (the input from `first_line` on is the new one),
+    each function or model of an earlier input that a later input declared again left out: the
+    newest declaration is the one in force.  (Two in the new input are both kept: declaring a
+    name twice in one input is an error.)"""
+    last = {s.name: s for s in module.body if isinstance(s, (A.FuncDecl, A.ModelDecl))}
+    body = [s for s in module.body if s.span.line >= first_line
+            or not isinstance(s, (A.FuncDecl, A.ModelDecl)) or last[s.name] is s]
+    if len(body) < len(module.body):
+        module = A.Module(body, module.filename, module.source, module.span)
+    return check_program(module)
 
 
 def _dotted_name_at_end(line: str) -> str:

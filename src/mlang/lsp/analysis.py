@@ -96,9 +96,10 @@ def model_header(decl: A.ModelDecl) -> str:
 class Analysis:
     """One parse and check of a document.  `module` is None when the source does not parse;
     pass the previous analysis as `fallback` so completion and navigation keep working while
-    the user types."""
+    the user types.  `check(module) -> (diagnostics, program)` resolves the parsed module
+    (`check_program` by default; the REPL's leaves out declarations a later input replaced)."""
 
-    def __init__(self, source: str, filename: str, fallback: Analysis | None = None):
+    def __init__(self, source: str, filename: str, fallback: Analysis | None = None, check=check_program):
         self.source = source
         self.filename = filename
         self.lines = source.split("\n")
@@ -111,7 +112,8 @@ class Analysis:
         except MError as err:
             self.diagnostics = list(err.diagnostics)
         if self.module is not None:
-            self.diagnostics, self.program = check_program(self.module)
+            self.diagnostics, self.program = check(self.module)
+            self.module = self.program.module
             self._offsets = line_offsets(source)
             self.scopes = self._collect_scopes()
         elif fallback is not None and fallback.module is not None:
@@ -119,6 +121,18 @@ class Analysis:
             self.program = fallback.program
         else:
             self._offsets, self.scopes = line_offsets(source), []
+
+    @classmethod
+    def of(cls, source: str, program) -> Analysis:
+        """The analysis of a program the front end has already resolved (`check_program`'s
+        `CheckContext` for `source`): the REPL's session, checked once for running it."""
+        self = cls.__new__(cls)
+        self.source, self.filename, self.lines = source, program.filename, source.split("\n")
+        self.module, self.program, self._imported = program.module, program, {}
+        self.diagnostics = list(program.diagnostics)
+        self._offsets = line_offsets(source)
+        self.scopes = self._collect_scopes()
+        return self
 
     # ------------------------------------------------------------------ positions
     def offset(self, line: int, column: int) -> int:
