@@ -69,6 +69,16 @@ class ModelTable:
         self._scopes: dict[int, dict[str, m.ModelDecl]] = {}  # id(decl from an M builtin file) → its file's
         self._fields: dict[tuple, dict[str, Field] | None] = {}
 
+    @classmethod
+    def of_lineage(cls, chain: list[m.ModelDecl]) -> ModelTable:
+        """The table of one declaration and its bases as the run found them (nearest first):
+        each resolves its `extends` to the next, whichever names its module bound (runtime
+        declaration reads its fields from here, as `m check` does from the module's table)."""
+        table = cls({}, {})
+        for decl, base in zip(chain, [*chain[1:], None]):
+            table._scopes[id(decl)] = {decl.base: base} if base is not None else {}
+        return table
+
     def builtin(self, name: str) -> m.ModelDecl | None:
         """The declaration of a builtin written in M (`TextClassifier`), None for any other name."""
         entry = self.builtins.get(name)

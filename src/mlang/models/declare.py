@@ -16,7 +16,7 @@ from __future__ import annotations
 from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
-from mlang.lang.resolve import binds_undeclared, no_field, positional_fields, unbound_field
+from mlang.lang.resolve import Field, ModelTable, binds_undeclared, no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
 from mlang.models.check import RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, wrong_field_type
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
@@ -35,9 +35,10 @@ class Deferred:
 class ModelClass:
     """A declared model or metamodel.  Call it with field values to get a model (an `MModel`)."""
 
-    def __init__(self, spec: ModelSpec, module_globals: dict | None = None):
+    def __init__(self, spec: ModelSpec, module_globals: dict, lineage: list[A.ModelDecl]):
         self.spec = spec
-        self.module_globals = module_globals if module_globals is not None else {}
+        self.module_globals = module_globals
+        self.lineage = lineage  # its declaration and its bases', nearest first
 
     @property
     def __name__(self) -> str:
@@ -137,19 +138,37 @@ class _Evaluator:
 
 
 def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
-    """The `declare_model` runtime hook: a `ModelClass` for a `model`/`metamodel` declaration."""
+    """The `declare_model` runtime hook: a `ModelClass` for a `model`/`metamodel` declaration.
+    Its fields, inherited ones included, are the front end's `ModelTable` resolution of the
+    declaration and the bases the run found (`ModelTable.of_lineage`): the same order, types and
+    defaults `m check` reads."""
     filename = decl.filename or decl.span.file
     evaluator = _Evaluator(module_globals, filename)
-    base = _base_spec(decl, module_globals)
+    base_class = _base_class(decl, module_globals)
+    base = base_class.spec if base_class is not None else None
+    lineage = [decl, *(base_class.lineage if base_class is not None else ())]
+    table = ModelTable.of_lineage(lineage)
+    fields, inherited = table.fields(decl), table.fields(lineage[1]) if base is not None else {}
     spec = ModelSpec(decl.name, kind=decl.kind, base=base, span=decl.span)
     if base is not None:
-        spec.fields = dict(base.fields)
         spec.layers = list(base.layers)
         spec.input_type, spec.output_type = base.input_type, base.output_type
         spec.forward, spec.forward_params = base.forward, base.forward_params
     model_names = tuple(n for n, v in module_globals.items() if isinstance(v, ModelClass)) + (decl.name,)
-    for fdecl in decl.fields:
-        _declare_field(spec, fdecl, evaluator, model_names)
+    for fdecl in decl.fields:  # what one declaration may not say, in source order
+        if fdecl.name in IO_FIELDS and fdecl.type is not None:
+            t = type_from_ast(fdecl.type, model_names)
+            if fdecl.name == "input":
+                spec.input_type = t
+            else:
+                spec.output_type = t
+        elif fdecl.name in RESERVED_FIELDS:
+            raise reserved_field(fdecl.name, spec.name, fdecl.span)
+        elif base is not None and fdecl.name not in inherited and fields[fdecl.name].declared is None \
+                and fdecl.name not in IO_FIELDS:
+            raise binds_undeclared(spec.kind, spec.name, fdecl.name, base.name, inherited, fdecl.span)
+    for name, f in fields.items():
+        spec.fields[name] = _field_spec(f, decl, base, evaluator, model_names)
     spec.layers.extend(_layer_entry(call, evaluator) for call in decl.layers)
     if decl.forward is not None:
         spec.forward = _compile_forward(decl, spec, module_globals, filename)
@@ -158,13 +177,13 @@ def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
     elif base is not None:
         spec.source = base.source
     if decl.kind == "model":
-        for fspec in spec.fields.values():
-            if fspec.is_abstract:
-                raise leaves_abstract(decl.name, fspec.name, span=decl.span)
-    return ModelClass(spec, module_globals)
+        for name, f in fields.items():
+            if spec.fields[name].is_abstract:
+                raise leaves_abstract(decl.name, name, (f.declared_in or f.owner).name, decl.span)
+    return ModelClass(spec, module_globals, lineage)
 
 
-def _base_spec(decl: A.ModelDecl, module_globals: dict) -> ModelSpec | None:
+def _base_class(decl: A.ModelDecl, module_globals: dict) -> ModelClass | None:
     if decl.base is None:
         return None
     span = decl.base_span or decl.span
@@ -178,35 +197,25 @@ def _base_spec(decl: A.ModelDecl, module_globals: dict) -> ModelSpec | None:
     if base is None:
         raise MError(f"{decl.name} extends '{decl.base}', which is not defined", span,
                      hint="declare the base model first, or import the file that declares it")
-    spec = getattr(base, "spec", None)
-    if not isinstance(base, ModelClass) or not isinstance(spec, ModelSpec):
+    if not isinstance(base, ModelClass) or not isinstance(base.spec, ModelSpec):
         raise MError(f"{decl.name} extends '{decl.base}', which is not a model or metamodel", span)
-    if spec.is_subtype_of(decl.name):
-        raise extends_cycle([decl.name, *spec.lineage()], span)
-    return spec
+    if base.spec.is_subtype_of(decl.name):
+        raise extends_cycle([decl.name, *base.spec.lineage()], span)
+    return base
 
 
-def _declare_field(spec: ModelSpec, fdecl: A.FieldDecl, evaluator: _Evaluator, model_names) -> None:
-    if fdecl.name in IO_FIELDS and fdecl.type is not None:
-        t = type_from_ast(fdecl.type, model_names)
-        if fdecl.name == "input":
-            spec.input_type = t
-        else:
-            spec.output_type = t
-        return
-    if fdecl.name in RESERVED_FIELDS:
-        raise reserved_field(fdecl.name, spec.name, fdecl.span)
-    inherited = spec.fields.get(fdecl.name)
-    if fdecl.type is None and inherited is None and spec.base is not None and fdecl.name not in IO_FIELDS:
-        raise binds_undeclared(spec.kind, spec.name, fdecl.name, spec.base.name, spec.fields, fdecl.span)
-    declared = type_from_ast(fdecl.type, model_names) if fdecl.type is not None else None
-    ftype = declared or (inherited.type if inherited is not None else T.ANY)
-    default = ABSTRACT
-    if fdecl.default is not None:
-        default = Deferred(evaluator.compile(fdecl.default), fdecl.default.span)
-    elif fdecl.type is None and inherited is not None:
-        default = inherited.default
-    spec.fields[fdecl.name] = FieldSpec(fdecl.name, ftype, default, fdecl.span)
+def _field_spec(f: Field, decl: A.ModelDecl, base: ModelSpec | None, evaluator: _Evaluator,
+                model_names) -> FieldSpec:
+    """The run's view of a resolved field: one `decl` leaves as its base left it is the base's
+    (its default compiled where the base was declared); a type or value `decl` gives is read here."""
+    if f.owner is not decl:
+        return base.fields[f.name]
+    if f.declared_in is decl:
+        ftype = type_from_ast(f.type, model_names)
+    else:
+        ftype = base.fields[f.name].type if base is not None and f.name in base.fields else T.ANY
+    default = Deferred(evaluator.compile(f.default), f.default.span) if f.default is not None else ABSTRACT
+    return FieldSpec(f.name, ftype, default, f.decl.span)
 
 
 def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
