@@ -40,11 +40,13 @@ _RESERVED = "__debug__"  # the one name M allows that Python cannot bind
 
 
 class CallSite(NamedTuple):
-    """A call of a plain name, `name(...)`, and the module-level statement that holds it."""
+    """A call of a plain name, `name(...)`, the module-level statement that holds it and the
+    scope it is made in (what its names mean there: `scope.lookup(name)`)."""
 
     name: str
     call: m.Call
     statement: m.Stmt
+    scope: Scope | None = None
 
 
 @dataclass
@@ -626,7 +628,7 @@ class _Checker:
         if e.block is not None:
             self.block(e.block)
         if isinstance(e.func, m.Name):
-            self.calls.append(CallSite(e.func.id, e, self.top_statement))
+            self.calls.append(CallSite(e.func.id, e, self.top_statement, self.scope))
 
     def keyword_arguments(self, keywords: list[m.Keyword]) -> bool:
         """Check the keywords' values; True when a name is given twice (reported at its first repeat:

@@ -274,6 +274,22 @@ class Scope:
         return self._bindings
 
 
+    def values(self, name: str) -> list[m.Expr | None]:
+        """What each binding of `name` in this scope gives it: the value of an assignment
+        `name = value`, None for any other binding (a parameter, a loop variable, an unpacking,
+        `name += …`, a declaration or an import).  One value: the name holds that value."""
+        found: list[m.Expr | None] = [None for p in self.params if p.name == name]
+        for stmt in self.body:
+            found.extend(None for b in _declared_by(stmt, ()) if b.name == name)
+        for node in _statements(self.body):
+            if isinstance(node, m.AugAssign) and isinstance(node.target, m.Name) and node.target.id == name:
+                found.append(None)
+            for target, value in _assigned(node):
+                if isinstance(target, m.Name) and target.id == name:
+                    found.append(value if isinstance(node, m.Assign) and node.target is target else None)
+        return found
+
+
 def name_span(lines: list[str], name: str, span: Span) -> Span:
     """The span of `name` itself, searched from the start of `span` on (over three lines)."""
     import re

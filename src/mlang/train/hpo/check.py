@@ -2,9 +2,9 @@
 
 For `autoTuneModel(Name, space, ...)` where `Name` is a model the file sees (its own, an imported
 one, a standard metamodel: the front end's resolved `ModelTable`, inherited fields included) and
-`space` is `defineHyperparamSpace({...})` (inline, or a variable assigned exactly once), every
-key must be a field of the model or a training setting, and every distribution's values must
-fit the field's declared type.  The same checks `autoTuneModel` makes at run time are applied to
+`space` is `defineHyperparamSpace({...})` (inline, or a variable that the call's scope assigns
+exactly once), every key must be a field of the model or a training setting, and every
+distribution's values must fit the field's declared type.  The same checks `autoTuneModel` makes at run time are applied to
 the statically known part of the program; anything not known (a model from another file, a
 space built at run time, bounds computed by code) is skipped, never guessed.
 """
@@ -18,38 +18,23 @@ TUNE = "autoTuneModel"
 SPACE = "defineHyperparamSpace"
 
 
-def check_spaces(module: A.Module, ctx=None) -> list[Diagnostic]:
-    if module.source and TUNE not in module.source:
-        return []  # most programs tune nothing: no need to walk them
-    # One walk collects everything the checks need.
-    assigned, tune_calls = [], []
-    for node in A.walk(module):
-        if isinstance(node, A.Assign) and isinstance(node.target, A.Name):
-            assigned.append(node)
-        elif isinstance(node, A.Call) and len(node.args) >= 2 and call_name(node) == TUNE:
-            tune_calls.append(node)
-    if not tune_calls:
-        return []
-    table = getattr(ctx, "table", None) or _table(module)
-    spaces = _spaces_by_variable(assigned)
+def check_spaces(module: A.Module, ctx) -> list[Diagnostic]:
+    """The plugin: reads the front end's resolved program (`ctx`): its record of the calls, the
+    scope each is made in, and the models' fields."""
+    if module.source and TUNE not in module.source or ctx.calls is None:
+        return []  # most programs tune nothing; one the front end could not resolve is not known
     found: list[Diagnostic] = []
-    for node in tune_calls:
-        model, space = node.args[0], node.args[1]
-        fields = _field_types(table, model.id) if isinstance(model, A.Name) else None
-        if fields is None:
-            continue
-        literal = _space_literal(space, spaces)
+    for site in ctx.calls:
+        if site.name != TUNE or len(site.call.args) < 2 or site.scope.lookup(TUNE) is not None:
+            continue  # not the builtin: the program binds the name itself
+        model, space = site.call.args[0], site.call.args[1]
+        if not isinstance(model, A.Name) or getattr(site.scope.lookup(model.id), "parent", None) is not None:
+            continue  # a model the module does not declare or import by that name (a parameter, ...)
+        fields = _field_types(ctx.table, model.id)
+        literal = _space_literal(space, site.scope) if fields is not None else None
         if literal is not None:
             found.extend(_check_literal(model.id, fields, literal))
     return found
-
-
-def _table(module: A.Module):
-    """The module's own models resolved (for a caller that has no front-end context)."""
-    from mlang.lang.registry import builtins
-    from mlang.lang.resolve import ModelTable
-
-    return ModelTable({s.name: s for s in module.body if isinstance(s, A.ModelDecl)}, builtins())
 
 
 def _field_types(table, name: str) -> dict | None:
@@ -62,24 +47,15 @@ def _field_types(table, name: str) -> dict | None:
     return {n: type_from_ast(f.type, names) for n, f in fields.items() if n not in IO_FIELDS}
 
 
-def _spaces_by_variable(assignments: list[A.Assign]) -> dict[str, A.DictLit]:
-    """Variables assigned `defineHyperparamSpace({...})` exactly once (else their space is unknown)."""
-    assigned: dict[str, list] = {}
-    for node in assignments:
-        assigned.setdefault(node.target.id, []).append(node.value)
-    spaces = {}
-    for name, values in assigned.items():
-        literal = _space_literal(values[0], {}) if len(values) == 1 else None
-        if literal is not None:
-            spaces[name] = literal
-    return spaces
-
-
-def _space_literal(node, spaces: dict) -> A.DictLit | None:
+def _space_literal(node, scope=None) -> A.DictLit | None:
+    """The `{...}` of a space written inline or held by a variable that `scope` sees assigned
+    exactly once (any other variable's space is unknown)."""
     if isinstance(node, A.DictLit):
         return node
-    if isinstance(node, A.Name):
-        return spaces.get(node.id)
+    if isinstance(node, A.Name) and scope is not None:
+        where = scope.lookup(node.id)
+        values = where.values(node.id) if where is not None else []
+        return _space_literal(values[0]) if len(values) == 1 and values[0] is not None else None
     if isinstance(node, A.Call) and call_name(node) == SPACE and len(node.args) == 1:
         return node.args[0] if isinstance(node.args[0], A.DictLit) else None
     return None
