@@ -3,11 +3,14 @@
 The target is the whole `m check FILE` process, start to exit, as a user times it.  Also
 reported: the front end in process (parse, check, both) and `m check` of a 1-line file (the
 fixed cost of starting).  Wall and CPU time, best of several runs (on a shared machine CPU time
-is the steadier figure).  Python's bytecode for `mlang` is compiled first, as an installed
+is the steadier figure).  The whole process is also timed for a baseline commit's code (by
+default the front end before issue 13's rework, checked out with `git worktree add` into a
+temporary folder: this tree's branch is never switched), its runs interleaved with this tree's,
+and the ratio new / baseline printed (`--no-baseline` skips it).  Python's bytecode for `mlang` is compiled first, as an installed
 package has it (this matters where PYTHONDONTWRITEBYTECODE is set: every process would compile
 the sources again).  Prints a table and writes bench/results/check.json.
 
-    python bench/check.py [--lines 10000] [--repeat 5]
+    python bench/check.py [--lines 10000] [--repeat 5] [--baseline REV | --baseline-tree DIR | --no-baseline]
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+BASELINE = "b26b286"  # the front end before issue 13 (one parser, the lexer for tools, one analysis)
 
 UNIT = '''// unit {i}: a function, a loop, branches, collections, a model declaration
 func score{i}(values: List[float], weight: float = 0.5, *, bias: float = 0.0) -> float {{
@@ -76,18 +80,46 @@ def best(fn, repeat: int) -> tuple[float, float]:
     return min(runs)
 
 
-def process_time(command: list[str], repeat: int) -> tuple[float, float]:
+def process_time(command: list[str], repeat: int, env: dict | None = None) -> tuple[float, float]:
     def once():
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise SystemExit(f"{command[:3]} failed:\n{done.stderr[-2000:]}")
     return best(once, repeat)
+
+
+def baseline_tree(revision: str) -> Path:
+    """A checkout of `revision` in a temporary folder (`git worktree add`; the caller removes it)."""
+    folder = Path(tempfile.mkdtemp(prefix="m-bench-baseline-")) / "tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision],
+                   check=True, capture_output=True)
+    return folder
+
+
+def remove_tree(folder: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], capture_output=True)
+
+
+def interleaved(trees: dict[str, Path], path: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    """The whole `m check` process of each tree's code (its `src` first on the path), one run of
+    each in turn, `repeat` rounds; the best run of each."""
+    runs: dict[str, list] = {name: [] for name in trees}
+    for tree in trees.values():
+        compileall.compile_dir(str(tree / "src" / "mlang"), quiet=1)
+    for _ in range(repeat):
+        for name, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+            runs[name].append(process_time([sys.executable, "-m", "mlang", "check", str(path)], 1, env))
+    return {name: min(times) for name, times in runs.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", default=BASELINE, help="the commit to compare with (a git worktree of it)")
+    parser.add_argument("--baseline-tree", help="a checkout of the baseline to use instead of making one")
+    parser.add_argument("--no-baseline", action="store_true", help="only this tree's figures")
     options = parser.parse_args()
 
     from mlang.lang import api
@@ -132,6 +164,19 @@ def main() -> None:
     print(f"{'measure':42} {'wall s':>8} {'CPU s':>8}")
     for name, (wall, cpu) in rows:
         print(f"{name:42} {wall:8.3f} {cpu:8.3f}")
+    compared = None
+    if not options.no_baseline:
+        tree = Path(options.baseline_tree) if options.baseline_tree else baseline_tree(options.baseline)
+        old_name = f"baseline {options.baseline_tree or options.baseline}"
+        try:
+            compared = interleaved({"this tree": ROOT, old_name: tree}, path, options.repeat)
+        finally:
+            if not options.baseline_tree:
+                remove_tree(tree)
+        (new_wall, new_cpu), (old_wall, old_cpu) = compared["this tree"], compared[old_name]
+        print(f"`m check` whole process, {options.repeat} interleaved rounds: this tree {new_wall:.3f} s wall "
+              f"{new_cpu:.3f} s CPU, {old_name} {old_wall:.3f} s wall {old_cpu:.3f} s CPU; "
+              f"ratio {new_wall / old_wall:.2f} wall, {new_cpu / old_cpu:.2f} CPU")
     wall, cpu = m_check_s
     verdict = "met" if wall < 1.0 else ("met in CPU time" if cpu < 1.0 else "NOT met")
     print(f"target: `m check` of the whole program under 1 s -> {verdict} (wall {wall:.3f} s, CPU {cpu:.3f} s)")
@@ -142,6 +187,8 @@ def main() -> None:
               "machine": platform.machine(),
               "seconds": {name: {"wall": round(w, 4), "cpu": round(c, 4)} for name, (w, c) in rows},
               "target_s": 1.0, "target_met_wall": m_check_s[0] < 1.0, "target_met_cpu": m_check_s[1] < 1.0}
+    if compared is not None:
+        report["vs_baseline"] = {name: {"wall": round(w, 4), "cpu": round(c, 4)} for name, (w, c) in compared.items()}
     (RESULTS / "check.json").write_text(json.dumps(report, indent=2) + "\n")
 
 

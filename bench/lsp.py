@@ -31,15 +31,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BASELINE = "b26b286"  # the front end before issue 13 (one parser, the lexer for tools, one analysis)
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "lsp"))
+from check import BASELINE, baseline_tree, generate, remove_tree  # noqa: E402 - bench/check.py's program and baseline
 
 
 def document(lines: int) -> str:
-    from check import generate  # the generated program of bench/check.py, here 2,000 lines
-
-    return generate(lines)
+    return generate(lines)  # the generated program of bench/check.py, here 2,000 lines
 
 
 def edits(source: str, count: int) -> list[str]:
@@ -113,15 +111,6 @@ def analysis_times(tree: Path, lines: int, count: int) -> list[list[float]]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def baseline_tree(options) -> Path:
-    if options.baseline_tree:
-        return Path(options.baseline_tree)
-    folder = Path(tempfile.mkdtemp(prefix="m-bench-lsp-baseline-")) / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), options.baseline],
-                   check=True, capture_output=True)
-    return folder
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=2000)
@@ -136,7 +125,8 @@ def main() -> None:
         analysis_worker(Path(options.worker), options.lines, options.edits)
         return
 
-    trees = {"this tree": ROOT, f"baseline {options.baseline_tree or options.baseline}": baseline_tree(options)}
+    tree = Path(options.baseline_tree) if options.baseline_tree else baseline_tree(options.baseline)
+    trees = {"this tree": ROOT, f"baseline {options.baseline_tree or options.baseline}": tree}
     made = not options.baseline_tree
     measures = ["analysis", "analysis CPU"] + ([] if options.no_server else ["server"])
     rounds = {measure: {name: [] for name in trees} for measure in measures}
@@ -152,8 +142,7 @@ def main() -> None:
                     rounds["server"][name].append(statistics.median(times))
     finally:
         if made:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[list(trees)[1]])],
-                           capture_output=True)
+            remove_tree(tree)
 
     new, old = list(trees)
     print(f"re-checking a {options.lines}-line document after a one-character edit "
