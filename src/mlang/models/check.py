@@ -14,6 +14,12 @@ declarations, the instantiations `Name(field=...)` and the compositions
 - a shape mismatch between `sequentialModel` parts and an impossible `parallelModel` merge;
 - a literal `loadModelFromUrl` name that is a near miss of a zoo name.
 
+The standard metamodels (`TextClassifier`, ...) are checked like the module's own models, as
+bases and when instantiated directly (`TextClassifier(num_labels="two")`).  A layer they
+declare that rejects a value the user gave (`pooling = "bogus"` in a model extending one, or
+`TextClassifier(pooling="bogus")`) is reported where the user gave it, with the library's
+line as a note (`stdlib_note`, the run's wording too).
+
 Names a `forward` block uses are the front end's concern (its model scope holds the fields,
 inherited ones included), as are unknown fields and positional arguments at instantiation, which
 it reports first; this plugin still finds those, for callers without the front end.
@@ -32,10 +38,12 @@ from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.registry import builtins
 from mlang.lang.resolve import Field, ModelTable, did_you_mean, no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
-from mlang.models.layers.base import bind_arguments, create_layer, layer_class, unknown_layer_error
+from mlang.models.layers.base import (bind_arguments, create_layer, layer_class, positional_names,
+                                      unknown_layer_error)
 from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequence, field_bindings, merge_type,
                                  propagate, reject_input_shape, stack_input)
 from mlang.models.spec import value_matches_type
+from mlang.models.stdlib import is_stdlib_file
 
 RESERVED_FIELDS = frozenset({
     # every public attribute of a declared model, with what transformers adds to torch modules
@@ -85,6 +93,13 @@ def leaves_abstract(model: str, name: str, owner: str | None = None, span: Span 
 def wrong_field_type(name: str, model: str, expected, given: str, span: Span | None = None) -> MError:
     """A field's value that is not of its declared type; `given` words the value (`str 'two'`)."""
     return MError(f"field '{name}' of {model} is {expected} but is given {given}"[:300], span)
+
+
+def stdlib_note(layer: str, span: Span, metamodel: str) -> str:
+    """The note on an error a layer of M's standard library raised, reported at the user's value."""
+    return f"raised by {layer} at {span}, in M's standard {metamodel}"
+
+
 FAILED = object()  # a layer whose error is already reported
 COMPOSITIONS = ("sequentialModel", "parallelModel")
 
@@ -130,9 +145,11 @@ class ModelChecker:
         self.bound = set().union(*(s.names for s in scopes)) if scopes else None
         self.layers_checked: set[int] = set()  # id() of the layer calls configured (each reported once)
         self.diagnostics: list[Diagnostic] = []
-        # models imported from other M files (under their own name) are known too
+        self.arguments: dict[int, str] = {}  # id(diagnostic) → the layer argument it is about
+        # models imported from other M files (under their own name) are known too; the standard
+        # metamodels the front end lists are found through `declaration`, which sees rebinding
         self.decls = {name: d for name, d in (visible or {}).items()
-                      if isinstance(d, A.ModelDecl) and d.name == name}
+                      if isinstance(d, A.ModelDecl) and d.name == name and not is_stdlib_file(d.span and d.span.file)}
         self.decls.update({s.name: s for s in module.body if isinstance(s, A.ModelDecl)})
         self.models: dict[str, StaticModel | None] = {}
         self.calls = calls
@@ -144,7 +161,9 @@ class ModelChecker:
     def model_calls(self) -> dict[int, list[A.Call]]:
         """id(module-level statement) → its calls that may make a model value (instantiations of
         a declared model, compositions), innermost first: arguments before the calls using them."""
-        wanted = set(self.decls).union(COMPOSITIONS)
+        from mlang.models.stdlib import METAMODELS
+
+        wanted = set(self.decls).union(COMPOSITIONS, (n for n in METAMODELS if self.declaration(n) is not None))
         found: dict[int, list[A.Call]] = {}
         if self.calls is not None:
             for site in self.calls:
@@ -160,14 +179,25 @@ class ModelChecker:
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, hint=hint))
 
+    def declaration(self, name: str) -> A.ModelDecl | None:
+        """The model `name` means: one the module sees, or a standard metamodel (`TextClassifier`)
+        where the module binds no other meaning to the name."""
+        if name in self.decls:
+            return self.decls[name]
+        if self.bound is not None and name in self.bound:
+            return None
+        return self.table.builtin(name)
+
     def add(self, exc: MError) -> None:
         self.diagnostics.extend(exc.diagnostics)
+        if getattr(exc, "argument", None) is not None:  # a layer's argument at fault
+            self.arguments[id(exc.diagnostics[0])] = exc.argument
 
     # ----- declarations ------------------------------------------------------------------------
     def resolve(self, name: str, chain: tuple = ()) -> StaticModel | None:
         if name in self.models:
             return self.models[name]
-        decl = self.decls[name]
+        decl = self.declaration(name)
         base = None
         if decl.base is not None:
             if decl.base in chain or decl.base == name:
@@ -175,7 +205,7 @@ class ModelChecker:
                 self.add(extends_cycle(cycle, decl.base_span or decl.span))
                 self.models[name] = None
                 return None
-            if decl.base in self.decls:
+            if self.declaration(decl.base) is not None:
                 base = self.resolve(decl.base, (*chain, name))
                 if base is None:
                     self.models[name] = None
@@ -241,16 +271,19 @@ class ModelChecker:
         if not model.layers:
             return T.substitute(model.output_type, bindings)
         failed = False
+        bound = {n: f.span for n, f in model.fields.items() if f.span is not None and not is_stdlib_file(f.span.file)}
         for call in model.layers:
+            before = len(self.diagnostics)
             layer = self.static_layer(call.call, env)
             if layer is FAILED or layer is UNKNOWN:
                 current = T.ANY
-                continue
-            try:
-                current = propagate(current, [layer])[0]
-            except ShapeMismatch as exc:
-                self.add(exc)
-                failed, current = True, T.ANY
+            else:
+                try:
+                    current = propagate(current, [layer])[0]
+                except ShapeMismatch as exc:
+                    self.add(exc)
+                    failed, current = True, T.ANY
+            self.at_users_value(before, call.call, model, bound, model.decl.span)
         if failed:
             return T.ANY
         if model.has_forward:
@@ -288,8 +321,33 @@ class ModelChecker:
             reject_input_shape([layer])
             return layer
         except MError as exc:
+            if getattr(exc, "run_time_only", False):
+                return UNKNOWN
             self.add(exc)
             return FAILED
+
+    def at_users_value(self, since: int, call: A.Call, model: StaticModel, given: dict[str, Span],
+                       fallback: Span) -> None:
+        """Move the errors reported since `since` about `call`, a layer M's standard library
+        declares, to the value the user gave: `given[field]` for the field the layer's faulty
+        argument reads (any field the call reads when no argument is named), else `fallback`."""
+        if call.span is None or not is_stdlib_file(call.span.file):
+            return
+        cls = layer_class(call_name(call) or "")
+        for d in self.diagnostics[since:]:
+            if d.span is None or not is_stdlib_file(d.span.file):
+                continue
+            node = call
+            name = self.arguments.get(id(d))
+            if name is not None and cls is not None:
+                node = next((k.value for k in call.keywords if k.name == name), None)
+                positional = positional_names(cls)
+                if node is None and name in positional and positional.index(name) < len(call.args):
+                    node = call.args[positional.index(name)]
+            reads = dict.fromkeys(x.id for x in A.walk(node) if isinstance(x, A.Name)) if node is not None else ()
+            blamed = next((given[n] for n in reads if n in given), fallback)
+            d.notes.append(stdlib_note(call_name(call) or "a layer", d.span, model.lineage[-1]))
+            d.span = blamed
 
     def static_argument(self, node, env: dict):
         if isinstance(node, A.Call) and call_name(node) is not None:
@@ -300,14 +358,14 @@ class ModelChecker:
     # ----- instantiations and compositions -----------------------------------------------------
     def check_instantiation(self, call: A.Call) -> "StaticModelValue | None":
         name = call_name(call)
-        model = self.models.get(name) if name in self.decls else None
+        model = self.resolve(name) if name is not None and self.declaration(name) is not None else None
         if model is None:
             return None
         ok = True
         if call.args:
             self.add(positional_fields(name, len(call.args), call.args[0].span))
             ok = False
-        given = {}
+        given, spans = {}, {}
         for kw in call.keywords:
             if kw.name is None:
                 return None
@@ -328,6 +386,7 @@ class ModelChecker:
                                           f"{given_model.output})", kw.value.span))
                 ok = False
             given[kw.name] = value
+            spans[kw.name] = kw.span
         if not model.open:
             for fname, sf in model.fields.items():
                 if sf.value is ABSTRACT and fname not in given:
@@ -335,11 +394,45 @@ class ModelChecker:
                     ok = False
         if not ok:
             return None
-        env = model.env()
-        env.update({k: v for k, v in given.items() if v is not UNKNOWN})
+        env = self.instance_env(model, given)
+        self.check_instance_layers(model, env, {k for k, v in given.items() if v is not UNKNOWN}, spans, call.span)
         bindings = _int_bindings(env)
         output = self.outputs.get(name, T.ANY)
         return StaticModelValue(name, T.substitute(model.input_type, bindings), T.substitute(output, bindings))
+
+    def instance_env(self, model: StaticModel, given: dict) -> dict:
+        """The static field values of one instance: `given` ones, the others' defaults evaluated
+        in order with the fields before them (as the run evaluates them)."""
+        env: dict = {}
+        for f in (self.table.fields(model.decl) or {}).values():
+            known = model.fields.get(f.name)
+            if known is None:
+                continue
+            value = given[f.name] if f.name in given else (
+                static_value(f.default, env) if f.default is not None else UNKNOWN)
+            if value is not UNKNOWN and _fits(value, known.type):
+                env[f.name] = value
+        return env
+
+    def check_instance_layers(self, model: StaticModel, env: dict, given: set[str], spans: dict[str, Span],
+                              fallback: Span) -> None:
+        """The layers that read a field the instantiation gives, configured with its values:
+        an error of a layer the standard library declares is reported at the keyword."""
+        start = len(self.diagnostics)
+        for entry in model.layers:
+            if not given.intersection(x.id for x in A.walk(entry.call) if isinstance(x, A.Name)):
+                continue
+            before = len(self.diagnostics)
+            self.static_layer(entry.call, env)
+            self.at_users_value(before, entry.call, model, spans, fallback)
+        if len(self.diagnostics) > start:  # not again what the declaration's check reported there
+            seen = {(d.message, d.span) for d in self.diagnostics[:start]}
+            new = self.diagnostics[start:]
+            del self.diagnostics[start:]
+            for d in new:
+                if (d.message, d.span) not in seen:
+                    seen.add((d.message, d.span))
+                    self.diagnostics.append(d)
 
     def model_fits(self, value: "StaticModelValue", expected: T.ModelType) -> bool:
         """A statically known model value against a `Model[In -> Out]` or model-named field type."""
@@ -353,7 +446,7 @@ class ModelChecker:
 
     def model_value(self, node) -> "StaticModelValue | None":
         if isinstance(node, A.Call):
-            if call_name(node) in self.decls:
+            if call_name(node) is not None and self.declaration(call_name(node)) is not None:
                 return self.instantiations.get(id(node))
             return self.composition_values.get(id(node))
         if isinstance(node, A.Name):

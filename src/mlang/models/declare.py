@@ -18,7 +18,8 @@ from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
 from mlang.lang.resolve import Field, ModelTable, binds_undeclared, no_field, positional_fields, unbound_field
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
-from mlang.models.check import RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, wrong_field_type
+from mlang.models.check import (RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, stdlib_note,
+                                wrong_field_type)
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
 
 
@@ -108,8 +109,8 @@ def at_users_line(error: MError, spec: ModelSpec, overrides: dict) -> MError:
         bound = [spec.fields[n].span for n in fields
                  if spec.fields[n].span is not None and not is_stdlib_file(spec.fields[n].span.file)]
         span = bound[0] if bound else (spec.span if spec.span and not is_stdlib_file(spec.span.file) else None)
-    first.notes.append(f"raised by {entry.name if entry else 'a layer'} at {first.span}, in M's standard "
-                       f"{spec.lineage()[-1] if spec.base is not None else spec.name}")
+    first.notes.append(stdlib_note(entry.name if entry else "a layer", first.span,
+                                   spec.lineage()[-1] if spec.base is not None else spec.name))
     first.span = span
     return error
 

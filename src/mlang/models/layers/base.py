@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
+from mlang.lang.resolve import did_you_mean
 
 B = T.Sym("B")
 
@@ -32,7 +33,25 @@ class ShapeError(Exception):
 
 
 class LayerArgError(MError):
-    """A layer was given a bad argument (unknown name, wrong type, missing, or out of range)."""
+    """A layer was given a bad argument (unknown name, wrong type, missing, or out of range).
+
+    `argument`: the parameter at fault when one is (`pooling`), so a caller that passed a
+    variable there can say where the variable's value came from (m check does, for the layers
+    M's standard metamodels declare).  `run_time_only`: the machine the program runs on decides
+    (a pretrained name the hub or a directory made later may supply), so m check leaves it."""
+
+    def __init__(self, message: str, span: Span | None = None, *, hint: str | None = None,
+                 argument: str | None = None, run_time_only: bool = False):
+        super().__init__(message, span, hint=hint)
+        self.argument, self.run_time_only = argument, run_time_only
+
+
+def choice_hint(name: str, value, choices) -> str:
+    """The hint for a value outside its allowed `choices`: the near miss first, if there is one
+    (`did you mean 'mean'? pooling is one of: mean, cls, max, none`)."""
+    allowed = f"{name} is one of: {', '.join(map(str, choices))}"
+    close = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) else None
+    return f"{close} {allowed}" if close else allowed
 
 
 @dataclass
@@ -89,8 +108,11 @@ class Layer:
             parts.append(repr(value) if required else f"{f.name}={value!r}")
         return f"{self.NAME}({', '.join(parts)})"
 
-    def error(self, message: str, hint: str | None = None) -> LayerArgError:
-        return LayerArgError(f"{self.NAME}: {message}", self.span, hint=hint)
+    def error(self, message: str, hint: str | None = None, argument: str | None = None,
+              run_time_only: bool = False) -> LayerArgError:
+        """The error for a bad argument value; `argument` names the parameter at fault."""
+        return LayerArgError(f"{self.NAME}: {message}", self.span, hint=hint, argument=argument,
+                             run_time_only=run_time_only)
 
 
 def _to_json(value):
@@ -147,7 +169,7 @@ def check_arguments(layer: Layer) -> None:
         if not _accepts(annotation, value):
             raise LayerArgError(
                 f"{layer.NAME}() argument '{name}' must be {_expected_text(annotation)}, "
-                f"got {type(value).__name__} {value!r}", layer.span)
+                f"got {type(value).__name__} {value!r}", layer.span, argument=name)
 
 
 # A layer class's parameter lists, computed once per class: `m check` configures every layer of

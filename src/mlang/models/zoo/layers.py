@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 from mlang.lang import types as T
 from mlang.models.layers.base import Layer, ShapeError
-from mlang.models.zoo import (entry_types, from_hub, is_hf_directory, is_zoo_name, unknown_pretrained, zoo_entry,
-                              zoo_names)
-from mlang.models.zoo.windows import CHUNKING_FIELDS, check_chunking
+from mlang.models.zoo import (entry_types, from_hub, is_hf_directory, is_zoo_name, likely_typo, unknown_pretrained,
+                              zoo_entry, zoo_names)
+from mlang.models.zoo.windows import CHUNKING_FIELDS, check_chunking, check_pooling
 
 B = T.Sym("B")
-POOLINGS = ("mean", "cls", "max", "none")
 IMAGE_ENCODER_OPTIONS = {"efficientnet-lite0": {"features": True}, "dlib-face-resnet": {}}
 
 
@@ -28,12 +27,15 @@ def _check_source(layer: Layer, name: str, wanted: type) -> None:
         if not isinstance(zoo_entry(name).input_type, wanted):
             kinds = [n for n in zoo_names() if isinstance(zoo_entry(n).input_type, wanted)]
             raise layer.error(f"{name!r} is not a {'text' if wanted is T.TextType else 'image'} model",
-                              hint=f"use one of: {', '.join(kinds)}")
+                              hint=f"use one of: {', '.join(kinds)}", argument="pretrained_model")
         return
     if wanted is T.TextType and (is_hf_directory(name) or from_hub(name)):
         return
+    # a text model's name may be a hub name or a directory made before the run: only a near
+    # miss of a zoo name is surely wrong before it runs
     unknown = unknown_pretrained(name).diagnostics[0]
-    raise layer.error(unknown.message, hint=unknown.hint)
+    raise layer.error(unknown.message, hint=unknown.hint, argument="pretrained_model",
+                      run_time_only=wanted is T.TextType and likely_typo(name) is None)
 
 
 @dataclass
@@ -49,12 +51,14 @@ class TextEncoder(Layer):
 
     def validate(self):
         _check_source(self, self.pretrained_model, T.TextType)
-        if self.pooling not in POOLINGS:
-            raise self.error(f"unknown pooling {self.pooling!r}", hint=f"one of: {', '.join(POOLINGS)}")
+
+        def error(message: str, hint: str | None, argument: str):
+            return self.error(message, hint=hint, argument=argument)
+
+        check_pooling(self.pooling, error)
         if self.max_length < 2:
-            raise self.error(f"max_length must be at least 2, got {self.max_length}")
-        check_chunking(**self._chunking(), pooling=self.pooling, max_length=self.max_length,
-                       error=lambda message, hint, _field: self.error(message, hint=hint))
+            raise self.error(f"max_length must be at least 2, got {self.max_length}", argument="max_length")
+        check_chunking(**self._chunking(), pooling=self.pooling, max_length=self.max_length, error=error)
 
     def _chunking(self) -> dict:
         return {name: getattr(self, name) for name in CHUNKING_FIELDS}

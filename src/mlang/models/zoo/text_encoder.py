@@ -26,17 +26,9 @@ from mlang.lang import types as T
 from mlang.lang.diagnostics import MError
 from mlang.models.module import MModel
 from mlang.models.spec import ModelSpec
-from mlang.models.zoo.windows import CHUNKING_FIELDS, check_chunking
+from mlang.models.zoo.windows import CHUNKING_FIELDS, check_chunking, check_pooling
 
-POOLINGS = ("mean", "cls", "max", "none")
 B = T.Sym("B")
-
-
-def check_pooling(pooling: str) -> str:
-    if pooling not in POOLINGS:
-        raise MError(f"unknown pooling {pooling!r}", field="pooling",
-                     hint=f"pooling is one of: {', '.join(POOLINGS)}")
-    return pooling
 
 
 class TextEncoderModel(MModel):

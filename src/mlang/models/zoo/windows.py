@@ -1,4 +1,4 @@
-"""The whole-document fields of a text encoder (`chunking="windows"`), checked in one place.
+"""The pooling and whole-document fields of a text encoder (`chunking="windows"`), checked in one place.
 
 Torch-free: the `TextEncoder` layer checks them when a model is declared (`m check`), and
 `TextEncoderModel` when it is built or restored, with the same messages.
@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Callable
 
 from mlang.lang.diagnostics import MError
+from mlang.models.layers.base import choice_hint
 
+POOLINGS = ("mean", "cls", "max", "none")
 CHUNKINGS = ("none", "windows")
 WINDOW_POOLINGS = ("mean", "max")
 CHUNKING_FIELDS = ("chunking", "stride", "max_windows", "window_pooling")
@@ -18,14 +20,21 @@ def _field_error(message: str, hint: str | None, field: str) -> Exception:
     return MError(message, field=field, hint=hint)
 
 
+def check_pooling(pooling: str, error: Callable[[str, str | None, str], Exception] = _field_error) -> str:
+    """`pooling` itself, or raise `error(message, hint, field)`."""
+    if pooling not in POOLINGS:
+        raise error(f"unknown pooling {pooling!r}", choice_hint("pooling", pooling, POOLINGS), "pooling")
+    return pooling
+
+
 def check_chunking(chunking: str, stride: int, max_windows: int, window_pooling: str, *, pooling: str,
                    max_length: int, error: Callable[[str, str | None, str], Exception] = _field_error) -> None:
     """Raise `error(message, hint, field)` for the first bad field."""
     if chunking not in CHUNKINGS:
-        raise error(f"unknown chunking {chunking!r}", f"chunking is one of: {', '.join(CHUNKINGS)}", "chunking")
+        raise error(f"unknown chunking {chunking!r}", choice_hint("chunking", chunking, CHUNKINGS), "chunking")
     if window_pooling not in WINDOW_POOLINGS:
         raise error(f"unknown window_pooling {window_pooling!r}",
-                    f"window_pooling is one of: {', '.join(WINDOW_POOLINGS)}", "window_pooling")
+                    choice_hint("window_pooling", window_pooling, WINDOW_POOLINGS), "window_pooling")
     if not _positive_int(max_windows):
         raise error(f"max_windows must be a positive integer, got {max_windows!r}", None, "max_windows")
     # A window holds max_length tokens, two of them special ([CLS], [SEP]); the overlap must leave
