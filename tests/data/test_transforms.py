@@ -132,3 +132,38 @@ def test_a_distributed_shard_keeps_the_transforms():
     assert shard.transforms == flip.transforms
     batch = next(iter(shard.batches(2, augment=True)))
     assert batch.inputs[:, 0, 0, 0].gt(batch.inputs[:, 0, 0, -1]).all()
+
+
+# ----- a model's input pipeline (the deterministic transforms, as data) --------------------------
+def test_records_round_trip_only_the_deterministic_transforms():
+    from mlang.data.transforms import from_records, to_records
+
+    steps = (Grayscale(channels=1), Resize((8, 10)), RandomCrop(0.9), CenterCrop(6), ColorJitter(0.2),
+             Normalize(0.5, 0.5))
+    records = to_records(steps)
+    assert [r["name"] for r in records] == ["Grayscale", "Resize", "CenterCrop", "Normalize"]
+    assert records[1] == {"name": "Resize", "size": [8, 10]}
+    rebuilt = from_records(records)
+    image = ramp(12, 16)
+    for got, want in zip(rebuilt, (s for s in steps if not s.random)):
+        assert type(got) is type(want) and vars(got) == vars(want)
+    assert torch.equal(m.data.transforms.apply_transforms(rebuilt, image, augment=False),
+                       m.data.transforms.apply_transforms(steps, image, augment=False))
+
+
+def test_a_dataset_without_transforms_is_read_through_the_model_pipeline():
+    from mlang.data.transforms import to_records, with_model_transforms
+
+    model = torch.nn.Linear(1, 1)
+    model.input_transforms = to_records([Grayscale(channels=1), Resize(4), Normalize(0.5, 0.5)])
+    raw = images().transform(RandomHorizontalFlip(p=1.0))  # augmentation only: not a pipeline
+    read = with_model_transforms(raw, model)
+    # the model's steps, the data's augmentation before the final Normalize
+    assert [type(s).__name__ for s in read.transforms] == ["Grayscale", "Resize", "RandomHorizontalFlip",
+                                                           "Normalize"]
+    assert read[0].image.shape == (1, 4, 4)
+    own = images().transform(Resize(6))
+    assert with_model_transforms(own, model) is own                 # its own transforms win
+    assert model.input_transforms[1] == {"name": "Resize", "size": [4, 4]}
+    with_model_transforms(own, model, record="always")               # what training does
+    assert model.input_transforms == [{"name": "Resize", "size": [6, 6]}]

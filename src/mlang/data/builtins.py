@@ -1,5 +1,6 @@
 """M builtins of the data stage, registered without importing torch (entry point `mlang.builtins`)."""
 from mlang.lang.registry import register_builtin
+from mlang.models.serialize import register_input_check
 
 # `Dataset.<format>(...)`: the parameters of each loader's `load` (mlang.data.loaders.LOADERS;
 # tests/lang/test_builtin_signatures.py checks both).  `**roles` map M roles to columns by name.
@@ -46,3 +47,5 @@ for _name, _doc, _params in (
         ("Normalize", "Normalize(mean, std): the image as a normalized tensor [C, H, W]",
          "mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)")):
     register_builtin(_name, f"mlang.data.transforms:{_name}", doc=_doc, params=_params)
+# A saved model's input pipeline is checked against these transforms when it is read.
+register_input_check("mlang.data.transforms:from_records")

@@ -93,6 +93,9 @@ class Dataset:
         from mlang.data.transforms import check_transforms
 
         self.transforms = check_transforms(transform)
+        # The deterministic transforms `map` already applied to these examples (a model trained on
+        # them records them as its input pipeline all the same).
+        self.applied_transforms: tuple = ()
 
     # -- sequence protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -159,7 +162,9 @@ class Dataset:
                        labels=self.labels, source=self.source, decoders=self.decoders,
                        ordered=self.ordered, info=self.info, transform=self.transforms)
         options.update(changes)
-        return Dataset(examples, **options)
+        derived = Dataset(examples, **options)
+        derived.applied_transforms = self.applied_transforms
+        return derived
 
     # -- transformations ---------------------------------------------------------------------
     def map(self, fn: Callable[[Example], dict]) -> "Dataset":
@@ -172,7 +177,11 @@ class Dataset:
                              "expected a dict of columns", field="map")
             mapped.append(dict(result))
         # Mapped values are already decoded and transformed; augmentation is still to come.
-        return self._derive(mapped, decoders={}, transform=[t for t in self.transforms if t.random])
+        from mlang.data.transforms import deterministic_steps
+
+        derived = self._derive(mapped, decoders={}, transform=[t for t in self.transforms if t.random])
+        derived.applied_transforms = deterministic_steps(self)
+        return derived
 
     def filter(self, predicate: Callable[[Example], bool]) -> "Dataset":
         """The examples for which `predicate(example)` is true, in order."""

@@ -15,9 +15,17 @@ numpy array — H×W grey, H×W×C or C×H×W, uint8 or 0–1 floats — or a te
 pipeline: it gives a float tensor [C, H, W] for models that take tensors (a CNN trained from
 scratch); pretrained encoders such as EfficientNet normalize inside, so leave it out for them.
 Randomness comes from Python's `random`, which `setSeed` and `fineTuneModel(seed=...)` seed.
+
+The deterministic ones (`Grayscale`, `Resize`, `CenterCrop`, `Normalize`) are also the model's
+input pipeline: `fineTuneModel` (and `evaluate`, for a model that has none yet) records those of
+its data on the model as `model.input_transforms` — plain records `{"name": "Resize", "size":
+[25, 25]}`, saved in the model file and checked against `INPUT_TRANSFORMS` when it is read
+(`from_records`) — and `predict`, `evaluate`, `Engine` and `m serve` put raw inputs, and datasets
+without transforms of their own, through them.  Augmentation is never recorded.
 """
 from __future__ import annotations
 
+import inspect
 import random
 from typing import Sequence
 
@@ -39,6 +47,11 @@ class Transform:
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({options})"
+
+    def record(self) -> dict:
+        """The transform as data: its name and constructor arguments (every attribute is one)."""
+        return {"name": type(self).__name__,
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}}
 
 
 class Grayscale(Transform):
@@ -162,6 +175,8 @@ class Normalize(Transform):
 
 
 TRANSFORMS = (Grayscale, Resize, CenterCrop, RandomHorizontalFlip, RandomCrop, ColorJitter, Normalize)
+# What a model's input pipeline may hold (and a model file name): the deterministic transforms.
+INPUT_TRANSFORMS = {t.__name__: t for t in TRANSFORMS if not t.random}
 
 
 def as_pil(image):
@@ -198,6 +213,88 @@ def apply_transforms(steps: tuple, image, augment: bool):
         if augment or not step.random:
             image = step(image)
     return image
+
+
+def deterministic_steps(dataset) -> tuple:
+    """The evaluation-time transforms `dataset`'s inputs go through: those `map` already applied
+    to its examples, then its own non-random ones."""
+    own = getattr(dataset, "transforms", ())
+    return tuple(getattr(dataset, "applied_transforms", ())) + tuple(t for t in own if not t.random)
+
+
+def to_records(steps) -> list[dict]:
+    """The deterministic `steps` as the records `model.input_transforms` holds."""
+    return [step.record() for step in steps if not step.random]
+
+
+def from_records(records, where: str = "input_transforms") -> tuple:
+    """The transforms that `records` (a model's `input_transforms`, or a model file's) name,
+    each name checked against `INPUT_TRANSFORMS` and its parameters by the transform itself;
+    never anything but these classes.  Errors name the record: `input_transforms[1].size`."""
+    from mlang.lang.diagnostics import MError
+
+    if not isinstance(records, (list, tuple)):
+        raise data_error(f"{where} must be a list of transform records, got {type(records).__name__}",
+                         field=where)
+    known = ", ".join(INPUT_TRANSFORMS)
+    steps = []
+    for index, record in enumerate(records):
+        at = f"{where}[{index}]"
+        name = record.get("name") if isinstance(record, dict) else None
+        if not isinstance(name, str):
+            raise data_error(f"{at}: expected a record {{\"name\": ..., parameters}}, got {record!r}",
+                             field=at, hint=f"names: {known}")
+        cls = INPUT_TRANSFORMS.get(name)
+        if cls is None:
+            random_ones = {t.__name__ for t in TRANSFORMS if t.random}
+            why = ("is augmentation (training only), never part of a model's input pipeline"
+                   if name in random_ones else "is not an input transform")
+            raise data_error(f"{at}: {name!r} {why}", field=f"{at}.name", hint=f"use {known}")
+        params = {k: v for k, v in record.items() if k != "name"}
+        accepted = inspect.signature(cls).parameters
+        for key in params:
+            if key not in accepted:
+                raise data_error(f"{at}: {name} has no parameter {key!r}", field=f"{at}.{key}",
+                                 hint=f"{name} takes {', '.join(accepted) or 'no parameters'}")
+        try:
+            steps.append(cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}))
+        except MError as error:
+            raise data_error(f"{at}: {error.args[0]}", field=f"{at}.{error.field}") from None
+    return check_transforms(steps, field=where)
+
+
+def model_steps(model) -> tuple:
+    """The input pipeline a model was trained with (none for a model without one)."""
+    return from_records(getattr(model, "input_transforms", None) or [])
+
+
+def with_model_transforms(dataset, model, *, record: str = "never"):
+    """`dataset` as `model` reads it.  A dataset with deterministic transforms of its own keeps
+    them, and they become the model's input pipeline when `record` is "always" (training), or
+    "missing" and the model has none (evaluation); a dataset without is read through the model's
+    pipeline, its own augmentation inserted before a final `Normalize`."""
+    own = deterministic_steps(dataset)
+    recorded = getattr(model, "input_transforms", None)
+    if own:
+        if record == "always" or (record == "missing" and not recorded):
+            try:
+                model.input_transforms = to_records(own)
+            except (AttributeError, TypeError):
+                pass  # a module that does not take attributes keeps no pipeline
+        return dataset
+    steps = model_steps(model)
+    if not steps or not hasattr(dataset, "_derive"):
+        return dataset
+    tail = steps[-1:] if isinstance(steps[-1], Normalize) else ()
+    head = steps[:len(steps) - len(tail)]
+    return dataset._derive(dataset.examples, transform=head + dataset.transforms + tail)
+
+
+def apply_model_transforms(steps: tuple, inputs: list) -> list:
+    """Raw inputs through a model's input pipeline (`model_steps`), as `Engine` and `m serve` do."""
+    if not steps:
+        return inputs
+    return [apply_transforms(steps, item, augment=False) for item in inputs]
 
 
 def _size(name: str, size) -> tuple[int, int]:

@@ -229,6 +229,9 @@ def write_sidecar(runnable: Runnable, path: Path, features: dict[str, Any], expo
         "outputs": [_output_spec(runnable, features)],
         "files": _write_aux_files(runnable, folder),
         "execution_plan": _plan(runnable.model),
+        # The image transforms (PIL: grey, resize, crop, normalize) raw inputs go through before
+        # `preprocessing`; not in the graph, so a caller applies them (mlang.data.transforms).
+        "input_transforms": [step.record() for step in runnable.input_steps],
     }
     info["preprocessing"] = preprocessing(runnable, folder.name)
     Path(f"{path}.json").write_text(json.dumps(info, indent=2))

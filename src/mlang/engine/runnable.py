@@ -24,6 +24,10 @@ class Runnable:
         self.model = model.eval()
         self.name = name or getattr(getattr(model, "spec", None), "name", None) or type(model).__name__
         self.follows_contract = callable(getattr(model, "preprocess", None))
+        # The image transforms the model was trained with (mlang.data.transforms), checked here.
+        from mlang.data.transforms import model_steps
+
+        self.input_steps = model_steps(model)
 
     @property
     def input_type(self):
@@ -39,7 +43,12 @@ class Runnable:
         return list(labels) if labels else None
 
     def preprocess(self, inputs: list) -> dict[str, Any]:
-        """Raw examples → the named tensors `forward` takes."""
+        """Raw examples → the named tensors `forward` takes (through the model's input
+        transforms first, when it was trained with some)."""
+        if self.input_steps:
+            from mlang.data.transforms import apply_model_transforms
+
+            inputs = apply_model_transforms(self.input_steps, list(inputs))
         if self.follows_contract:
             return dict(self.model.preprocess(list(inputs)))
         return {"x": _stack(inputs)}

@@ -2,7 +2,8 @@
 
 The contract (docs/architecture.md):
 
-- `spec` (a `ModelSpec`), `input_type`, `output_type` (M types), `task`, `labels`, `transforms`;
+- `spec` (a `ModelSpec`), `input_type`, `output_type` (M types), `task`, `labels`, `transforms`,
+  `input_transforms` (the image transforms raw inputs go through first, `mlang.data.transforms`);
 - `preprocess(inputs: list) -> dict[str, Tensor]`: raw examples → the tensors `compute` takes;
 - `forward(x)` accepts raw inputs (preprocessed first), a tensor (`{"x": tensor}`), or the dict
   `preprocess` returned (`model(**features)` works too), and returns a tensor;
@@ -40,6 +41,8 @@ class MModel(nn.Module):
         self.task = task
         self.labels = list(labels) if labels is not None else None
         self.transforms: list[dict] = []
+        # The data transforms raw inputs go through first (mlang.data.transforms: records).
+        self.input_transforms: list[dict] = []
 
     # ----- calling ---------------------------------------------------------------------------
     def forward(self, x=None, **features):

@@ -2,7 +2,7 @@
 
 An `Artifact` has three parts:
 - `config`: JSON that rebuilds the architecture — `{"format": 1, "model": {"kind": ..., ...},
-  "task", "labels", "transforms"}`.  Each model kind is rebuilt by the class registered for it
+  "task", "labels", "transforms", "input_transforms"}`.  Each model kind is rebuilt by the class registered for it
   with `register_kind(kind, "module:Class")` (layer stacks and compositions here; pretrained
   encoders from the zoo), through `Class.from_config(config, files, prefix)`;
 - `tensors`: the state dict (the repository writes it as safetensors);
@@ -12,6 +12,13 @@ A pass that changes a model's structure (structured pruning, quantization) appen
 `{"transform": name, ...}` to `model.transforms`; `restore` rebuilds the architecture, replays
 each transform with the function registered by `register_transform(name, replay_fn)` — which
 returns the transformed model — and only then loads the tensors.
+
+`"input_transforms"` is the model's input pipeline: the data transforms (`mlang.data.transforms`)
+raw inputs go through before `preprocess`, as records `[{"name": "Grayscale", "channels": 3},
+{"name": "Resize", "size": [224, 224]}, ...]` — names and parameters only, never code.  `restore`
+checks every record with the function the data stage registers (`register_input_check`): a name
+that is not an input transform, or a bad parameter, is an error naming the record.  A config
+without the key (an older file) has no pipeline.
 """
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ _KINDS: dict[str, object] = {
     "declared": "mlang.models.instance:DeclaredModel",
 }
 _TRANSFORMS: dict[str, object] = {}
+_INPUT_CHECK: dict[str, object] = {}  # "check": records -> transforms, or an MError
 
 
 @dataclass
@@ -52,6 +60,12 @@ def register_kind(kind: str, target) -> None:
 def register_transform(name: str, replay_fn) -> None:
     """`replay_fn(model, record) -> model` re-applies a structural change before tensors load."""
     _TRANSFORMS[name] = replay_fn
+
+
+def register_input_check(check_fn) -> None:
+    """`check_fn(records, where)` (or "module:function") raises an MError for input-transform
+    records it does not accept."""
+    _INPUT_CHECK["check"] = check_fn
 
 
 def _resolve(registry: dict, name: str, what: str):
@@ -95,6 +109,7 @@ def dump(model) -> Artifact:
         "task": getattr(model, "task", None),
         "labels": getattr(model, "labels", None),
         "transforms": copy.deepcopy(list(getattr(model, "transforms", []))),
+        "input_transforms": copy.deepcopy(list(getattr(model, "input_transforms", None) or [])),
     }
     json.dumps(config)  # fail here, not in the repository, when a config is not JSON
     tensors = {name: value.detach().contiguous() for name, value in model.state_dict().items()}
@@ -117,6 +132,10 @@ def restore(artifact: Artifact, *, trust_code=None):
         replay = _resolve(_TRANSFORMS, record.get("transform", "?"), "transform")
         model = replay(model, record)
     model.transforms = copy.deepcopy(list(config.get("transforms", [])))
+    input_transforms = config.get("input_transforms") or []
+    if input_transforms:
+        _resolve(_INPUT_CHECK, "check", "input check")(input_transforms, "input_transforms")
+    model.input_transforms = copy.deepcopy(list(input_transforms))
     model.task = config.get("task", model.task)
     model.labels = config.get("labels", model.labels)
     missing, unexpected = model.load_state_dict(dict(artifact.tensors), strict=False)

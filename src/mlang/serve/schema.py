@@ -1,8 +1,9 @@
 """Validate prediction requests against the model's M input type, with precise messages.
 
 A request body is `{"inputs": [example, ...]}`.  What an example must be follows the model's
-input type: a string for `Text`, a base64-encoded image (PNG, JPEG, ...) for `Image[...]`, and a
-nested list of finite numbers of the declared shape (without the batch dim) for `Tensor[...]`.
+input type: a string for `Text`, a base64-encoded image (PNG, JPEG, ..., of any size: the model's
+input transforms and `preprocess` prepare it) for `Image[...]`, and a nested list of finite
+numbers of the declared shape (without the batch dim) for `Tensor[...]`.
 Errors name the example or number (`inputs[3]`, `inputs[3][7]`) and say what was expected and
 what came.
 """
@@ -114,7 +115,7 @@ def _converter(input_type):
     if isinstance(input_type, T.TextType):
         return _text
     if isinstance(input_type, T.ImageType):
-        return lambda item, where: _image(item, where, input_type)
+        return _image
     if isinstance(input_type, T.TensorType):
         return lambda item, where: _tensor(item, where, input_type)
     return lambda item, where: item
@@ -127,7 +128,10 @@ def _text(item, where: str) -> str:
     return item
 
 
-def _image(item, where: str, image_type: T.ImageType):
+GREY_MODES = ("1", "L", "LA")  # PIL modes decoded as one grey channel
+
+
+def _image(item, where: str):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -144,8 +148,9 @@ def _image(item, where: str, image_type: T.ImageType):
     except (UnidentifiedImageError, OSError):
         raise RequestError(422, f"{where}: the decoded bytes are not an image (PNG, JPEG, ...)",
                            field=where) from None
-    mode = "L" if image_type.channels == 1 else "RGB"
-    return np.asarray(image.convert(mode))
+    # The image as it came (grey stays grey): the model's input transforms and `preprocess` turn
+    # it into what the network takes, exactly as `predict` does in-process.
+    return np.asarray(image.convert("L" if image.mode in GREY_MODES else "RGB"))
 
 
 def _tensor(item, where: str, tensor_type: T.TensorType):

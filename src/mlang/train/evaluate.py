@@ -44,7 +44,10 @@ def evaluate_across_ranks(model, data, metrics: Sequence[str] | None = None,
 
 
 def _evaluate(model, data, metrics, batch_size: int, run) -> EvaluationReport:
-    dataset = _as_dataset(data)
+    from mlang.data.transforms import with_model_transforms
+
+    # A model evaluated on transformed images, with no input pipeline yet, takes theirs.
+    dataset = with_model_transforms(_as_dataset(data), model, record="missing")
     task = tasks.task_of(model, dataset)
     names = list(metrics) if metrics is not None else DEFAULT_METRICS[task]
     if isinstance(metrics, str):
@@ -104,11 +107,14 @@ def predict(model, data, batch_size: int = 32, output: str = "labels") -> list:
 
 
 def run_model(model, dataset, batch_size: int, task: str, with_loss: bool) -> Outputs:
-    """Run the model over every batch and gather its outputs in the dataset's order."""
+    """Run the model over every batch and gather its outputs in the dataset's order (a dataset
+    without image transforms of its own through the model's input transforms)."""
     import torch
 
+    from mlang.data.transforms import with_model_transforms
     from mlang.train.precision import autocast, device_of
 
+    dataset = with_model_transforms(dataset, model)
     device = device_of(model)
     was_training = model.training
     model.eval()

@@ -22,6 +22,7 @@ from mlang.data.errors import data_error
 from mlang.train import tasks
 from mlang.train.distributed import data_parallel
 from mlang.train.history import TrainingHistory
+from mlang.train.memory import big_blocks_mapped
 from mlang.train.metrics import resolve_metric
 from mlang.train.progress import TrainingProgress, wanted
 from mlang.train.seeding import seed_everything
@@ -67,9 +68,13 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     import torch
 
     from mlang.data.loaders.arrays import as_dataset
+    from mlang.data.transforms import with_model_transforms
     from mlang.train.precision import pick_device, resolve_precision
 
     train, valid = as_dataset(train), as_dataset(valid)  # an in-memory (x, y) pair
+    # The training data's deterministic image transforms become the model's input pipeline.
+    train = with_model_transforms(train, model, record="always")
+    valid = with_model_transforms(valid, model) if valid is not None else None
     _check_arguments(train, valid, epochs, lr, batch_size, gradient_accumulation, log_every)
     _check_resume_arguments(resume, checkpoint_dir, checkpoint_every)
     if seed is not None:
@@ -118,7 +123,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     total_batches = min(batches_per_epoch * epochs, total_updates * gradient_accumulation)
     # A checkpoint of a run that already ended (all epochs, early stopping, max_steps) trains no more.
     finished_before = start_epoch > epochs or loop.finished or (skip_batches == 0 and history.stopped_early)
-    with TrainingProgress(total_batches, wanted(progress)) as bar:
+    # On a CPU the big activations are mapped and unmapped: less peak memory (train/memory.py).
+    with big_blocks_mapped(device), TrainingProgress(total_batches, wanted(progress)) as bar:
         for epoch in range(start_epoch, epochs + 1):
             if finished_before:
                 break
