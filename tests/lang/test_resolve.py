@@ -69,3 +69,13 @@ def test_a_base_a_later_statement_rebinds_is_the_one_the_declaration_ran_against
                      "model Kept extends Old { width = 1 }\nprint(Kept().output_type)\n")
     mlang.run_source(source, "rebind.m", check=False)
     assert capsys.readouterr().out == "Tensor[float32, B, 2]\n"
+
+
+def test_an_unknown_base_is_the_same_error_at_check_and_at_run():
+    source = BASE + "model Wide extends Bse { width = 8 }\n"
+    messages, error = checked_and_run(source)
+    assert messages == [error] == ["unknown model 'Bse' after extends"]
+    with pytest.raises(MError) as raised:
+        mlang.run_source(source, "prog.m", check=False)
+    assert raised.value.diagnostics[0].hint == "did you mean 'Base'?"
+    assert str(raised.value.diagnostics[0].span) == "prog.m:7:20"

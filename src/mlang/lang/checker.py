@@ -30,7 +30,7 @@ from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.registry import Signature, literal_kinds
 from mlang.lang.resolve import (IO_FIELDS, ModelTable, Scope, binds_undeclared, did_you_mean, no_field,
-                                positional_fields)
+                                positional_fields, unknown_base)
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "check_program", "Signature", "function_signature"]
@@ -333,8 +333,7 @@ class _Checker:
             where = self.scope.lookup(s.base)
             if where is None and s.base not in self.builtins:
                 hint = _did_you_mean(s.base, list(self.ctx.models) + list(self.builtins))
-                self.error(f"unknown model '{s.base}' after extends", s.base_span or s.span,
-                           hint=hint or "declare it with `metamodel` or `model`, or import the file that does")
+                self.report(unknown_base(s.base, s.base_span or s.span, hint))
         base = self.ctx.table.base(s) if s.base is not None else None
         inherited = self.ctx.table.fields(base) if base is not None else None
         if inherited is not None:

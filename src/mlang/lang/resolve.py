@@ -20,8 +20,7 @@ from mlang.lang import ast as m
 from mlang.lang.diagnostics import MError, Span
 
 __all__ = ["Binding", "Field", "ModelTable", "IO_FIELDS", "Scope", "binds_undeclared", "did_you_mean", "name_span",
-           "no_field", "positional_fields",
-           "unbound_field"]
+           "no_field", "positional_fields", "unbound_field", "unknown_base"]
 
 IO_FIELDS = ("input", "output")  # typed declarations of a model's I/O, not fields one binds
 
@@ -188,6 +187,12 @@ def binds_undeclared(kind: str, model: str, name: str, base: str, fields, span=N
     declares is a typo far more often than a new field."""
     return MError(f"{kind} {model} binds '{name}', which {base} does not declare", span,
                   hint=did_you_mean(name, fields) or f"declare a new field with its type: {name}: <type> = ...")
+
+
+def unknown_base(base: str, span=None, hint: str | None = None) -> MError:
+    """`model S extends Encodr`: no model or metamodel of that name (`hint`: a did-you-mean)."""
+    return MError(f"unknown model '{base}' after extends", span,
+                  hint=hint or "declare it with `metamodel` or `model`, or import the file that does")
 
 
 def unbound_field(model: str, name: str, span=None) -> MError:

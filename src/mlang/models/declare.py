@@ -16,7 +16,8 @@ from __future__ import annotations
 from mlang.lang import ast as A
 from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
-from mlang.lang.resolve import Field, ModelTable, binds_undeclared, no_field, positional_fields, unbound_field
+from mlang.lang.resolve import (Field, ModelTable, binds_undeclared, did_you_mean, no_field, positional_fields,
+                                unbound_field, unknown_base)
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
 from mlang.models.check import (RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, stdlib_note,
                                 wrong_field_type)
@@ -196,8 +197,8 @@ def _base_class(decl: A.ModelDecl, module_globals: dict) -> ModelClass | None:
         entry = builtins().get(decl.base)
         base = entry.resolve() if entry is not None else None
     if base is None:
-        raise MError(f"{decl.name} extends '{decl.base}', which is not defined", span,
-                     hint="declare the base model first, or import the file that declares it")
+        known = [n for n, v in module_globals.items() if isinstance(v, ModelClass)]
+        raise unknown_base(decl.base, span, did_you_mean(decl.base, known))
     if not isinstance(base, ModelClass) or not isinstance(base.spec, ModelSpec):
         raise MError(f"{decl.name} extends '{decl.base}', which is not a model or metamodel", span)
     if base.spec.is_subtype_of(decl.name):
