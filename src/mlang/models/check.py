@@ -95,6 +95,20 @@ def wrong_field_type(name: str, model: str, expected, given: str, span: Span | N
     return MError(f"field '{name}' of {model} is {expected} but is given {given}"[:300], span)
 
 
+def argument_reads(call: A.Call, cls) -> dict[str, tuple[str, ...]]:
+    """Parameter name → the names its argument reads, for a layer call (`TextEncoder(pretrained_model,
+    pooling=pooling)` → {"pretrained_model": ("pretrained_model",), "pooling": ("pooling",)}):
+    which field gave the value a layer's error is about (`LayerArgError.argument`)."""
+    def reads(node) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n.id for n in A.walk(node) if isinstance(n, A.Name)))
+
+    found = {}
+    if cls is not None and not any(isinstance(a, A.Starred) for a in call.args):
+        found.update((p, reads(a)) for p, a in zip(positional_names(cls), call.args))
+    found.update((k.name, reads(k.value)) for k in call.keywords if k.name is not None)
+    return found
+
+
 def stdlib_note(layer: str, span: Span, metamodel: str) -> str:
     """The note on an error a layer of M's standard library raised, reported at the user's value."""
     return f"raised by {layer} at {span}, in M's standard {metamodel}"
@@ -333,18 +347,13 @@ class ModelChecker:
         argument reads (any field the call reads when no argument is named), else `fallback`."""
         if call.span is None or not is_stdlib_file(call.span.file):
             return
-        cls = layer_class(call_name(call) or "")
+        by_argument = argument_reads(call, layer_class(call_name(call) or ""))
+        everything = tuple(dict.fromkeys(n for names in by_argument.values() for n in names))
         for d in self.diagnostics[since:]:
             if d.span is None or not is_stdlib_file(d.span.file):
                 continue
-            node = call
             name = self.arguments.get(id(d))
-            if name is not None and cls is not None:
-                node = next((k.value for k in call.keywords if k.name == name), None)
-                positional = positional_names(cls)
-                if node is None and name in positional and positional.index(name) < len(call.args):
-                    node = call.args[positional.index(name)]
-            reads = dict.fromkeys(x.id for x in A.walk(node) if isinstance(x, A.Name)) if node is not None else ()
+            reads = by_argument.get(name, ()) if name is not None else everything
             blamed = next((given[n] for n in reads if n in given), fallback)
             d.notes.append(stdlib_note(call_name(call) or "a layer", d.span, model.lineage[-1]))
             d.span = blamed

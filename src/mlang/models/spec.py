@@ -59,6 +59,7 @@ class LayerEntry:
     arguments: Callable[[dict], tuple[tuple, dict]]
     span: Span | None = None
     reads: tuple[str, ...] = ()  # the names its arguments read (fields among them)
+    argument_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per parameter (check.argument_reads)
 
     @classmethod
     def fixed(cls, name: str, args: tuple = (), kwargs: dict | None = None,
