@@ -117,13 +117,14 @@ def test_what_only_the_run_can_know_is_no_check_error(tmp_path, capsys, monkeypa
 
 def test_a_value_computed_at_run_time_fails_the_run_with_the_check_time_message(tmp_path, capsys):
     literal = 'model S extends TextClassifier {\n    pooling = "bogus"\n}\ns = S()\n'
-    computed = ('func pick() {\n    return "bo" + "gus"\n}\nmodel S extends TextClassifier {\n    pooling = pick()\n}\n'
-                "s = S()\n")
+    computed = ('func pick() {\n    return "bo" + "gus"\n}\nmodel S extends TextClassifier {\n'
+                '    pretrained_model = "minilm-l6"\n    pooling = pick()\n}\ns = S()\n')
     assert m("check", tmp_path, capsys, computed) == (0, [])
     code, ran = m("run", tmp_path, capsys, computed)
     _, checked = m("check", tmp_path, capsys, literal)
     path = tmp_path / "user.m"
     assert code == 1
-    assert ran[0] == f"{path}:5:5: error: TextEncoder: unknown pooling 'bogus'"  # the field binding
+    # the binding of the field the faulty argument reads, not the first one the layer reads
+    assert ran[0] == f"{path}:6:5: error: TextEncoder: unknown pooling 'bogus'"
     assert ran[0].split(": error: ")[1] == checked[0].split(": error: ")[1]
     assert ran[3:] == checked[3:]  # hint and note

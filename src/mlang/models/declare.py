@@ -19,8 +19,8 @@ from mlang.lang.diagnostics import MError, Span
 from mlang.lang.resolve import (Field, ModelTable, binds_undeclared, did_you_mean, no_field, positional_fields,
                                 unbound_field, unknown_base)
 from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
-from mlang.models.check import (RESERVED_FIELDS, extends_cycle, leaves_abstract, reserved_field, stdlib_note,
-                                wrong_field_type)
+from mlang.models.check import (RESERVED_FIELDS, argument_reads, extends_cycle, leaves_abstract, reserved_field,
+                                stdlib_note, wrong_field_type)
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
 
 
@@ -103,7 +103,8 @@ def at_users_line(error: MError, spec: ModelSpec, overrides: dict) -> MError:
     if first is None or first.span is None or not is_stdlib_file(first.span.file):
         return error
     entry = next((e for e in spec.layers if e.span == first.span), None)
-    fields = [n for n in (entry.reads if entry else ()) if n in spec.fields]
+    reads = entry.argument_reads.get(getattr(error, "argument", None), entry.reads) if entry else ()
+    fields = [n for n in reads if n in spec.fields]  # those the argument at fault reads, if named
     blamed = next((n for n in fields if n in overrides), None)
     span = None
     if blamed is None:
@@ -232,6 +233,7 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
     starred = [isinstance(a, A.Starred) for a in call.args]
     keywords = [(k.name, evaluator.compile(k.value)) for k in call.keywords]
     reads = tuple(dict.fromkeys(n.id for n in A.walk(call) if isinstance(n, A.Name)))
+    by_argument = argument_reads(call, layer_class(name))
 
     def arguments(fields: dict):
         values: list = []
@@ -243,7 +245,7 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
             value = evaluate(fields)
             kwargs.update(value) if key is None else kwargs.__setitem__(key, value)
         return tuple(values), kwargs
-    return LayerEntry(name, arguments, call.span, reads)
+    return LayerEntry(name, arguments, call.span, reads, by_argument)
 
 
 def _source_text(filename: str) -> str | None:
