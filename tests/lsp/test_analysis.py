@@ -168,3 +168,13 @@ def test_the_editor_reads_the_front_ends_resolution_once(tmp_path):
     assert owner.name == "TextClassifier" and decl.span.file.endswith("text.m")
     labels = [c.label for c in doc.completions(5, 16)]
     assert "num_labels=" in labels and "dropout=" in labels
+
+
+def test_a_call_of_a_nested_function_reads_that_functions_declaration_not_a_namesakes():
+    source = ("func f(a) {\n    return a\n}\nfunc g() {\n    func f(x: int, y: int) -> int {\n        return x\n    }\n"
+              "    n = f(1, 2)\n    return f(1, )\n}\nm = f(3)\n")
+    doc = analysis(source)
+    assert doc.diagnostics == []
+    assert hover_text(doc, 8, 4) == "n: int"  # the inner f's declared return type
+    assert [c.label for c in doc.completions(9, 16)][:2] == ["x=", "y="]
+    assert hover_text(doc, 11, 0) == "m: Any"  # the module's f declares none

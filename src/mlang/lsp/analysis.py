@@ -48,6 +48,7 @@ class Symbol:
     value: A.Expr | None = None  # an assigned variable's value, for inferring its type
     target: tuple[str, str] | None = None  # `from "file.m" import name`: (resolved file, name)
     annotation: str | None = None  # a parameter's or field's declared type
+    node: A.Node | None = None  # the statement that binds it, as the front end resolved it
 
 
 @dataclass
@@ -190,9 +191,9 @@ class Analysis:
             return Symbol(b.name, "parameter", b.span, f"(parameter) {_param_text(node)}", node.default,
                           annotation=type_text(node.type) if node.type is not None else None)
         if b.kind == "function":
-            return Symbol(b.name, "function", b.span, signature_text(node))
+            return Symbol(b.name, "function", b.span, signature_text(node), node=node)
         if b.kind in ("model", "metamodel"):
-            return Symbol(b.name, b.kind, b.span, model_header(node))
+            return Symbol(b.name, b.kind, b.span, model_header(node), node=node)
         if b.kind == "module":
             resolved = self.resolve_import(node.path)
             where = Span(str(resolved), 1, 1, 1, 1) if resolved else b.span
@@ -395,14 +396,9 @@ class Analysis:
         return {"int": "int", "float": "float", "str": "str", "bool": "bool", "len": "int", "range": "range",
                 "list": "List[Any]", "dict": "Dict[Any, Any]"}.get(name, "Any")
 
-    def _function_decl(self, symbol: Symbol) -> A.FuncDecl | None:
-        if symbol.kind != "function":
-            return None
-        source = self if symbol.span.file == self.filename else self.imported(symbol.span.file)
-        if source is None or source.module is None:
-            return None
-        return next((n for n in A.walk(source.module) if isinstance(n, A.FuncDecl) and n.name == symbol.name
-                     and n.span.line <= symbol.span.line), None)
+    @staticmethod
+    def _function_decl(symbol: Symbol) -> A.FuncDecl | None:
+        return symbol.node if symbol.kind == "function" and isinstance(symbol.node, A.FuncDecl) else None
 
     def symbol_type(self, symbol: Symbol, depth: int = 0) -> str:
         symbol = self.follow(symbol)
@@ -455,6 +451,8 @@ class Analysis:
         return symbol.detail
 
     def _model_decl(self, symbol: Symbol) -> A.ModelDecl | None:
+        if isinstance(symbol.node, A.ModelDecl):
+            return symbol.node
         for decl in self.model_decls.values():
             if decl.name == symbol.name and decl.span.file == symbol.span.file:
                 return decl
