@@ -211,3 +211,17 @@ def test_python_api_journey(tmp_path, monkeypatch):
                             json={"inputs": [png(p) for p in PICTURES]}, timeout=60)
     assert answer.status_code == 200, answer.text
     assert answer.json()["labels"] == EXPECTED
+
+
+@pytest.mark.slow
+def test_data_parallel_training_hands_back_the_pipeline():
+    """`devices=2` trains in two worker processes; the model handed back keeps the pipeline."""
+    import mlang as m
+
+    Brightness = m.run_source(BRIGHTNESS, "brightness.m")["Brightness"]
+    data = m.Dataset([{"image": picture(i, i % 2 == 0), "label": i % 2} for i in range(16)],
+                     labels=["top", "bottom"])
+    data = data.transform(m.Grayscale(channels=1), m.Resize(12), m.Normalize(0.5, 0.5))
+    model = m.fine_tune_model(Brightness(), data, epochs=1, lr=0.01, batch_size=4, devices=2)
+    assert model.input_transforms == PIPELINE
+    assert m.Engine(device="cpu", backend="eager").load_model(model).run(PICTURES).shape == (len(PICTURES), 2)

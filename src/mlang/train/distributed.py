@@ -248,7 +248,11 @@ def data_parallel(train_fn: Callable) -> Callable:
             return train_fn(model, train, *args, **kwargs)
         from mlang.data.loaders.arrays import as_dataset
 
+        from mlang.data.transforms import with_model_transforms
+
         train = as_dataset(train)  # an in-memory (x, y) pair is sharded like any Dataset
+        # Here, not only in the workers: the model handed back keeps its image input pipeline.
+        train = with_model_transforms(train, model, record="always")
         batch_size = kwargs.pop("batch_size", default_batch)
         return fine_tune_distributed(train_fn, model, train, *args, devices=devices,
                                      batch_size=batch_size, **kwargs)
