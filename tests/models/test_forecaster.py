@@ -44,7 +44,7 @@ def test_a_flat_window_is_not_divided_by_zero():
 def test_unknown_modes_are_errors_naming_the_choices():
     with pytest.raises(MError, match="unknown target 'return'") as error:
         stdlib.SequenceForecaster(target="return")
-    assert "one of: 'level', 'returns'" in str(error.value)
+    assert "target is one of: level, returns" in str(error.value)
     with pytest.raises(MError, match="unknown scaling 'local'"):
         stdlib.SequenceForecaster(scaling="local")
 

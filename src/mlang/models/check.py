@@ -103,7 +103,7 @@ def argument_reads(call: A.Call, cls) -> dict[str, tuple[str, ...]]:
         return tuple(dict.fromkeys(n.id for n in A.walk(node) if isinstance(n, A.Name)))
 
     found = {}
-    if cls is not None and not any(isinstance(a, A.Starred) for a in call.args):
+    if cls is not None and not getattr(cls, "VARARGS", None) and not any(isinstance(a, A.Starred) for a in call.args):
         found.update((p, reads(a)) for p, a in zip(positional_names(cls), call.args))
     found.update((k.name, reads(k.value)) for k in call.keywords if k.name is not None)
     return found
@@ -347,15 +347,17 @@ class ModelChecker:
         argument reads (any field the call reads when no argument is named), else `fallback`."""
         if call.span is None or not is_stdlib_file(call.span.file):
             return
-        by_argument = argument_reads(call, layer_class(call_name(call) or ""))
-        everything = tuple(dict.fromkeys(n for names in by_argument.values() for n in names))
         for d in self.diagnostics[since:]:
             if d.span is None or not is_stdlib_file(d.span.file):
                 continue
+            # the layer that raised it: `call` or one given to it (`Forecast(LSTM(hidden_size), ...)`)
+            raised = next((c for c in A.walk(call) if isinstance(c, A.Call) and c.span == d.span), call)
             name = self.arguments.get(id(d))
-            reads = by_argument.get(name, ()) if name is not None else everything
+            by_argument = argument_reads(raised, layer_class(call_name(raised) or ""))
+            reads = by_argument.get(name, ()) if name is not None else tuple(
+                dict.fromkeys(n for names in by_argument.values() for n in names))
             blamed = next((given[n] for n in reads if n in given), fallback)
-            d.notes.append(stdlib_note(call_name(call) or "a layer", d.span, model.lineage[-1]))
+            d.notes.append(stdlib_note(call_name(raised) or "a layer", d.span, model.lineage[-1]))
             d.span = blamed
 
     def static_argument(self, node, env: dict):

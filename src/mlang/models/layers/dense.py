@@ -18,7 +18,7 @@ class Dense(Layer):
 
     def validate(self):
         if self.units <= 0:
-            raise self.error(f"units must be positive, got {self.units}")
+            raise self.error(f"units must be positive, got {self.units}", argument="units")
         if self.activation is not None:
             from mlang.models.layers.activations import check_activation_name
             check_activation_name(self, self.activation)

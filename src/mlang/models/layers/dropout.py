@@ -15,7 +15,7 @@ class Dropout(Layer):
 
     def validate(self):
         if not 0.0 <= self.rate < 1.0:
-            raise self.error(f"rate must be in [0, 1), got {self.rate}")
+            raise self.error(f"rate must be in [0, 1), got {self.rate}", argument="rate")
 
     def output_type(self, x: T.MType) -> T.MType:
         return x

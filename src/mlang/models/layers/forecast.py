@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlang.lang import types as T
-from mlang.models.layers.base import Layer, ShapeError, dims_of, layer_from_config, register_layer
+from mlang.models.layers.base import Layer, ShapeError, choice_hint, dims_of, layer_from_config, register_layer
 
 TARGETS = ("level", "returns")
 SCALINGS = ("global", "window")
@@ -51,9 +51,11 @@ class Forecast(Layer):
             if not isinstance(layer, Layer):
                 raise self.error(f"wraps layers, got {type(layer).__name__} {layer!r}")
         if self.target not in TARGETS:
-            raise self.error(f"unknown target {self.target!r}", hint=f"one of: {', '.join(map(repr, TARGETS))}")
+            raise self.error(f"unknown target {self.target!r}", hint=choice_hint("target", self.target, TARGETS),
+                             argument="target")
         if self.scaling not in SCALINGS:
-            raise self.error(f"unknown scaling {self.scaling!r}", hint=f"one of: {', '.join(map(repr, SCALINGS))}")
+            raise self.error(f"unknown scaling {self.scaling!r}", hint=choice_hint("scaling", self.scaling, SCALINGS),
+                             argument="scaling")
 
     def output_type(self, x: T.MType) -> T.MType:
         from mlang.models.shapes import propagate

@@ -12,9 +12,10 @@ class _Recurrent(Layer):
 
     def validate(self):
         if self.hidden_size <= 0 or self.num_layers <= 0:
-            raise self.error(f"hidden_size and num_layers must be positive, got {self.hidden_size}, {self.num_layers}")
+            raise self.error(f"hidden_size and num_layers must be positive, got {self.hidden_size}, {self.num_layers}",
+                             argument="hidden_size" if self.hidden_size <= 0 else "num_layers")
         if not 0.0 <= self.dropout < 1.0:
-            raise self.error(f"dropout must be in [0, 1), got {self.dropout}")
+            raise self.error(f"dropout must be in [0, 1), got {self.dropout}", argument="dropout")
 
     def output_type(self, x: T.MType) -> T.MType:
         dims = dims_of(x, 3, "[B, T, features]")
