@@ -177,7 +177,9 @@ class ModelChecker:
         a declared model, compositions), innermost first: arguments before the calls using them."""
         from mlang.models.stdlib import METAMODELS
 
-        wanted = set(self.decls).union(COMPOSITIONS, (n for n in METAMODELS if self.declaration(n) is not None))
+        # a standard metamodel's file is read only when the module calls one (`declaration`)
+        wanted = set(self.decls).union(COMPOSITIONS,
+                                       (n for n in METAMODELS if self.bound is None or n not in self.bound))
         found: dict[int, list[A.Call]] = {}
         if self.calls is not None:
             for site in self.calls:

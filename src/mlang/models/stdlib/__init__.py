@@ -25,7 +25,9 @@ METAMODELS = {
 __all__ = list(METAMODELS)
 
 
+@functools.lru_cache(maxsize=256)
 def is_stdlib_file(filename: str | None) -> bool:
+    """Whether `filename` is one of this folder's M files (asked per span by the checks: cached)."""
     return bool(filename) and Path(filename).resolve().parent == STDLIB_DIR
 
 
