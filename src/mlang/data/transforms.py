@@ -25,6 +25,7 @@ without transforms of their own, through them.  Augmentation is never recorded.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import random
 from typing import Sequence
@@ -169,8 +170,7 @@ class Normalize(Transform):
         array = np.asarray(image, dtype=np.float32) / 255.0
         if array.ndim == 2:
             array = array[:, :, None]
-        channels = array.shape[-1]
-        mean, std = (np.resize(np.asarray(v, dtype=np.float32), channels) for v in (self.mean, self.std))
+        mean, std = _per_channel_arrays(self.mean, self.std, array.shape[-1])
         return torch.from_numpy(((array - mean) / std).transpose(2, 0, 1).copy())
 
 
@@ -311,6 +311,14 @@ def _fraction(name: str, field: str, value) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
         raise data_error(f"{name}: {field} must be between 0 and 1, got {value!r}", field=field)
     return float(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _per_channel_arrays(mean: tuple, std: tuple, channels: int):
+    """`mean` and `std` as float32 arrays of `channels` values (one value repeats), made once."""
+    import numpy as np
+
+    return tuple(np.resize(np.asarray(v, dtype=np.float32), channels) for v in (mean, std))
 
 
 def _per_channel(field: str, value) -> tuple:
