@@ -133,3 +133,16 @@ def test_a_value_computed_at_run_time_fails_the_run_with_the_check_time_message(
     assert ran[0] == f"{path}:6:5: error: TextEncoder: unknown pooling 'bogus'"
     assert ran[0].split(": error: ")[1] == checked[0].split(": error: ")[1]
     assert ran[3:] == checked[3:]  # hint and note
+
+
+def test_checking_the_standard_metamodels_loads_no_torch_and_no_weights(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "user.m"
+    path.write_text('model S extends TextClassifier { pooling = "bogus" }\nt = ImageClassifier(num_labels=3)\n')
+    probe = (f"import sys; from mlang.cli import main; code = main(['check', {str(path)!r}]); "
+             "print(code, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1", "False", "False"], done.stderr
+    assert "unknown pooling 'bogus'" in done.stderr
