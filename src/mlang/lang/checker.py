@@ -29,8 +29,8 @@ from mlang.lang.compiler import bound_names
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.parser import gc_paused
 from mlang.lang.registry import Signature, literal_kinds
-from mlang.lang.resolve import (IO_FIELDS, ModelTable, Scope, binds_undeclared, did_you_mean, no_field,
-                                positional_fields, unknown_base)
+from mlang.lang.resolve import (ModelTable, Scope, binds_undeclared, did_you_mean, no_field, positional_fields,
+                                unknown_base)
 from mlang.lang.types import DTYPES, TYPE_NAMES
 
 __all__ = ["CallSite", "CheckContext", "check_module", "check_program", "Signature", "function_signature"]
@@ -336,10 +336,8 @@ class _Checker:
                 self.report(unknown_base(s.base, s.base_span or s.span, hint))
         base = self.ctx.table.base(s) if s.base is not None else None
         inherited = self.ctx.table.fields(base) if base is not None else None
-        if inherited is not None:
-            for f in s.fields:
-                if f.type is None and f.name not in inherited and f.name not in IO_FIELDS:
-                    self.report(binds_undeclared(s.kind, s.name, f.name, s.base, inherited, f.span))
+        for f in self.ctx.table.undeclared_bindings(s):
+            self.report(binds_undeclared(s.kind, s.name, f.name, s.base, inherited, f.span))
         declared: dict[str, m.FieldDecl] = {}
         bound: dict[str, m.FieldDecl] = {}
         for f in s.fields:

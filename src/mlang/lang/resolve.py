@@ -142,6 +142,18 @@ class ModelTable:
                                        before.declared_in if before else None, f.default)
         return fields
 
+    def undeclared_bindings(self, decl: m.ModelDecl) -> list[m.FieldDecl]:
+        """The bindings (no type) in `decl`'s body of a field that no base declares and the body
+        does not type either (`num_label = 2` extending TextClassifier: `binds_undeclared`);
+        none when `decl` extends nothing or a base cannot be seen."""
+        base = self.base(decl) if decl.base is not None else None
+        inherited = self.fields(base) if base is not None else None
+        if inherited is None:
+            return []
+        typed = {f.name for f in decl.fields if f.type is not None}
+        return [f for f in decl.fields if f.type is None and f.name not in inherited and f.name not in typed
+                and f.name not in IO_FIELDS]
+
     def io_fields(self, decl: m.ModelDecl) -> dict[str, tuple[m.FieldDecl, m.ModelDecl]]:
         """The nearest `input:` and `output:` declarations along `extends`, with their models."""
         found: dict[str, tuple[m.FieldDecl, m.ModelDecl]] = {}

@@ -152,6 +152,7 @@ def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
     lineage = [decl, *(base_class.lineage if base_class is not None else ())]
     table = ModelTable.of_lineage(lineage)
     fields, inherited = table.fields(decl), table.fields(lineage[1]) if base is not None else {}
+    undeclared = [id(f) for f in table.undeclared_bindings(decl)]
     spec = ModelSpec(decl.name, kind=decl.kind, base=base, span=decl.span)
     if base is not None:
         spec.layers = list(base.layers)
@@ -167,8 +168,7 @@ def declare_model(decl: A.ModelDecl, module_globals: dict) -> ModelClass:
                 spec.output_type = t
         elif fdecl.name in RESERVED_FIELDS:
             raise reserved_field(fdecl.name, spec.name, fdecl.span)
-        elif base is not None and fdecl.name not in inherited and fields[fdecl.name].declared is None \
-                and fdecl.name not in IO_FIELDS:
+        elif id(fdecl) in undeclared:
             raise binds_undeclared(spec.kind, spec.name, fdecl.name, base.name, inherited, fdecl.span)
     for name, f in fields.items():
         spec.fields[name] = _field_spec(f, decl, base, evaluator, model_names)
