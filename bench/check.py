@@ -6,9 +6,9 @@ fixed cost of starting).  Wall and CPU time, best of several runs (on a shared m
 is the steadier figure).  The whole process is also timed for a baseline commit's code (by
 default the front end before issue 13's rework, checked out with `git worktree add` into a
 temporary folder: this tree's branch is never switched), its runs interleaved with this tree's,
-and the ratio new / baseline printed (`--no-baseline` skips it).  Python's bytecode for `mlang` is compiled first, as an installed
-package has it (this matters where PYTHONDONTWRITEBYTECODE is set: every process would compile
-the sources again).  Prints a table and writes bench/results/check.json.
+and the ratio new / baseline printed (`--no-baseline` skips it).  Python's bytecode for `mlang`
+is compiled first, as an installed package has it (this matters where PYTHONDONTWRITEBYTECODE is
+set: every process would compile the sources again).  Prints a table and writes bench/results/check.json.
 
     python bench/check.py [--lines 10000] [--repeat 5] [--baseline REV | --baseline-tree DIR | --no-baseline]
 """

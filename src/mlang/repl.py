@@ -8,8 +8,9 @@ before anything runs: the session's text is one module, resolved by the front en
 text.  A function or model declared again replaces the earlier declaration (that is what a session
 is for: the earlier one is left out of the checked module, not reported as declared twice).  Tab
 completion reads the same resolved program.  The value of every expression statement that is not
-`none` is printed.  Errors are reported as `m run` reports them and the session goes on.  With stdin not a terminal, lines are read without prompts (`m repl < script.m`)
-and the exit code is 1 if any input failed.
+`none` is printed.  Errors are reported as `m run` reports them and the session goes on.  With
+stdin not a terminal, lines are read without prompts (`m repl < script.m`) and the exit code is 1
+if any input failed.
 
     from mlang.repl import Repl
     session = Repl()

@@ -4,9 +4,10 @@ For `autoTuneModel(Name, space, ...)` where `Name` is a model the file sees (its
 one, a standard metamodel: the front end's resolved `ModelTable`, inherited fields included) and
 `space` is `defineHyperparamSpace({...})` (inline, or a variable that the call's scope assigns
 exactly once), every key must be a field of the model or a training setting, and every
-distribution's values must fit the field's declared type.  The same checks `autoTuneModel` makes at run time are applied to
-the statically known part of the program; anything not known (a model from another file, a
-space built at run time, bounds computed by code) is skipped, never guessed.
+distribution's values must fit the field's declared type.  The same checks `autoTuneModel`
+makes at run time are applied to the statically known part of the program; anything not known
+(a model from another file, a space built at run time, bounds computed by code) is skipped,
+never guessed.
 """
 from __future__ import annotations
 
