@@ -86,3 +86,16 @@ def test_a_field_the_body_declares_may_be_bound_again_in_that_body(capsys):
     source = BASE + "model Deeper extends Base {\n    extra: int = 2\n    extra = 3\n}\nprint(Deeper().extra)\n"
     assert checked_and_run(source) == ([], None)  # m check said "Deeper binds 'extra', which Base does not declare"
     assert capsys.readouterr().out == "3\n"
+
+
+def test_a_bound_value_of_the_wrong_type_is_reported_where_it_is_written_at_check_and_at_run():
+    source = BASE + 'model Bad extends Base { hidden = "eight" }\nBad()\n'
+    found = mlang.check_source(source, "prog.m")
+    with pytest.raises(MError) as raised:
+        mlang.run_source(source, "prog.m", check=False)
+    at_run = raised.value.diagnostics[0]
+    assert [(d.message, str(d.span)) for d in found] == [(at_run.message, str(at_run.span))] == [
+        ("field 'hidden' of Bad is int but is given str 'eight'", "prog.m:7:35")]
+    with pytest.raises(MError, match="is int but is given str 'two'") as raised:  # a value given to the call
+        mlang.run_source(BASE + 'Base(hidden="two")\n', "call.m", check=False)
+    assert "call.m:7" in mlang.format_error(raised.value)

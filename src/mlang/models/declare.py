@@ -87,7 +87,10 @@ class ModelClass:
             if isinstance(value, ModelClass) and isinstance(fspec.type, T.ModelType):
                 value = value()
             if not value_matches_type(value, fspec.type):
-                raise wrong_field_type(name, spec.name, fspec.type, f"{type_of_value(value)} {value!r}")
+                # a value the declaration binds is wrong where it is written (as `m check` says);
+                # one given to the call, at the call (no span: the M frame's line)
+                at = fspec.default.span if name not in overrides and isinstance(fspec.default, Deferred) else None
+                raise wrong_field_type(name, spec.name, fspec.type, f"{type_of_value(value)} {value!r}", at)
             values[name] = value
         return values
 
