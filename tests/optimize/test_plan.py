@@ -149,3 +149,44 @@ def test_on_a_gpu_the_plan_logic_picks_half_precision_and_cuda():
     assert plan.device == "cuda"
     engine = Engine(device="cuda").load_model(optimized)
     assert engine.run(torch.randn(4, 16)).shape == (4, 4)
+
+
+PRUNED = "pruned 20% FFN + recovery, int8 ONNX Runtime"
+
+
+def test_training_data_adds_the_pruned_and_distilled_candidate_measured_and_reported(one_torch_thread):
+    model = classifier()
+    optimized = ModelOptimizer().optimize(model, goal="speed", data=labelled(model, 192),
+                                          eval_data=labelled(model), show=False)
+    report = optimization_report(optimized)
+    assert [c["name"] for c in report.candidates] == CPU_CANDIDATES + [PRUNED]
+    by_name = {c["name"]: c for c in report.candidates}
+    pruned = by_name[PRUNED]
+    assert (pruned["backend"], pruned["precision"]) == ("onnx-int8", "int8")
+    assert pruned["status"] in ("chosen", "rejected", "measured")
+    assert {"throughput", "size_bytes", "metric_value"} <= set(pruned)
+    # 20 % fewer hidden neurons, then int8: smaller than the int8 plan of the unpruned model
+    assert pruned["size_bytes"] < by_name["int8 ONNX Runtime (per-channel)"]["size_bytes"]
+    assert PRUNED in report.table()
+    no_data = ModelOptimizer().optimize(model, goal="speed", eval_data=labelled(model), show=False)
+    assert PRUNED not in [c["name"] for c in optimization_report(no_data).candidates]
+
+
+def test_optimize_in_m_with_training_data_reports_the_pruned_candidate(one_torch_thread):
+    scope = run_source(textwrap.dedent("""
+        iris = Dataset.sklearn("iris")
+        train_set, test_set = split(iris, 0.7, seed=7, stratify=true)
+        model Tiny {
+            input: Tensor[float32, B, 4]
+            Dense(32)
+            ReLU()
+            Dense(3)
+        }
+        setSeed(0)
+        clf = fineTuneModel(Tiny(), train_set, epochs=20, lr=3e-2, batch_size=16, progress=false)
+        fast = optimize(clf, goal="speed", data=train_set, eval_data=test_set, budget=0.05)
+    """), "prune_plan_test.m")
+    report = optimization_report(scope["fast"])
+    pruned = next(c for c in report.candidates if c["name"] == PRUNED)
+    assert pruned["throughput"] > 0 and pruned["metric_value"] is not None
+    assert pruned["status"] == "chosen" or pruned["reason"]  # a rejected candidate says why
