@@ -171,6 +171,65 @@ def test_an_m_program_fine_tunes_on_two_devices(tmp_path):
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr
 
 
+
+# Train (devices=args[1]), predict, save, load back and predict as a server would; every field
+# the trained model carries goes to the JSON file args[0].
+HANDED_BACK = """
+import python builtins
+import python json
+import python pathlib
+train, valid = split(Dataset.sklearn("iris"), 0.7, seed=1, stratify=true)
+model Net {
+    input: Tensor[float32, B, 4]
+    Dense(16)
+    Tanh()
+    Dense(3)
+}
+setSeed(0)
+net = fineTuneModel(Net(), train.take(104), valid, epochs=2, batch_size=104, lr=0.05,
+                    progress=false, seed=0, freeze="layers.0.bias", devices=int(args[1]))
+ref = save(net, "iris")
+served = load(ref)
+fields = [name for name in builtins.vars(net) if not name.startswith("_")]
+frozen = [name for name, p in net.named_parameters() if not p.requires_grad]
+pathlib.Path(args[0]).write_text(json.dumps({
+    "fields": builtins.sorted(fields), "task": net.task, "labels": net.labels,
+    "input_transforms": net.input_transforms, "training": net.training, "frozen": frozen,
+    "history": net.history.to_dict(), "predicted": predict(net, valid.inputs()),
+    "loaded": [served.task, served.labels, predict(served, valid.inputs())]
+}))
+"""
+
+
+@pytest.mark.slow
+def test_the_model_devices_2_hands_back_carries_what_devices_1_gives_it(tmp_path):
+    """Only the worker processes train; the model handed back must still predict and be saved
+    and served as the one-process model is (task, labels, history, eval mode, frozen weights)."""
+    program = tmp_path / "handed_back.m"
+    program.write_text(HANDED_BACK)
+    runs = {}
+    for devices in ("1", "2"):
+        done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program), "--",
+                               str(tmp_path / devices), devices], capture_output=True, text=True,
+                              timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[devices] = json.loads((tmp_path / devices).read_text())
+    one, two = runs["1"], runs["2"]
+    assert "task" in one["fields"] and "labels" in one["fields"] and "history" in one["fields"]
+    assert one["labels"] == ["setosa", "versicolor", "virginica"]
+    assert one["frozen"] == ["layers.0.bias"] and one["training"] is False
+    for field in ("fields", "task", "labels", "input_transforms", "training", "frozen",
+                  "predicted", "loaded"):
+        assert two[field] == one[field], field
+    assert two["loaded"] == [one["task"], one["labels"], one["predicted"]]
+    # Rank 0 logs its own shard's training loss; the validation figures are the whole set's.
+    history_one, history_two = one["history"], two["history"]
+    assert (history_two["metric"], history_two["best_epoch"]) == (history_one["metric"],
+                                                                  history_one["best_epoch"])
+    for key in ("valid_loss", "valid_f1", "step", "lr"):
+        torch.testing.assert_close([e[key] for e in history_two["epochs"]],
+                                   [e[key] for e in history_one["epochs"]], rtol=1e-5, atol=1e-6)
+
 SHARDED_VALIDATION = """
 import python json
 import python pathlib

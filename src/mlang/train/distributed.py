@@ -3,8 +3,8 @@
 Two ways in, one mechanism:
 
 * `fine_tune_distributed(train_fn, model, train, ..., devices=N)` from an ordinary process forks
-  N workers (gloo on CPU, nccl with one GPU per worker), trains in all of them and loads rank 0's
-  weights and history back into `model`.
+  N workers (gloo on CPU, nccl with one GPU per worker), trains in all of them and hands rank 0's
+  trained model back in `model`: weights, history, task, labels and all else training set.
 * Under `torchrun` (`m run --nproc N file.m` relaunches itself with `torch.distributed.run`)
   every rank runs the whole program; a training call joins the process group the launcher set up.
 
@@ -248,11 +248,7 @@ def data_parallel(train_fn: Callable) -> Callable:
             return train_fn(model, train, *args, **kwargs)
         from mlang.data.loaders.arrays import as_dataset
 
-        from mlang.data.transforms import with_model_transforms
-
         train = as_dataset(train)  # an in-memory (x, y) pair is sharded like any Dataset
-        # Here, not only in the workers: the model handed back keeps its image input pipeline.
-        train = with_model_transforms(train, model, record="always")
         batch_size = kwargs.pop("batch_size", default_batch)
         return fine_tune_distributed(train_fn, model, train, *args, devices=devices,
                                      batch_size=batch_size, **kwargs)
@@ -281,8 +277,10 @@ def fine_tune_distributed(train_fn: Callable, model, train, *args, devices: int,
     """Train `model` with `train_fn` data-parallel over `devices` processes; returns `model`.
 
     Under torchrun the current group is used (and `devices` must match its size).  Otherwise
-    `devices` workers are forked on this machine; rank 0's trained weights and history are
-    loaded back into `model`.
+    `devices` workers are forked on this machine and `model` ends as rank 0's trained copy did:
+    its weights, the attributes training set on it (`history`, `task`, `labels`,
+    `input_transforms`, ...: see `_trained_state`), its train/eval mode and which parameters
+    are frozen.
     """
     if not isinstance(devices, int) or isinstance(devices, bool) or devices < 1:
         raise MError(f"devices must be a positive int, got {devices!r}", field="devices")
@@ -369,10 +367,11 @@ def _forked_worker(rank: int, nproc: int, port: int, workdir: Path, train_fn, mo
         torch.cuda.set_device(rank)
         model.to(f"cuda:{rank}")
     dist.init_process_group(backend(), rank=rank, world_size=nproc)
+    untrained = dict(vars(model))  # as the parent holds it: forked before training
     try:
         trained = train_in_group(train_fn, model, train, *args, **kwargs)
         if rank == 0:
-            _save_result(workdir, trained)
+            _save_result(workdir, trained, untrained)
     except MError as error:
         if rank == 0:
             (workdir / "error.json").write_text(json.dumps(
@@ -383,35 +382,64 @@ def _forked_worker(rank: int, nproc: int, port: int, workdir: Path, train_fn, mo
         dist.destroy_process_group()
 
 
-def _save_result(workdir: Path, model) -> None:
+def _save_result(workdir: Path, model, untrained: dict) -> None:
+    """Rank 0's trained model for the parent: weights as safetensors, the rest pickled
+    (`_trained_state`) into the parent's private temporary folder."""
+    import pickle
+
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(workdir / "weights.safetensors"))
-    history = getattr(model, "history", None)
-    if hasattr(history, "to_json"):
-        history.to_json(workdir / "history.json")
+    (workdir / "trained.pickle").write_bytes(pickle.dumps(_trained_state(model, untrained)))
+
+
+def _trained_state(model, untrained: dict) -> dict:
+    """What training changed on `model` besides its tensors, for the parent's copy to take on.
+
+    `attributes`: every plain attribute (not a parameter, buffer or submodule) that training set,
+    i.e. added or rebound since `untrained` (`vars(model)` before training), pickled: whatever
+    the training function records on the model (fine_tune_model: `history`, `task`, `labels`,
+    `input_transforms`) comes back without a list of names here.  An object changed in place
+    is not seen.  `training`: train or eval mode; `frozen`: the parameters that do not require
+    gradients.
+    """
+    import pickle
+    import warnings
+
+    attributes = {}
+    for name, value in vars(model).items():
+        if name.startswith("_") or name == "training" or untrained.get(name, _UNSET) is value:
+            continue
+        try:
+            attributes[name] = pickle.dumps(value)
+        except Exception as error:  # e.g. a lambda: the parent's model goes without it
+            warnings.warn(f"devices=N: the trained model's attribute {name!r} cannot be handed "
+                          f"back from the training process ({type(error).__name__}: {error})",
+                          stacklevel=2)
+    return {"attributes": attributes, "training": model.training,
+            "frozen": [name for name, p in model.named_parameters() if not p.requires_grad]}
+
+
+_UNSET = object()
 
 
 def _load_result(workdir: Path, model):
+    import pickle
+
     from safetensors.torch import load_file
 
     state = load_file(str(workdir / "weights.safetensors"))
     device = next((p.device for p in model.parameters()), None)
     model.load_state_dict({k: v.to(device) if device else v for k, v in state.items()})
-    history_file = workdir / "history.json"
-    if history_file.exists():
-        model.history = _history_from_json(json.loads(history_file.read_text()))
+    trained = pickle.loads((workdir / "trained.pickle").read_bytes())
+    for name, value in trained["attributes"].items():
+        setattr(model, name, pickle.loads(value))
+    model.train(trained["training"])
+    frozen = set(trained["frozen"])
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name not in frozen)
     return model
-
-
-def _history_from_json(data: dict):
-    from mlang.train.history import TrainingHistory
-
-    history = TrainingHistory(data.get("metric"))
-    for key, value in data.items():
-        setattr(history, key, value)
-    return history
 
 
 # ----- `m run --nproc N [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT --max-restarts K]` -----------------------------------------------------------------------
