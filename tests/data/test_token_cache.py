@@ -47,12 +47,23 @@ def encoder_of(model):
 
 
 def test_every_batch_is_what_preprocess_gives_for_its_texts(classifier):
+    """...padded further, with masked padding, to a multiple of PAD_MULTIPLE tokens (at most
+    max_length); the model's outputs are the same."""
+    from mlang.data.batching import PAD_MULTIPLE
+
     data = reviews()
+    classifier.eval()
     for options in ({"shuffle": True, "seed": 3}, {"bucket": True}, {}):
         batches = list(data.batches(8, model=classifier, **options))
         assert sorted(i for b in batches for i in b.indices) == list(range(len(data)))
         for batch in batches:
-            assert same_features(batch.inputs, classifier.preprocess(batch.text))
+            expected = classifier.preprocess(batch.text)
+            width, longest = batch.inputs["input_ids"].shape[1], expected["input_ids"].shape[1]
+            assert width == min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, 24)
+            assert same_features({k: v[:, :longest] for k, v in batch.inputs.items()}, expected)
+            assert not batch.inputs["attention_mask"][:, longest:].any()
+            with torch.no_grad():
+                assert torch.allclose(classifier(**batch.inputs), classifier(**expected), atol=1e-5)
             assert batch.labels.tolist() == [data.column("label")[i] for i in batch.indices]
 
 
@@ -77,8 +88,9 @@ def test_texts_are_tokenized_once_across_epochs_and_evaluation(classifier):
 def test_bucketing_by_tokens_pads_no_more_than_by_characters(classifier):
     data = reviews()
 
-    def padded(model):
-        return sum(b.inputs["input_ids"].numel() for b in data.batches(8, model=model, bucket=True))
+    def padded(model):  # each batch padded to its longest text (before rounding to PAD_MULTIPLE)
+        return sum(len(b) * int(b.inputs["attention_mask"].sum(1).max())
+                   for b in data.batches(8, model=model, bucket=True))
 
     class CharacterBucketed(MModel):  # the same tokenization, no tokenizer attribute to cache from
         def preprocess(self, inputs):
