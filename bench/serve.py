@@ -316,7 +316,8 @@ def main_plan(args) -> None:
     runs = {mode: [] for mode in modes}
     for _ in range(args.rounds):
         for mode, (file, batching, backend) in modes.items():
-            runs[mode].append(run_mode(file, batching, 0, texts, warmup, args, backend))
+            # --model-batch-size applies to every mode alike (texts grouped by length per model call)
+            runs[mode].append(run_mode(file, batching, args.model_batch_size, texts, warmup, args, backend))
             print(f"{mode}: {runs[mode][-1]['requests_per_s']:.1f} req/s", file=sys.stderr)
     summary = {mode: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
                for mode, rounds in runs.items()}
