@@ -22,7 +22,6 @@ from mlang.data.errors import data_error
 from mlang.train import tasks
 from mlang.train.distributed import data_parallel
 from mlang.train.history import TrainingHistory
-from mlang.train.memory import big_blocks_mapped
 from mlang.train.metrics import resolve_metric
 from mlang.train.progress import TrainingProgress, wanted
 from mlang.train.seeding import seed_everything
@@ -123,8 +122,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     total_batches = min(batches_per_epoch * epochs, total_updates * gradient_accumulation)
     # A checkpoint of a run that already ended (all epochs, early stopping, max_steps) trains no more.
     finished_before = start_epoch > epochs or loop.finished or (skip_batches == 0 and history.stopped_early)
-    # On a CPU the big activations are mapped and unmapped: less peak memory (train/memory.py).
-    with big_blocks_mapped(device), TrainingProgress(total_batches, wanted(progress)) as bar:
+    with TrainingProgress(total_batches, wanted(progress)) as bar:
         for epoch in range(start_epoch, epochs + 1):
             if finished_before:
                 break
