@@ -121,3 +121,94 @@ def test_m_export_reports_errors_as_diagnostics(tmp_path):
     result = CliRunner().invoke(export_app, [str(tmp_path / "missing"), "--format", "onnx"])
     assert result.exit_code == 1
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+# ----- the execution plan's precision ------------------------------------------------------------
+INT8_OPS = {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul"}
+
+
+def graph_ops(path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def planned_classifier(backend: str):
+    """A 16-feature classifier with the plan `optimize` attaches when it chooses `backend`."""
+    from mlang.optimize.plan import ExecutionPlan, attach_plan
+
+    torch.manual_seed(0)
+    model = m.Model()
+    model.add(m.Dense(64, input_shape=(16,)))
+    model.add(m.Activation("relu"))
+    model.add(m.Dense(4))
+    model.task, model.labels = "classification", ["a", "b", "c", "d"]
+    attach_plan(model.eval(), ExecutionPlan(backend, "int8" if "int8" in backend else "fp32", "cpu", "speed"))
+    return model
+
+
+def test_m_export_of_an_onnx_int8_plan_writes_the_int8_graph_the_plan_runs(tmp_path):
+    model = planned_classifier("onnx-int8")
+    m.save(model, "planned")  # the registry, then the shell, as a user goes
+    target = tmp_path / "planned.onnx"
+    result = CliRunner().invoke(export_app, ["planned", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert graph_ops(target) & INT8_OPS, graph_ops(target)
+    sidecar = json.loads((tmp_path / "planned.onnx.json").read_text())
+    assert sidecar["precision"] == "int8" and sidecar["execution_plan"]["backend"] == "onnx-int8"
+    assert not (tmp_path / "planned.fp32.onnx").exists()  # the intermediate fp32 graph is gone
+    x = torch.randn(64, 16, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        expected = model(x).argmax(1).numpy()
+    assert (onnx_outputs(target, {"x": x}).argmax(1) == expected).mean() >= 0.95
+    # the graph the plan's backend runs (one batch: int8 activations are scaled per batch)
+    engine = Engine(device="cpu", batch_size=64).load_model(model)
+    assert np.abs(engine.run(x).numpy() - onnx_outputs(target, {"x": x})).max() <= 1e-5
+
+
+def test_precision_overrides_the_plan_and_is_checked(tmp_path):
+    fp32 = export(planned_classifier("onnx-int8"), tmp_path / "fp32.onnx", precision="fp32")
+    assert not graph_ops(fp32) & INT8_OPS
+    assert json.loads((tmp_path / "fp32.onnx.json").read_text())["precision"] == "fp32"
+    int8 = export(planned_classifier("eager"), tmp_path / "int8.onnx", precision="int8")
+    assert graph_ops(int8) & INT8_OPS
+    with pytest.raises(MError, match="unknown export precision 'int4'") as error:
+        export(planned_classifier("eager"), tmp_path / "x.onnx", precision="int4")
+    assert error.value.field == "precision"
+    with pytest.raises(MError, match="an int8 torchscript export is not supported"):
+        export(planned_classifier("eager"), tmp_path / "x.pt", precision="int8")
+
+
+def test_an_int8_graph_far_from_fp32_is_refused_and_leaves_no_file(tmp_path):
+    """Inputs whose first feature is 1000x the others: one activation scale per batch rounds the
+    rest away, so the int8 graph's outputs point elsewhere than fp32's."""
+    model = planned_classifier("onnx-int8")
+    example = torch.randn(4, 16, generator=torch.Generator().manual_seed(4))
+    example[:, 0] *= 1000
+    with pytest.raises(MError, match="min cosine .* with torch fp32") as error:
+        export(model, tmp_path / "far.onnx", example={"x": example})
+    assert "precision='fp32'" in error.value.format()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_m_program_exports_what_optimize_planned(tmp_path, one_torch_thread):
+    from mlang.lang.api import run_source
+
+    scope = run_source(f"""
+        import python torch
+        model Net {{
+            input: Tensor[float32, B, 16]
+            output: Tensor[float32, B, 4]
+            Dense(64)
+            ReLU()
+            Dense(4)
+        }}
+        net = Net()
+        fast = optimize(net, goal="speed", inputs=torch.randn(64, 16))
+        export(fast, "{tmp_path / 'fast.onnx'}")
+    """.replace("\n        ", "\n"), "export_plan.m")
+    from mlang.engine.exporter import graph_precision
+
+    sidecar = json.loads((tmp_path / "fast.onnx.json").read_text())
+    assert sidecar["precision"] == graph_precision(scope["fast"])
+    assert bool(graph_ops(tmp_path / "fast.onnx") & INT8_OPS) == (sidecar["precision"] == "int8")

@@ -10,6 +10,6 @@ register_builtin("Engine", "mlang.engine.engine:Engine",
 register_builtin("export", "mlang.engine.exporter:export",
                  doc="export(model, path, format='onnx'|'torchscript'|'aoti'|'safetensors'): verified export",
                  params="model, path, format: str | None = None, *, example=None, verify: bool = True, "
-                        "atol: float = 0.0001, trust_code=None")
+                        "atol: float = 0.0001, precision: str = 'plan', trust_code=None")
 # optimize(goal=…) measures candidate plans with the engine's backends
 register_runner("mlang.engine.backends:plan_runner")

@@ -24,6 +24,8 @@ def export_command(
     format: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript | aoti (AOTInductor .pt2) | safetensors"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="file to write (default: NAME.SUFFIX)"),
     no_verify: bool = typer.Option(False, "--no-verify", help="skip comparing the export with torch"),
+    precision: str = typer.Option("plan", "--precision", help="plan | fp32 | int8: the ONNX graph's weights "
+                                  "(plan: int8 when the model's execution plan is onnx-int8)"),
     trust_code: bool = typer.Option(False, "--trust-code", help=TRUST_CODE_HELP),
     trust_code_sha256: Optional[str] = typer.Option(None, "--trust-code-sha256", help=TRUST_SHA256_HELP),
 ) -> None:
@@ -37,7 +39,7 @@ def export_command(
                          hint=f"use one of: {', '.join(FORMATS)}")
         stem = Path(ref).stem if Path(ref).is_file() else ref.replace(":", "-")
         path = export(ref, output or Path(stem + SUFFIXES[format]), format=format, verify=not no_verify,
-                      trust_code=trust_option(trust_code, trust_code_sha256))
+                      precision=precision, trust_code=trust_option(trust_code, trust_code_sha256))
     except MError as error:
         typer.echo(error.format(), err=True)
         raise typer.Exit(1) from None

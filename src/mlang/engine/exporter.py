@@ -22,16 +22,20 @@ from mlang.lang.diagnostics import MError
 FORMATS = ("onnx", "torchscript", "safetensors", "aoti")
 GRAPH_FORMATS = ("onnx", "torchscript", "aoti")
 OPSET = 18
+PRECISIONS = ("plan", "fp32", "int8")
 SIDECAR_FORMAT = "mlang.export/1"
 
 
 def export(model, path, format: str | None = None, *, example: Any = None, verify: bool = True,
-           atol: float = 1e-4, trust_code=None) -> Path:
+           atol: float = 1e-4, precision: str = "plan", trust_code=None) -> Path:
     """Write `model` to `path` as `format` (default: from the file suffix, else onnx).
 
     `example` (a batch of raw inputs, or preprocessed features) is only needed for models that
     do not provide `example_inputs()`.  With `verify`, the written file is loaded back and run on
     a batch of a different size than the one traced, and must match torch within `atol`.
+    `precision` ("plan", "fp32" or "int8") is the ONNX graph's: by default the model's execution
+    plan's, so a model `optimize` planned as `onnx-int8` exports the int8 graph M runs; an int8
+    graph is verified against torch by the plan's own budget (min cosine of output rows).
     A model file whose model carries code is read only with `trust_code` (`mlang.models.trust`).
     """
     path = Path(path)
@@ -39,6 +43,9 @@ def export(model, path, format: str | None = None, *, example: Any = None, verif
     if format not in FORMATS:
         raise MError(f"unknown export format {format!r}", field="format",
                      hint=f"use one of: {', '.join(FORMATS)}")
+    if precision not in PRECISIONS:
+        raise MError(f"unknown export precision {precision!r}", field="precision",
+                     hint=f"use one of: {', '.join(PRECISIONS)}")
     runnable = model if isinstance(model, Runnable) else Runnable(_resolve(model, trust_code))
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "safetensors":
@@ -48,6 +55,11 @@ def export(model, path, format: str | None = None, *, example: Any = None, verif
         return path
     features = _example_features(runnable, example)
     writer = {"onnx": export_onnx, "torchscript": export_torchscript, "aoti": export_aoti}[format]
+    if format == "onnx" and graph_precision(runnable.model, precision) == "int8":
+        writer = export_onnx_int8
+    elif precision == "int8":
+        raise MError(f"an int8 {format} export is not supported", field="precision",
+                     hint="int8 graphs are written for format='onnx' (ONNX Runtime's integer kernels)")
     try:
         writer(runnable, path, features, verify=verify, atol=atol)
     except MError:
@@ -155,6 +167,63 @@ def _export_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, ve
     return path
 
 
+def graph_precision(model, precision: str = "plan") -> str:
+    """The precision of the ONNX graph `export` writes: `precision`, or for "plan" the execution
+    plan's when the plan runs ONNX Runtime int8, else fp32."""
+    if precision != "plan":
+        return precision
+    plan = _plan(model)
+    return "int8" if plan is not None and plan["backend"] == "onnx-int8" else "fp32"
+
+
+def export_onnx_int8(runnable: Runnable, path: Path, features: dict[str, Any], *, verify: bool = True,
+                     atol: float = 1e-4) -> Path:
+    """The verified fp32 graph quantized as the `onnx-int8` backend quantizes it (one int8
+    concept: `engine.backends.onnx_int8.quantize_graph`), then checked against torch fp32 with the
+    plan's budget: int8 is not within `atol` of fp32, by design."""
+    from mlang.engine.backends.onnx_int8 import quantize_graph
+
+    fp32 = path.with_name(path.stem + ".fp32.onnx")
+    try:
+        export_onnx(runnable, fp32, features, verify=verify, atol=atol, sidecar=False)
+        quantize_graph(fp32, path)
+    finally:
+        fp32.unlink(missing_ok=True)
+    if verify:
+        verify_int8_onnx(runnable, path, features)
+    write_sidecar(runnable, path, features, "onnx", precision="int8")
+    return path
+
+
+def verify_int8_onnx(runnable: Runnable, path: Path, features: dict[str, Any]) -> float:
+    """Min cosine between the int8 graph's output rows and torch's on a fresh batch shape; raises
+    MError below the plan's MIN_COSINE."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from mlang.optimize.plan import MIN_COSINE
+
+    batch = verification_batch(features)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {n: t.numpy() for n, t in batch.items()}
+    got = _run_on_another_shape(runnable, "int8 ONNX", lambda: session.run(None, feeds)[0], batch)
+    with torch.inference_mode():
+        expected = _torch_reference(runnable, batch)
+    if got.shape != expected.shape:
+        raise MError(f"int8 ONNX export of {runnable.name} gives shape {list(got.shape)}, torch gives "
+                     f"{list(expected.shape)}", field="model")
+    rows, reference = got.reshape(len(got), -1), expected.reshape(len(expected), -1)
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(reference, axis=1)
+    cosine = float(np.min(np.sum(rows * reference, axis=1) / np.maximum(norms, 1e-12)))
+    if not cosine >= MIN_COSINE:
+        raise MError(f"int8 ONNX export of {runnable.name} has min cosine {cosine:.3f} with torch fp32 "
+                     f"(< {MIN_COSINE})", field="model",
+                     hint="export with precision='fp32' (m export --precision fp32), or pass "
+                          "verify=False to keep the int8 file anyway")
+    return cosine
+
+
 def data_dependent_branch(model):
     """(model name, construct, span) of the first `if` or `while` in a `forward` block of `model`
     or of a model inside it, else None.  A traced graph keeps only the branch the example took,
@@ -208,7 +277,8 @@ def _onnx_export(module, args, path: Path, names: list[str], axes: dict, *, dyna
     ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # type-checks the graph
 
 
-def write_sidecar(runnable: Runnable, path: Path, features: dict[str, Any], export_format: str) -> dict:
+def write_sidecar(runnable: Runnable, path: Path, features: dict[str, Any], export_format: str,
+                  precision: str = "fp32") -> dict:
     """`PATH.json` — what a caller in another language needs besides the graph: the inputs (names
     in call order, dtypes, shapes with `"batch"` / `"sequence"` for the dynamic dims), the output,
     labels, task and how to turn raw examples into the inputs (`preprocessing`) — and the model's
@@ -229,6 +299,7 @@ def write_sidecar(runnable: Runnable, path: Path, features: dict[str, Any], expo
         "outputs": [_output_spec(runnable, features)],
         "files": _write_aux_files(runnable, folder),
         "execution_plan": _plan(runnable.model),
+        "precision": precision,  # the graph's weights: fp32, or int8 (per channel, dynamic uint8 activations)
         # The image transforms (PIL: grey, resize, crop, normalize) raw inputs go through before
         # `preprocessing`; not in the graph, so a caller applies them (mlang.data.transforms).
         "input_transforms": [step.record() for step in runnable.input_steps],

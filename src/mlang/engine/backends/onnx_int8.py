@@ -21,16 +21,24 @@ class OnnxInt8Backend(OnnxBackend):
     name = "onnx-int8"
 
     def graph_path(self) -> Path:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         fp32 = super().graph_path()
         path = fp32.with_name(fp32.stem + "-int8-pc.onnx")
         if not path.exists():
-            partial = path.with_suffix(".partial.onnx")
-            with quiet_logging():
-                quantize_dynamic(str(fp32), str(partial), per_channel=True, weight_type=QuantType.QInt8)
-            partial.replace(path)
+            quantize_graph(fp32, path)
         return path
+
+
+def quantize_graph(fp32: Path, path: Path) -> Path:
+    """`path`: the fp32 ONNX graph `fp32` with int8 per-channel weights and dynamic uint8
+    activations — the graph this backend runs, and the one `m export` writes for an int8 plan.
+    Written under a temporary name first, so `path` never holds a half-written graph."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = path.with_name(path.stem + ".partial.onnx")
+    with quiet_logging():
+        quantize_dynamic(str(fp32), str(partial), per_channel=True, weight_type=QuantType.QInt8)
+    partial.replace(path)
+    return path
 
 
 @contextlib.contextmanager
