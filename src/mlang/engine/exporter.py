@@ -199,17 +199,10 @@ def verify_int8_onnx(runnable: Runnable, path: Path, features: dict[str, Any]) -
     """Min cosine between the int8 graph's output rows and torch's on a fresh batch shape; raises
     MError below the plan's MIN_COSINE."""
     import numpy as np
-    import onnxruntime as ort
-    import torch
 
     from mlang.optimize.plan import MIN_COSINE
 
-    batch = verification_batch(features)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {n: t.numpy() for n, t in batch.items()}
-    got = _run_on_another_shape(runnable, "int8 ONNX", lambda: session.run(None, feeds)[0], batch)
-    with torch.inference_mode():
-        expected = _torch_reference(runnable, batch)
+    got, expected = _onnx_and_torch(runnable, path, features, "int8 ONNX")
     if got.shape != expected.shape:
         raise MError(f"int8 ONNX export of {runnable.name} gives shape {list(got.shape)}, torch gives "
                      f"{list(expected.shape)}", field="model")
@@ -467,16 +460,22 @@ def verification_batch(features: dict[str, Any]) -> dict[str, Any]:
 def verify_onnx(runnable: Runnable, path: Path, features: dict[str, Any], *, atol: float = 1e-4) -> float:
     """Max |onnx − torch| on a fresh batch shape; raises MError beyond `atol`."""
     import numpy as np
+
+    got, expected = _onnx_and_torch(runnable, path, features, "ONNX")
+    return _check_close(runnable, "ONNX", got, expected, atol, np)
+
+
+def _onnx_and_torch(runnable: Runnable, path: Path, features: dict[str, Any], what: str):
+    """The ONNX file's and torch's outputs on the verification batch."""
     import onnxruntime as ort
     import torch
 
     batch = verification_batch(features)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds = {n: t.numpy() for n, t in batch.items()}
-    got = _run_on_another_shape(runnable, "ONNX", lambda: session.run(None, feeds)[0], batch)
+    got = _run_on_another_shape(runnable, what, lambda: session.run(None, feeds)[0], batch)
     with torch.inference_mode():
-        expected = _torch_reference(runnable, batch)
-    return _check_close(runnable, "ONNX", got, expected, atol, np)
+        return got, _torch_reference(runnable, batch)
 
 
 def _torch_reference(runnable: Runnable, batch: dict[str, Any]):
