@@ -63,7 +63,7 @@ _register_builtin("TrainingOptimizer", "mlang.models.keras:TrainingOptimizer",
                   params="name: str = 'adam', learning_rate: float = 0.001, **options")
 
 
-def _check_models(module_ast, ctx=None):
+def _check_models(module_ast, ctx):
     from mlang.models.check import check_models
     return check_models(module_ast, ctx)
 

@@ -35,10 +35,8 @@ def _check_blocks(module, ctx):
     from mlang.lang import ast as A
     from mlang.lang.diagnostics import Diagnostic
 
-    calls = ([site.call for site in ctx.calls if site.name == "optimize"] if ctx is not None and ctx.calls is not None
-             else [n for n in A.walk(module) if isinstance(n, A.Call) and isinstance(n.func, A.Name)
-                   and n.func.id == "optimize"])
-    for call in calls:
+    # the front end's record of every call (plugins run only after it checked every statement)
+    for call in (site.call for site in ctx.calls if site.name == "optimize"):
         for stmt in call.block or ():
             value = stmt.value if isinstance(stmt, A.ExprStmt) else None
             if not (isinstance(value, A.Call) and isinstance(value.func, A.Name) and value.func.id in PASSES):

@@ -76,7 +76,7 @@ register_builtin("trainTrial", "mlang.train.hpo.tune:train_trial",
                         "**settings")
 
 
-def _check_spaces(module_ast, ctx=None):
+def _check_spaces(module_ast, ctx):
     """`m check`: hyperparameter spaces against the fields of the model they tune."""
     from mlang.train.hpo.check import check_spaces
     return check_spaces(module_ast, ctx)
