@@ -97,6 +97,11 @@ def static_value(node, env: dict):
     return UNKNOWN
 
 
+def names_read(node) -> tuple[str, ...]:
+    """The names `node` reads, each once, in order of appearance."""
+    return tuple(dict.fromkeys(n.id for n in A.walk(node) if isinstance(n, A.Name)))
+
+
 def call_name(call: A.Call) -> str | None:
     """`Dense` for `Dense(10)`; None for calls whose callee is not a plain name."""
     return call.func.id if isinstance(call.func, A.Name) else None

@@ -37,7 +37,8 @@ from mlang.lang import types as T
 from mlang.lang.diagnostics import Diagnostic, MError, Span
 from mlang.lang.registry import builtins
 from mlang.lang.resolve import Field, ModelTable, did_you_mean, no_field, positional_fields, unbound_field
-from mlang.models.astutil import IO_FIELDS, UNKNOWN, call_name, static_kind, static_value, type_from_ast
+from mlang.models.astutil import (IO_FIELDS, UNKNOWN, call_name, names_read, static_kind, static_value,
+                                  type_from_ast)
 from mlang.models.layers.base import (bind_arguments, create_layer, layer_class, positional_names,
                                       unknown_layer_error)
 from mlang.models.shapes import (MERGES, ShapeMismatch, check_output, check_sequence, field_bindings, merge_type,
@@ -99,13 +100,10 @@ def argument_reads(call: A.Call, cls) -> dict[str, tuple[str, ...]]:
     """Parameter name → the names its argument reads, for a layer call (`TextEncoder(pretrained_model,
     pooling=pooling)` → {"pretrained_model": ("pretrained_model",), "pooling": ("pooling",)}):
     which field gave the value a layer's error is about (`LayerArgError.argument`)."""
-    def reads(node) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(n.id for n in A.walk(node) if isinstance(n, A.Name)))
-
     found = {}
     if cls is not None and not getattr(cls, "VARARGS", None) and not any(isinstance(a, A.Starred) for a in call.args):
-        found.update((p, reads(a)) for p, a in zip(positional_names(cls), call.args))
-    found.update((k.name, reads(k.value)) for k in call.keywords if k.name is not None)
+        found.update((p, names_read(a)) for p, a in zip(positional_names(cls), call.args))
+    found.update((k.name, names_read(k.value)) for k in call.keywords if k.name is not None)
     return found
 
 
@@ -433,7 +431,7 @@ class ModelChecker:
         an error of a layer the standard library declares is reported at the keyword."""
         start = len(self.diagnostics)
         for entry in model.layers:
-            if not given.intersection(x.id for x in A.walk(entry.call) if isinstance(x, A.Name)):
+            if not given.intersection(names_read(entry.call)):
                 continue
             before = len(self.diagnostics)
             self.static_layer(entry.call, env)

@@ -18,7 +18,7 @@ from mlang.lang import types as T
 from mlang.lang.diagnostics import MError, Span
 from mlang.lang.resolve import (Field, ModelTable, binds_undeclared, did_you_mean, no_field, positional_fields,
                                 unbound_field, unknown_base)
-from mlang.models.astutil import IO_FIELDS, call_name, type_from_ast
+from mlang.models.astutil import IO_FIELDS, call_name, names_read, type_from_ast
 from mlang.models.check import (RESERVED_FIELDS, argument_reads, extends_cycle, leaves_abstract, reserved_field,
                                 stdlib_note, wrong_field_type)
 from mlang.models.spec import ABSTRACT, FieldSpec, LayerEntry, ModelSpec, type_of_value, value_matches_type
@@ -235,7 +235,7 @@ def _layer_entry(layer: A.LayerCall, evaluator: _Evaluator) -> LayerEntry:
     args = [evaluator.compile(a.value if isinstance(a, A.Starred) else a) for a in call.args]
     starred = [isinstance(a, A.Starred) for a in call.args]
     keywords = [(k.name, evaluator.compile(k.value)) for k in call.keywords]
-    reads = tuple(dict.fromkeys(n.id for n in A.walk(call) if isinstance(n, A.Name)))
+    reads = names_read(call)
     by_argument = argument_reads(call, layer_class(name))
 
     def arguments(fields: dict):
