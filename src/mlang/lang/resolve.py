@@ -290,7 +290,6 @@ class Scope:
             self._bindings = found
         return self._bindings
 
-
     def values(self, name: str) -> list[m.Expr | None]:
         """What each binding of `name` in this scope gives it: the value of an assignment
         `name = value`, None for any other binding (a parameter, a loop variable, an unpacking,
