@@ -214,3 +214,31 @@ def test_freeze_embeddings_keeps_a_transformers_token_table_fixed(sentiment, fre
     assert "bert.embeddings.position_embeddings.weight" in changed and "head.weight" in changed
     with pytest.raises(MError, match="freeze_embeddings must be true or false"):
         fine_tune_model(TinyBert(), train, freeze_embeddings="yes", progress=False)
+
+
+def test_max_forward_tokens_gives_the_same_update_in_parts(sentiment):
+    # Dropout off, so a batch run whole and the same batch run in parts must give the same weights.
+    train, _ = sentiment
+    runs, rows = {}, {}
+    for budget in (None, 24):
+        seed_everything(0)
+        model = TinyBert().eval()
+        model.train = lambda mode=True: model  # keep dropout off while training
+        rows[budget] = []
+        model.head.register_forward_hook(lambda module, args, out, seen=rows[budget]: seen.append(len(out)))
+        fine_tune_model(model, train, epochs=1, lr=1e-2, batch_size=16, max_steps=2, progress=False,
+                        max_forward_tokens=budget)
+        runs[budget] = model.state_dict()
+    assert rows[None] == [16, 16] and len(rows[24]) > 2 and sum(rows[24]) == 32
+    assert all(torch.allclose(runs[None][k], runs[24][k], atol=1e-5) for k in runs[None])
+    with pytest.raises(MError, match="max_forward_tokens must be a positive integer"):
+        fine_tune_model(TinyBert(), train, max_forward_tokens=0, progress=False)
+
+
+def test_max_forward_tokens_is_a_checked_keyword_in_m():
+    from mlang import lang
+
+    program = 'data = Dataset.sklearn("iris")\nclf = fineTuneModel(Dense(3), data, max_forward_tokens={})\n'
+    assert lang.check_source(program.format("1024"), "ok.m") == []
+    [found] = lang.check_source(program.format('"many"'), "bad.m")
+    assert (found.span.line, found.message.split(" but ")[0]) == (2, "argument 'max_forward_tokens' of 'fineTuneModel' is int | None")

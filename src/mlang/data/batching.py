@@ -63,12 +63,31 @@ class Batch:
         columns = ", ".join(self.examples[0]) if self.examples else ""
         raise AttributeError(f"batch has no column {name!r} (columns: {columns})")
 
+    def split(self, parts: int) -> list["Batch"]:
+        """The batch as `parts` consecutive smaller batches (the last may be shorter); itself when
+        its inputs are not tensors with one row per example (nothing to cut along)."""
+        size = -(-len(self) // parts)
+        if parts <= 1 or not _rows_of(self.inputs, len(self)) or not _rows_of(self.targets, len(self)):
+            return [self]
+        cut = lambda value, start: (  # noqa: E731 - one slice rule for dicts and tensors
+            {key: item[start:start + size] for key, item in value.items()} if isinstance(value, dict)
+            else value[start:start + size])
+        return [Batch(self.examples[start:start + size], cut(self.inputs, start), cut(self.targets, start),
+                      self.indices[start:start + size], self.target_column, None)
+                for start in range(0, len(self), size)]
+
     def to(self, device) -> "Batch":
         """The batch with its tensors on `device`."""
         self.inputs = move_to(self.inputs, device)
         if self.targets is not None and hasattr(self.targets, "to"):
             self.targets = self.targets.to(device, non_blocking=True)
         return self
+
+
+def _rows_of(value, rows: int) -> bool:
+    """Whether `value` is a tensor, or a dict of tensors, with `rows` rows."""
+    values = value.values() if isinstance(value, dict) else [value]
+    return all(getattr(item, "ndim", 0) >= 1 and len(item) == rows for item in values)
 
 
 def move_to(value, device):

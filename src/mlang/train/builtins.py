@@ -5,6 +5,7 @@ register_builtin("fineTuneModel", "mlang.train.finetune:fine_tune_model",
                  doc="fineTuneModel(model, train, valid=none, epochs=3, lr=5e-5, batch_size=16, ...)",
                  params="model, train, valid=None, *, epochs: int = 3, lr: float = 5e-05, batch_size: int = 16, "
                         "weight_decay: float = 0.01, warmup: float = 0.1, gradient_accumulation: int = 1, "
+                        "max_forward_tokens: int | None = None, "
                         "max_grad_norm: float | None = 1.0, freeze: str | Sequence[str] | None = None, "
                         "freeze_encoder: bool = False, freeze_embeddings: bool = False, metric: str | None = None, "
                         "early_stopping: int | bool | None = None, restore_best: bool = True, "

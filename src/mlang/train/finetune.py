@@ -33,7 +33,8 @@ VALIDATION_METRIC = {"classification": "f1", "qa": "f1", "regression": "mse", "f
 @data_parallel
 def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e-5,
                     batch_size: int = 16, weight_decay: float = 0.01, warmup: float = 0.1,
-                    gradient_accumulation: int = 1, max_grad_norm: float | None = 1.0,
+                    gradient_accumulation: int = 1, max_forward_tokens: int | None = None,
+                    max_grad_norm: float | None = 1.0,
                     freeze: str | Sequence[str] | None = None, freeze_encoder: bool = False,
                     freeze_embeddings: bool = False, metric: str | None = None,
                     early_stopping: int | bool | None = None,
@@ -47,6 +48,9 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
 
     - `warmup`: a fraction of all optimizer steps (< 1) or a number of steps; the learning rate
       then decays linearly to 0.
+    - `max_forward_tokens=N`: a classification batch of more than N tokens (padding included) runs
+      forward and backward in equal parts whose gradients add up to the whole batch's: the same
+      update in less memory, since activations set the peak (docs/training.md).
     - `freeze`: parameter-name glob pattern(s) to keep fixed (`"encoder.layer.0.*"`);
       `freeze_encoder=true` freezes the model's `encoder`.
     - `freeze_embeddings=true` keeps each pretrained transformer's token-embedding table fixed
@@ -75,6 +79,9 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     train = with_model_transforms(train, model, record="always")
     valid = with_model_transforms(valid, model) if valid is not None else None
     _check_arguments(train, valid, epochs, lr, batch_size, gradient_accumulation, log_every)
+    if max_forward_tokens is not None and (not isinstance(max_forward_tokens, int) or max_forward_tokens < 1):
+        raise data_error(f"max_forward_tokens must be a positive integer or none, got {max_forward_tokens!r}",
+                         field="max_forward_tokens")
     _check_resume_arguments(resume, checkpoint_dir, checkpoint_every)
     if seed is not None:
         seed_everything(seed)
@@ -102,6 +109,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     num_labels = len(train.labels) if task == "classification" and train.labels else None
     loop = _StepLoop(model, task, optimizer, scheduler, scaler, trainable, device, precision,
                      gradient_accumulation, max_grad_norm, log_every, max_steps, num_labels, history)
+    loop.max_forward_tokens = max_forward_tokens
     best_state, stale_epochs = None, 0
     start_epoch, skip_batches = 1, 0
     saver = None
@@ -179,6 +187,7 @@ class _StepLoop:
         self.accumulation, self.max_grad_norm = accumulation, max_grad_norm
         self.log_every, self.max_steps, self.num_labels = log_every, max_steps, num_labels
         self.history = history
+        self.max_forward_tokens = None  # fine_tune_model's max_forward_tokens
         self.step = 0
         # Resuming: the interrupted epoch's sums so far, and how to write a checkpoint.
         self.partial = None
@@ -199,8 +208,6 @@ class _StepLoop:
         record (mean loss, last learning rate)."""
         import torch
 
-        from mlang.train.precision import autocast
-
         self.model.train()
         running, counted, epoch_total, epoch_batches = None, 0, 0.0, 0
         if skip and self.partial:
@@ -214,18 +221,11 @@ class _StepLoop:
             if index < skip:
                 continue  # the same order as before the restart: these were trained on
             batch.to(self.device)
-            with autocast(self.device, self.precision):
-                output = tasks.call_model(self.model, batch.inputs)
-                if self.step == 0 and index == 0:
-                    tasks.check_output(self.task, output, self.num_labels, batch.targets)
-                loss = tasks.loss(self.task, output, batch.targets)
+            detached = self._forward_backward(batch, first=self.step == 0 and index == 0)
             # The loss stays on the device; it is read back only when logged.
-            detached = loss.detach()
             running = detached if running is None else running + detached
             counted += 1
             epoch_batches += 1
-            scaled = loss / self.accumulation if self.accumulation > 1 else loss
-            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             if (index + 1) % self.accumulation == 0 or last:
                 _optimizer_step(self.optimizer, self.scheduler, self.scaler, self.trainable,
                                 self.max_grad_norm)
@@ -250,6 +250,31 @@ class _StepLoop:
             raise data_error("the training data gave no batches", field="train")
         return {"epoch": epoch, "step": self.step, "train_loss": epoch_total / epoch_batches,
                 "lr": self.scheduler.get_last_lr()[0]}
+
+
+    def _forward_backward(self, batch, first: bool):
+        """Forward and backward of one batch, in parts of at most `max_forward_tokens` tokens where
+        the loss is a mean over examples (classification); the batch's mean loss, detached."""
+        import torch
+
+        from mlang.train.precision import autocast
+
+        tokens = batch.inputs.get("input_ids") if isinstance(batch.inputs, dict) else None
+        parts = (math.ceil(tokens.numel() / self.max_forward_tokens)
+                 if self.max_forward_tokens and self.task == "classification"
+                 and torch.is_tensor(tokens) and tokens.ndim == 2 else 1)
+        total = None
+        for part in batch.split(parts):
+            with autocast(self.device, self.precision):
+                output = tasks.call_model(self.model, part.inputs)
+                if first:
+                    tasks.check_output(self.task, output, self.num_labels, part.targets)
+                    first = False
+                loss = tasks.loss(self.task, output, part.targets) * (len(part) / len(batch))
+            total = loss.detach() if total is None else total + loss.detach()
+            scaled = loss / self.accumulation if self.accumulation > 1 else loss
+            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+        return total
 
 
 def _with_last(items):
