@@ -321,6 +321,7 @@ def main_plan(args) -> None:
             print(f"{mode}: {runs[mode][-1]['requests_per_s']:.1f} req/s", file=sys.stderr)
     summary = {mode: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
                for mode, rounds in runs.items()}
+    alone = engine_alone(texts, args)
     planned = summary["optimized (its plan), batching"]["requests_per_s"]
     ratios = {"vs fp32 batching": planned / summary["fp32 eager, batching"]["requests_per_s"],
               "vs fp32 no batching": planned / summary["fp32 eager, no batching"]["requests_per_s"]}
@@ -334,11 +335,43 @@ def main_plan(args) -> None:
               f"{row['mean_model_batch']:>12.1f}")
     print("optimized: " + ", ".join(f"{v:.2f}× {k}" for k, v in ratios.items())
           + f" (target ≥ {target[1]}× {target[0]})")
+    print(f"the engine alone on the same texts, batches of {args.max_batch_size}, no HTTP: fp32 eager "
+          f"{alone['fp32 eager']:.1f} ex/s, the plan {alone['plan']:.1f} ex/s: {alone['ratio']:.2f}× "
+          "(the most the servers' ratio can reach)")
     out = RESULTS.with_name(f"serve-plan{'-' + str(args.words) + 'words' if args.words else ''}.json")
     out.write_text(json.dumps({"setting": vars(args), "cpu_flags": cpu_flags(), "load_average": os.getloadavg(),
-                               "summary": summary, "ratios": ratios, "target": {target[0]: target[1]},
+                               "summary": summary, "ratios": ratios, "engine_alone": alone,
+                               "target": {target[0]: target[1]},
                                "meets_target": ratios[target[0]] >= target[1], "rounds": runs}, indent=2))
     print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
+
+
+def engine_alone(texts: list[str], args) -> dict:
+    """Examples/s of `Engine().predict` on the same texts, fp32 eager against the plan, in the
+    bench's own process (no HTTP, no clients): the ceiling of the servers' ratio.  Medians of
+    `--rounds` interleaved rounds (at least 3)."""
+    import torch
+
+    from optimize import FP32_FILE, PLANNED_FILE
+
+    from mlang.engine import Engine
+    from mlang.models.modelfile import read_model_file
+
+    torch.set_num_threads(args.threads)
+    engines = {"fp32 eager": Engine(backend="eager", progress=False, batch_size=args.max_batch_size),
+               "plan": Engine(progress=False, batch_size=args.max_batch_size)}
+    engines["fp32 eager"].load_model(read_model_file(FP32_FILE))
+    engines["plan"].load_model(read_model_file(PLANNED_FILE))
+    seconds = {name: [] for name in engines}
+    for engine in engines.values():
+        engine.predict(texts[:args.max_batch_size])  # warm-up: sessions built, graphs cached
+    for _ in range(max(3, args.rounds)):
+        for name, engine in engines.items():
+            started = time.perf_counter()
+            engine.predict(texts)
+            seconds[name].append(time.perf_counter() - started)
+    rates = {name: len(texts) / statistics.median(times) for name, times in seconds.items()}
+    return {**rates, "ratio": rates["plan"] / rates["fp32 eager"]}
 
 
 if __name__ == "__main__":
