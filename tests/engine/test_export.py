@@ -59,6 +59,19 @@ def test_minilm_classifier_onnx_matches_torch_with_dynamic_batch_and_length(mini
     assert sidecar["labels"] == minilm_classifier.labels
 
 
+def test_transformer_attention_is_exported_as_eager_without_per_layer_masking(minilm_classifier, tmp_path):
+    import onnx
+    from transformers import PreTrainedModel
+
+    path = export(minilm_classifier, tmp_path / "minilm.onnx")
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
+    # SDPA's export adds a Where and an IsNaN per layer; eager masks the scores with one Add
+    assert ops.count("Softmax") == 6 and ops.count("IsNaN") == 0 and ops.count("Where") < 6
+    implementations = {module.config._attn_implementation for module in minilm_classifier.modules()
+                       if isinstance(module, PreTrainedModel)}
+    assert implementations == {"sdpa"}  # torch keeps running SDPA after the export
+
+
 def test_torchscript_export_matches_torch(layer_stack, tmp_path):
     path = export(layer_stack, tmp_path / "stack.pt", format="torchscript")
     features = layer_stack.example_inputs(3)

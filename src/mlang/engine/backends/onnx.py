@@ -35,10 +35,11 @@ class OnnxBackend(Backend):
     def graph_path(self) -> Path:
         """The fp32 ONNX graph for this model, exported on first use and cached by model hash."""
         from mlang.engine.cache import cache_dir, model_hash
-        from mlang.engine.exporter import export_onnx
+        from mlang.engine.exporter import GRAPH_VERSION, export_onnx
 
         features = self.example if self.example is not None else self.runnable.example_inputs(batch_size=2)
-        key = model_hash(self.runnable.model, extra=repr({n: (t.dtype, t.dim()) for n, t in features.items()}))
+        key = model_hash(self.runnable.model, extra=f"graph {GRAPH_VERSION} "
+                         + repr({n: (t.dtype, t.dim()) for n, t in features.items()}))
         path = cache_dir("onnx") / f"{key}.onnx"
         if not path.exists():
             partial = path.with_suffix(".partial.onnx")
