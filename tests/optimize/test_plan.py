@@ -164,7 +164,9 @@ def test_training_data_adds_the_pruned_and_distilled_candidate_measured_and_repo
     pruned = by_name[PRUNED]
     assert (pruned["backend"], pruned["precision"]) == ("onnx-int8", "int8")
     assert pruned["status"] in ("chosen", "rejected", "measured")
-    assert {"throughput", "size_bytes", "metric_value"} <= set(pruned)
+    assert {"throughput", "size_bytes"} <= set(pruned)
+    # evaluation stops at the fastest plan within budget: a slower one is measured, not scored
+    assert ("metric_value" in pruned) is (pruned["status"] != "measured")
     # 20 % fewer hidden neurons, then int8: smaller than the int8 plan of the unpruned model
     assert pruned["size_bytes"] < by_name["int8 ONNX Runtime (per-channel)"]["size_bytes"]
     assert PRUNED in report.table()
