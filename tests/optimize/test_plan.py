@@ -110,8 +110,8 @@ def test_bad_options_are_errors_naming_the_field(one_torch_thread):
     assert error.value.field == "goal"
 
 
-def test_optimize_in_m_chooses_a_plan_that_engine_and_save_keep(one_torch_thread):
-    scope = run_source(textwrap.dedent("""
+# An M program's start: a small iris classifier, trained (`clf`), with its `train_set` and `test_set`.
+TRAINED_TINY = textwrap.dedent('''
         iris = Dataset.sklearn("iris")
         train_set, test_set = split(iris, 0.7, seed=7, stratify=true)
         model Tiny {
@@ -122,6 +122,11 @@ def test_optimize_in_m_chooses_a_plan_that_engine_and_save_keep(one_torch_thread
         }
         setSeed(0)
         clf = fineTuneModel(Tiny(), train_set, epochs=20, lr=3e-2, batch_size=16, progress=false)
+''')
+
+
+def test_optimize_in_m_chooses_a_plan_that_engine_and_save_keep(one_torch_thread):
+    scope = run_source(TRAINED_TINY + textwrap.dedent("""
         fast = optimize(clf, goal="latency", eval_data=test_set, budget=0.02)
         back = load(save(fast, "tiny_fast"))
         engine = Engine(device="cpu")
@@ -175,17 +180,7 @@ def test_training_data_adds_the_pruned_and_distilled_candidate_measured_and_repo
 
 
 def test_optimize_in_m_with_training_data_reports_the_pruned_candidate(one_torch_thread):
-    scope = run_source(textwrap.dedent("""
-        iris = Dataset.sklearn("iris")
-        train_set, test_set = split(iris, 0.7, seed=7, stratify=true)
-        model Tiny {
-            input: Tensor[float32, B, 4]
-            Dense(32)
-            ReLU()
-            Dense(3)
-        }
-        setSeed(0)
-        clf = fineTuneModel(Tiny(), train_set, epochs=20, lr=3e-2, batch_size=16, progress=false)
+    scope = run_source(TRAINED_TINY + textwrap.dedent("""
         fast = optimize(clf, goal="speed", data=train_set, eval_data=test_set, budget=0.05)
     """), "prune_plan_test.m")
     report = optimization_report(scope["fast"])

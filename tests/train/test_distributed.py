@@ -171,7 +171,6 @@ def test_an_m_program_fine_tunes_on_two_devices(tmp_path):
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr
 
 
-
 # Train (devices=args[1]), predict, save, load back and predict as a server would; every field
 # the trained model carries goes to the JSON file args[0].
 HANDED_BACK = """
@@ -229,6 +228,7 @@ def test_the_model_devices_2_hands_back_carries_what_devices_1_gives_it(tmp_path
     for key in ("valid_loss", "valid_f1", "step", "lr"):
         torch.testing.assert_close([e[key] for e in history_two["epochs"]],
                                    [e[key] for e in history_one["epochs"]], rtol=1e-5, atol=1e-6)
+
 
 SHARDED_VALIDATION = """
 import python json
