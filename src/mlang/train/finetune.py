@@ -108,8 +108,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     history = TrainingHistory(metric=chosen_metric.name if chosen_metric else None)
     num_labels = len(train.labels) if task == "classification" and train.labels else None
     loop = _StepLoop(model, task, optimizer, scheduler, scaler, trainable, device, precision,
-                     gradient_accumulation, max_grad_norm, log_every, max_steps, num_labels, history)
-    loop.max_forward_tokens = max_forward_tokens
+                     gradient_accumulation, max_grad_norm, log_every, max_steps, num_labels, history,
+                     max_forward_tokens)
     best_state, stale_epochs = None, 0
     start_epoch, skip_batches = 1, 0
     saver = None
@@ -180,14 +180,15 @@ class _StepLoop:
     """The optimizer-step loop over one epoch's batches, kept as lean as a hand-written one."""
 
     def __init__(self, model, task, optimizer, scheduler, scaler, trainable, device, precision,
-                 accumulation, max_grad_norm, log_every, max_steps, num_labels, history):
+                 accumulation, max_grad_norm, log_every, max_steps, num_labels, history,
+                 max_forward_tokens=None):
         self.model, self.task = model, task
         self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
         self.trainable, self.device, self.precision = trainable, device, precision
         self.accumulation, self.max_grad_norm = accumulation, max_grad_norm
         self.log_every, self.max_steps, self.num_labels = log_every, max_steps, num_labels
         self.history = history
-        self.max_forward_tokens = None  # fine_tune_model's max_forward_tokens
+        self.max_forward_tokens = max_forward_tokens
         self.step = 0
         # Resuming: the interrupted epoch's sums so far, and how to write a checkpoint.
         self.partial = None
