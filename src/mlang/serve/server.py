@@ -29,6 +29,7 @@ from mlang.lang.diagnostics import MError
 from mlang.serve.options import METRICS_DIR_ENV, OPTIONS_ENV, ServeOptions, threads_per_worker
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+LISTEN_BACKLOG = 2048  # uvicorn's own default
 DEFAULT = ServeOptions  # its class attributes are the defaults of every option
 
 
@@ -219,6 +220,8 @@ def _serve_workers(model, host: str, port: int, workers: int, log_level: str, op
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    """Bind and listen at once, so a client that reads the printed URL is queued by the kernel
+    while the model warms up, not refused."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -227,6 +230,7 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise MError(f"cannot listen on {host}:{port}: {error.strerror}", field="port",
                      hint="choose another --port (0 picks a free one)") from None
+    sock.listen(LISTEN_BACKLOG)
     return sock
 
 
