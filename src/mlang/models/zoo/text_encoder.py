@@ -133,13 +133,23 @@ class TextEncoderModel(MModel):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
-        hidden = self.transformer(**kwargs).last_hidden_state
-        pooled = pool(hidden, attention_mask, self.pooling)
-        if windowed:
+        if not windowed:
+            pooled = self._pooled(kwargs)
+        else:
             # A window is there when any of its tokens is; pool over each text's windows.
-            present = attention_mask.amax(dim=1).reshape(texts, windows)
-            pooled = pool(pooled.reshape(texts, windows, -1), present, self.window_pooling)
+            present = attention_mask.amax(dim=1)
+            if _tracing() or bool(present.all()):
+                pooled = self._pooled(kwargs)
+            else:  # padding windows (texts shorter than the batch's longest) are not encoded
+                rows = present.nonzero().squeeze(1)
+                encoded = self._pooled({key: value[rows] for key, value in kwargs.items()})
+                pooled = encoded.new_zeros((len(present), encoded.shape[-1])).index_copy(0, rows, encoded)
+            pooled = pool(pooled.reshape(texts, windows, -1), present.reshape(texts, windows),
+                          self.window_pooling)
         return torch.nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
+
+    def _pooled(self, kwargs: dict) -> torch.Tensor:
+        return pool(self.transformer(**kwargs).last_hidden_state, kwargs["attention_mask"], self.pooling)
 
     # ----- serialization -----------------------------------------------------------------------
     def tokenizer_files(self, prefix: str = "") -> dict[str, bytes]:
@@ -212,6 +222,11 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
     if pooling == "max":
         return hidden.masked_fill(weights == 0, torch.finfo(hidden.dtype).min).max(dim=1).values
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def _tracing() -> bool:
+    """Exporting (traced or by dynamo): the graph keeps one shape, padding windows included."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
 def _text_and_pair(item, index: int) -> tuple[str, str | None]:
