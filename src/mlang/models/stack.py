@@ -45,6 +45,17 @@ class LazyLayerList(LayerList):
         self.built = True
 
 
+def run_layers(layers, x=None, **features):
+    """Run `layers` in order; a first layer that preprocesses raw inputs itself (a pretrained
+    encoder from the zoo) receives the feature tensors as keywords."""
+    modules = iter(layers)
+    if x is None:
+        x = next(modules)(**features)
+    for module in modules:
+        x = module(x)
+    return x
+
+
 class LayerStackModel(MModel):
     """Runs its layers in order.  Shapes are checked when it is built, before it ever runs."""
 
@@ -68,21 +79,14 @@ class LayerStackModel(MModel):
         self.layers = LayerList(build_modules(stack_input(input_type), layers))
 
     def compute(self, x=None, **features):
-        """Runs the layers; a first layer that preprocesses raw inputs itself (a pretrained encoder
-        from the zoo) receives the feature tensors as keywords."""
-        modules, given = iter(self.layers), x
         try:
-            if x is None:
-                x = next(modules)(**features)
-            for module in modules:
-                x = module(x)
+            return run_layers(self.layers, x, **features)
         except RuntimeError as error:
             # torch's "mat1 and mat2 shapes cannot be multiplied": say which input was expected.
-            mismatch = input_mismatch(self, given)
+            mismatch = input_mismatch(self, x)
             if mismatch is not None:
                 raise mismatch from error
             raise
-        return x
 
     def _input_layer(self):
         first = self.layers[0] if len(self.layers) else None

@@ -36,7 +36,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
                     gradient_accumulation: int = 1, max_forward_tokens: int | None = None,
                     max_grad_norm: float | None = 1.0,
                     freeze: str | Sequence[str] | None = None, freeze_encoder: bool = False,
-                    freeze_embeddings: bool = False, metric: str | None = None,
+                    freeze_embeddings: bool = False, cache_frozen: bool = False,
+                    metric: str | None = None,
                     early_stopping: int | bool | None = None,
                     restore_best: bool = True, seed: int | None = 0, device=None,
                     precision: str = "auto", checkpoint_dir: str | None = None,
@@ -56,6 +57,9 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     - `freeze_embeddings=true` keeps each pretrained transformer's token-embedding table fixed
       (half of MiniLM's weights; on the quickstart: 53 MB less peak memory, < 1 % less time, one
       review fewer right — measured, so not the default; docs/training.md).
+    - `cache_frozen=true`: the leading layers left wholly frozen (a pretrained encoder) run once
+      over the data, in eval mode, and every epoch trains the layers after them on their cached
+      outputs: a head on a frozen encoder for many epochs at the cost of one pass.
     - `metric`: the validation metric (default: f1 for classification and QA, mse for regression);
       `early_stopping=N` stops after N epochs without improvement; the best epoch's weights are
       restored (`restore_best`).
@@ -95,6 +99,14 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     model.to(device)
     trainable = _apply_freezing(model, freeze, freeze_encoder, freeze_embeddings)
     precision = resolve_precision(device, precision)
+    # What the step loop runs and reads: the model and data, or its tail and the cached outputs.
+    run_model, run_train, run_valid = model, train, valid
+    if not isinstance(cache_frozen, bool):
+        raise data_error(f"cache_frozen must be true or false, got {cache_frozen!r}", field="cache_frozen")
+    if cache_frozen:
+        run_model, run_train, run_valid = _cache_frozen_layers(model, task, train, valid,
+                                                               eval_batch_size or batch_size * 2,
+                                                               device, precision)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
 
     batches_per_epoch = math.ceil(len(train) / batch_size)
@@ -107,7 +119,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
 
     history = TrainingHistory(metric=chosen_metric.name if chosen_metric else None)
     num_labels = len(train.labels) if task == "classification" and train.labels else None
-    loop = _StepLoop(model, task, optimizer, scheduler, scaler, trainable, device, precision,
+    loop = _StepLoop(run_model, task, optimizer, scheduler, scaler, trainable, device, precision,
                      gradient_accumulation, max_grad_norm, log_every, max_steps, num_labels, history,
                      max_forward_tokens)
     best_state, stale_epochs = None, 0
@@ -135,15 +147,15 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
             if finished_before:
                 break
             started = time.perf_counter()
-            if hasattr(train, "seek_epoch"):
-                train.seek_epoch(epoch - 1)  # a distributed shard draws epoch `epoch`'s share
-            # `train.batches` is called once per epoch (a distributed shard redraws its share there).
-            batches = train.batches(batch_size, model=model, shuffle=True, seed=(seed or 0) + epoch,
+            if hasattr(run_train, "seek_epoch"):
+                run_train.seek_epoch(epoch - 1)  # a distributed shard draws epoch `epoch`'s share
+            # `batches` is called once per epoch (a distributed shard redraws its share there).
+            batches = run_train.batches(batch_size, model=run_model, shuffle=True, seed=(seed or 0) + epoch,
                                     augment=True)  # random image transforms, fresh each epoch
             record = loop.run_epoch(batches, epoch, epochs, bar, skip=skip_batches)
             skip_batches = 0
             if valid is not None:
-                record.update(_validate(model, valid, chosen_metric, eval_batch_size or batch_size * 2))
+                record.update(_validate(run_model, run_valid, chosen_metric, eval_batch_size or batch_size * 2))
                 bar.advance(0, **{f"valid {chosen_metric.name}": record[f"valid_{chosen_metric.name}"]})
             record["seconds"] = time.perf_counter() - started
             history.epochs.append(record)
@@ -289,6 +301,17 @@ def _with_last(items):
         yield current, False
         current = following
     yield current, True
+
+
+def _cache_frozen_layers(model, task, train, valid, batch_size, device, precision):
+    """The model's tail past its frozen leading layers, and the data as those layers' outputs."""
+    from mlang.train.frozen_cache import CachedTail, cached, frozen_prefix
+
+    start = frozen_prefix(model, task, train)
+    train = cached(model, start, train, task, batch_size, device, precision)
+    valid = cached(model, start, valid, task, batch_size, device, precision) if valid is not None else None
+    tail = CachedTail(model, start, tuple(train.examples[0][train.input_column].shape)).to(device)
+    return tail, train, valid
 
 
 def _check_arguments(train, valid, epochs, lr, batch_size, accumulation, log_every) -> None:
