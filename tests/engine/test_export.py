@@ -59,17 +59,39 @@ def test_minilm_classifier_onnx_matches_torch_with_dynamic_batch_and_length(mini
     assert sidecar["labels"] == minilm_classifier.labels
 
 
-def test_transformer_attention_is_exported_as_eager_without_per_layer_masking(minilm_classifier, tmp_path):
+def test_transformer_attention_is_exported_as_eager_without_per_layer_masking(tmp_path):
     import onnx
     from transformers import PreTrainedModel
 
-    path = export(minilm_classifier, tmp_path / "minilm.onnx")
+    # token states (pooling="none") are exported as the transformer computes them, not packed
+    encoder = m.load_pretrained("minilm-l6", max_length=128, pooling="none").eval()
+    path = export(encoder, tmp_path / "minilm.onnx")
     ops = [node.op_type for node in onnx.load(str(path)).graph.node]
     # SDPA's export adds a Where and an IsNaN per layer; eager masks the scores with one Add
     assert ops.count("Softmax") == 6 and ops.count("IsNaN") == 0 and ops.count("Where") < 6
-    implementations = {module.config._attn_implementation for module in minilm_classifier.modules()
+    implementations = {module.config._attn_implementation for module in encoder.modules()
                        if isinstance(module, PreTrainedModel)}
     assert implementations == {"sdpa"}  # torch keeps running SDPA after the export
+
+
+def test_a_bert_encoders_token_wise_layers_are_exported_on_its_real_tokens_only(minilm_classifier, tmp_path):
+    """The graph packs the batch's real tokens into one [tokens, features] matrix for the
+    projections and feed-forward layers (padding costs them nothing); only the attention's scores
+    see [batch, heads, sequence, sequence].  Its outputs on a padded batch are checked by
+    test_minilm_classifier_onnx_matches_torch_with_dynamic_batch_and_length."""
+    import onnx
+
+    path = export(minilm_classifier, tmp_path / "minilm.onnx")
+    graph = onnx.shape_inference.infer_shapes(onnx.load(str(path))).graph
+    weights = {tensor.name for tensor in graph.initializer}
+    ranks = {value.name: len(value.type.tensor_type.shape.dim) for value in graph.value_info}
+    products = [node for node in graph.node
+                if node.op_type in ("MatMul", "Gemm") and node.input[1] in weights]
+    encoder = 6 * 6  # 6 layers: query, key, value, attention output, feed-forward in and out
+    assert len(products) == encoder + 1  # + the classifier head
+    # [tokens, features], never [batch, sequence, features]
+    assert [ranks.get(node.input[0]) for node in products] == [2] * len(products)
+    assert [node.op_type for node in graph.node].count("NonZero") == 1  # the real tokens, found once
 
 
 def test_torchscript_export_matches_torch(layer_stack, tmp_path):

@@ -273,7 +273,8 @@ def _onnx_export(module, args, path: Path, names: list[str], axes: dict, *, dyna
 
 
 # Part of the cache key of exported graphs: bump it when the exporter writes a different graph.
-GRAPH_VERSION = 2  # 2: transformers' attention exported as "eager"
+GRAPH_VERSION = 3  # 2: transformers' attention exported as "eager"; 3: BERT-style encoders packed
+# (their token-wise layers on the real tokens only: zoo.text_encoder.packed_states)
 
 
 @contextlib.contextmanager

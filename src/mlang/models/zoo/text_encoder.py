@@ -149,7 +149,11 @@ class TextEncoderModel(MModel):
         return torch.nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
 
     def _pooled(self, kwargs: dict) -> torch.Tensor:
-        return pool(self.transformer(**kwargs).last_hidden_state, kwargs["attention_mask"], self.pooling)
+        if torch.jit.is_tracing() and self.pooling != "none" and packable(self.transformer):
+            states = packed_states(self.transformer, **kwargs)  # an exported graph skips padding
+        else:
+            states = self.transformer(**kwargs).last_hidden_state
+        return pool(states, kwargs["attention_mask"], self.pooling)
 
     # ----- serialization -----------------------------------------------------------------------
     def tokenizer_files(self, prefix: str = "") -> dict[str, bytes]:
@@ -222,6 +226,56 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
     if pooling == "max":
         return hidden.masked_fill(weights == 0, torch.finfo(hidden.dtype).min).max(dim=1).values
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def packable(transformer) -> bool:
+    """A BERT-style encoder (BERT, MiniLM, RoBERTa, ...) whose layers `packed_states` can run:
+    absolute position embeddings added once, then layers of self-attention and a feed-forward
+    block, every part but the attention's scores computed token by token."""
+    config = transformer.config
+    layers = getattr(getattr(transformer, "encoder", None), "layer", None)
+    if (getattr(transformer, "embeddings", None) is None or not layers or config.is_decoder
+            or getattr(config, "position_embedding_type", "absolute") != "absolute"):
+        return False
+    return all(hasattr(layer, "attention") and hasattr(layer.attention, "output")
+               and all(hasattr(getattr(layer.attention, "self", None), name)
+                       for name in ("query", "key", "value", "num_attention_heads", "attention_head_size"))
+               and hasattr(layer, "intermediate") and hasattr(layer, "output")
+               and not hasattr(layer, "crossattention") for layer in layers)
+
+
+def packed_states(transformer, input_ids, attention_mask, token_type_ids=None, **_unused) -> torch.Tensor:
+    """`transformer(...).last_hidden_state` at the real tokens, zeros at the padding, computed
+    with every token-wise part (the projections, feed-forward, layer norms: ~3/4 of a BERT
+    layer's time) on the real tokens of the batch only, packed into one [tokens, features]
+    matrix; the attention's scores alone see the padded [batch, sequence] layout, masked as the
+    transformer masks them.  What an ONNX export of a `packable` encoder runs: on a server's
+    batch of whole reviews (62 % real tokens) the int8 graph is 1.4-1.5x faster (docs/engine.md)."""
+    hidden = transformer.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+    batch, length, size = hidden.shape
+    flat = attention_mask.reshape(-1)
+    rows = flat.nonzero().squeeze(1)  # the real tokens of the flattened batch
+    states = hidden.reshape(-1, size).index_select(0, rows)
+    # each position's row in [states; zeros]: its packed token, or the zero row after them (a
+    # gather: index_copy into zeros exports as ScatterElements, several times slower in ORT)
+    source = torch.where(flat.bool(), flat.cumsum(0) - 1, rows.shape[0])
+
+    def padded(packed, *shape):
+        rows_and_zero = torch.cat([packed, packed.new_zeros(1, packed.shape[1])])
+        return rows_and_zero.index_select(0, source).view(batch, length, *shape)
+
+    mask = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+    for layer in transformer.encoder.layer:
+        attention = layer.attention.self
+        heads, head_size = attention.num_attention_heads, attention.attention_head_size
+        query, key, value = (padded(project(states), heads, head_size).transpose(1, 2)
+                             for project in (attention.query, attention.key, attention.value))
+        scaling = getattr(attention, "scaling", head_size ** -0.5)
+        weights = torch.softmax(torch.matmul(query, key.transpose(2, 3)) * scaling + mask, dim=-1)
+        context = torch.matmul(weights, value).transpose(1, 2).reshape(batch * length, heads * head_size)
+        attended = layer.attention.output(context.index_select(0, rows), states)
+        states = layer.output(layer.intermediate(attended), attended)
+    return padded(states, size)
 
 
 def _tracing() -> bool:
