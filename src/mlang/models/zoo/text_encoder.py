@@ -228,13 +228,20 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
+# The architectures `packed_states` reproduces (post-LayerNorm BERT layers, absolute positions,
+# no embedding projection), checked against each on tiny configs in the tests.
+PACKABLE_TYPES = ("bert", "roberta", "xlm-roberta", "camembert")
+
+
 def packable(transformer) -> bool:
     """A BERT-style encoder (BERT, MiniLM, RoBERTa, ...) whose layers `packed_states` can run:
     absolute position embeddings added once, then layers of self-attention and a feed-forward
     block, every part but the attention's scores computed token by token."""
     config = transformer.config
     layers = getattr(getattr(transformer, "encoder", None), "layer", None)
-    if (getattr(transformer, "embeddings", None) is None or not layers or config.is_decoder
+    if (getattr(config, "model_type", None) not in PACKABLE_TYPES or not layers
+            or getattr(transformer, "embeddings", None) is None
+            or hasattr(transformer, "embeddings_project") or getattr(config, "is_decoder", False)
             or getattr(config, "position_embedding_type", "absolute") != "absolute"):
         return False
     return all(hasattr(layer, "attention") and hasattr(layer.attention, "output")
