@@ -84,14 +84,16 @@ def test_cache_frozen_is_a_checked_keyword_in_m():
 
 
 def test_what_cannot_be_cached_is_an_error_naming_the_field():
-    with pytest.raises(MError, match="first layer of .* has parameters to train") as error:
-        fine_tune_model(chunked_classifier(), DOCS, epochs=1, cache_frozen=True, progress=False)
+    model = chunked_classifier()
+    with pytest.raises(MError, match=r"first layer of .* \(TextEncoderModel\) has parameters left to train") as error:
+        fine_tune_model(model, DOCS, epochs=1, freeze_encoder=True, cache_frozen=True, progress=False)
     assert error.value.field == "cache_frozen"
+    assert all(p.requires_grad for p in model.parameters())  # the refused call froze nothing
     with pytest.raises(MError, match="cache_frozen must be true or false"):
         fine_tune_model(chunked_classifier(), DOCS, epochs=1, cache_frozen="yes", progress=False)
     from conftest import BagOfWordsClassifier
 
-    with pytest.raises(MError, match="needs a model whose layers run in order"):
+    with pytest.raises(MError, match="needs a model whose layers run in order; .* is not a layer stack"):
         fine_tune_model(BagOfWordsClassifier(), DOCS, freeze="encoder.*", cache_frozen=True, progress=False)
 
 
@@ -109,3 +111,19 @@ def test_random_image_transforms_are_not_cached_once_for_every_epoch():
     model = m.fine_tune_model(Brightness(), still, epochs=2, freeze="layers.0.*", cache_frozen=True,
                               progress=False)
     assert m.predict(model, [still.examples[0]["image"]]) in (["top"], ["bottom"])
+
+
+def test_frozen_layers_whose_outputs_vary_in_shape_are_refused():
+    import mlang as m
+
+    Tagger = m.run_source('model Tagger {\n    input: Text\n    output: Tensor[float32, B, 2]\n'
+                          '    TextEncoder("minilm-l6", pooling="none", max_length=16)\n    LSTM(8)\n'
+                          '    Dense(2)\n}\n', "tagger.m")["Tagger"]
+    model = Tagger()
+    short_then_long = Dataset([{"text": text, "label": i % 2} for i, text in enumerate(TEXTS[1:2] * 2 + TEXTS[:1] * 2)],
+                              labels=["sport", "business"])
+    with pytest.raises(MError, match="one output shape per example from the frozen layers") as error:
+        fine_tune_model(model, short_then_long, eval_batch_size=2, freeze="layers.0.*", cache_frozen=True,
+                        progress=False)
+    assert error.value.field == "cache_frozen"
+    assert all(p.requires_grad for p in model.parameters())

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from mlang.data.errors import data_error
+from mlang.lang.diagnostics import MError
 from mlang.train import tasks
 from mlang.train.distributed import data_parallel
 from mlang.train.history import TrainingHistory
@@ -95,16 +96,21 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     chosen_metric = resolve_metric(metric or VALIDATION_METRIC[task], task) if valid is not None else None
     patience = (2 if early_stopping is True else early_stopping) or None
 
+    if not isinstance(cache_frozen, bool):
+        raise data_error(f"cache_frozen must be true or false, got {cache_frozen!r}", field="cache_frozen")
+    if cache_frozen:
+        from mlang.train.frozen_cache import check_cacheable
+
+        check_cacheable(model, task, train)  # before the model is moved or frozen
     device = pick_device(device)
     model.to(device)
+    trained_before = [p for p in model.parameters() if p.requires_grad]
     trainable = _apply_freezing(model, freeze, freeze_encoder, freeze_embeddings)
     precision = resolve_precision(device, precision)
     # What the step loop runs and reads: the model and data, or its tail and the cached outputs.
     run_model, run_train, run_valid = model, train, valid
-    if not isinstance(cache_frozen, bool):
-        raise data_error(f"cache_frozen must be true or false, got {cache_frozen!r}", field="cache_frozen")
     if cache_frozen:
-        run_model, run_train, run_valid = _cache_frozen_layers(model, task, train, valid,
+        run_model, run_train, run_valid = _cache_frozen_layers(model, task, trained_before, train, valid,
                                                                eval_batch_size or batch_size * 2,
                                                                device, precision)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
@@ -127,7 +133,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     saver = None
     if resume:
         saver = ResumeCheckpoint(checkpoint_dir, _fingerprint(model, train, batch_size,
-                                                             gradient_accumulation, epochs, seed))
+                                                             gradient_accumulation, epochs, seed, cache_frozen))
         restored = saver.load(model, optimizer, scheduler, scaler, device)
         if restored is not None:
             start_epoch, skip_batches = restored["epoch"], restored["batches_done"]
@@ -303,13 +309,19 @@ def _with_last(items):
     yield current, True
 
 
-def _cache_frozen_layers(model, task, train, valid, batch_size, device, precision):
-    """The model's tail past its frozen leading layers, and the data as those layers' outputs."""
+def _cache_frozen_layers(model, task, trained_before, train, valid, batch_size, device, precision):
+    """The model's tail past its frozen leading layers, and the data as those layers' outputs;
+    refused, the parameters that were trained before are trainable again."""
     from mlang.train.frozen_cache import CachedTail, cached, frozen_prefix
 
-    start = frozen_prefix(model, task, train)
-    train = cached(model, start, train, task, batch_size, device, precision)
-    valid = cached(model, start, valid, task, batch_size, device, precision) if valid is not None else None
+    try:
+        start = frozen_prefix(model)
+        train = cached(model, start, train, task, batch_size, device, precision)
+        valid = cached(model, start, valid, task, batch_size, device, precision) if valid is not None else None
+    except MError:
+        for parameter in trained_before:
+            parameter.requires_grad_(True)
+        raise
     tail = CachedTail(model, start, tuple(train.examples[0][train.input_column].shape)).to(device)
     return tail, train, valid
 
@@ -455,7 +467,7 @@ def _optimizer_step(optimizer, scheduler, scaler, parameters: list, max_grad_nor
 
 
 def _validate(model, valid, metric, batch_size: int) -> dict:
-    from mlang.train.evaluate import evaluate_across_ranks  # each rank scores its share
+    from mlang.train.evaluation import evaluate_across_ranks  # each rank scores its share
 
     names = ["loss"] + ([metric.name] if metric.name != "loss" else [])
     report = evaluate_across_ranks(model, valid, metrics=names, batch_size=batch_size)
@@ -524,9 +536,9 @@ def _check_resume_arguments(resume, checkpoint_dir, checkpoint_every) -> None:
                              hint="add resume=true and a checkpoint_dir")
 
 
-def _fingerprint(model, train, batch_size, accumulation, epochs, seed) -> dict:
+def _fingerprint(model, train, batch_size, accumulation, epochs, seed, cache_frozen=False) -> dict:
     """What a checkpoint must agree with to be resumed: the model's tensors, the data and the run's
-    shape (batch size, epochs, seed, process count)."""
+    shape (batch size, epochs, seed, process count, whether frozen layers are cached)."""
     import hashlib
 
     from mlang.train.distributed import world_size
@@ -540,7 +552,7 @@ def _fingerprint(model, train, batch_size, accumulation, epochs, seed) -> dict:
             "train_examples": len(base), "labels": [str(x) for x in base.labels or []],
             "data_sample": digest.hexdigest()[:16], "batch_size": batch_size,
             "gradient_accumulation": accumulation, "epochs": epochs, "seed": seed,
-            "processes": world_size()}
+            "processes": world_size(), **({"cache_frozen": True} if cache_frozen else {})}
 
 
 def _plain_repr(value) -> str:

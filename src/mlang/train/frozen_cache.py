@@ -31,13 +31,12 @@ class CachedTail(MModel):
         return self.tail(x)
 
 
-def frozen_prefix(model, task: str, train) -> int:
-    """How many leading layers are frozen and cacheable; a clear error naming the field when
-    caching cannot apply."""
+def check_cacheable(model, task: str, train) -> None:
+    """Refuse, naming the field, what caching cannot apply to (before anything is changed)."""
     name = getattr(getattr(model, "spec", None), "name", type(model).__name__)
     if not isinstance(model, LayerStackModel) or model.spec.forward is not None or not len(model.layers):
         what = ("has a forward block" if isinstance(model, LayerStackModel) and model.spec.forward
-                else f"is a {getattr(model, 'kind', type(model).__name__)} model")
+                else f"is not a layer stack (a {type(model).__name__})")
         raise data_error(f"cache_frozen=true needs a model whose layers run in order; {name} {what}",
                          field="cache_frozen", hint="declare the model as a list of layers (no forward block)")
     if task not in CACHED_TASKS:
@@ -50,6 +49,10 @@ def frozen_prefix(model, task: str, train) -> int:
         raise data_error(f"cache_frozen=true would keep one draw of the training data's random "
                          f"transforms ({', '.join(random)})", field="cache_frozen",
                          hint="drop the random transforms, or train without cache_frozen")
+
+
+def frozen_prefix(model) -> int:
+    """How many leading layers are wholly frozen (once freezing is applied); at least one."""
     start = 0
     for module in model.layers:
         parameters = list(module.parameters())
@@ -57,10 +60,11 @@ def frozen_prefix(model, task: str, train) -> int:
             break
         start += 1
     if start == 0:
-        raise data_error(f"cache_frozen=true, but the first layer of {name} has parameters to train",
-                         field="cache_frozen",
-                         hint='freeze it first: freeze="layers.0.*" (or freeze_encoder=true with '
-                              "freeze_embeddings=true for a pretrained encoder)")
+        first = type(model.layers[0]).__name__
+        problem = ("has no parameters, so nothing frozen comes before the layers trained"
+                   if not list(model.layers[0].parameters()) else "has parameters left to train")
+        raise data_error(f"cache_frozen=true, but the first layer of {model.spec.name} ({first}) {problem}",
+                         field="cache_frozen", hint='freeze the leading layers whole, e.g. freeze="layers.0.*"')
     return start
 
 
@@ -75,15 +79,22 @@ def cached(model, start: int, data, task: str, batch_size: int, device, precisio
     was_training = model.training
     model.eval()
     outputs, targets = [], []
-    # no_grad, not inference_mode: the outputs are inputs of the layers trained next.
-    with torch.no_grad(), autocast(device, precision):
-        for batch in data.batches(batch_size, model=model, shuffle=False):
-            batch.to(device)
-            inputs = batch.inputs
-            out = (run_layers(model.layers[:start], **inputs) if isinstance(inputs, dict)
-                   else run_layers(model.layers[:start], inputs))
-            outputs.append(out.float().cpu())
-            targets.append(batch.targets.cpu())
-    model.train(was_training)
+    try:
+        # no_grad, not inference_mode: the outputs are inputs of the layers trained next.
+        with torch.no_grad(), autocast(device, precision):
+            for batch in data.batches(batch_size, model=model, shuffle=False):
+                batch.to(device)
+                inputs = batch.inputs
+                out = (run_layers(model.layers[:start], **inputs) if isinstance(inputs, dict)
+                       else run_layers(model.layers[:start], inputs))
+                outputs.append(out.float().cpu())
+                targets.append(batch.targets.cpu())
+    finally:
+        model.train(was_training)
+    shapes = sorted({tuple(out.shape[1:]) for out in outputs})
+    if len(shapes) > 1:
+        raise data_error(f"cache_frozen=true needs one output shape per example from the frozen layers of "
+                         f"{model.spec.name}; batches gave {', '.join(map(str, shapes))}", field="cache_frozen",
+                         hint='pool what they give (pooling="mean"), or train without cache_frozen')
     return load(torch.cat(outputs), torch.cat(targets), labels=data.labels, task=task,
                 name=f"{data.source or 'data'}, cached")
