@@ -121,6 +121,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._server.should_exit = True
+                sock.close()  # it listens: clients would queue on a server that never answers
                 raise MError(f"the server for {self.name} did not start", field="server")
             time.sleep(0.02)
         return self
