@@ -8,8 +8,8 @@ from mlang.lang.exports import lazy_exports
 
 _EXPORTS = {
     "fine_tune_model": "mlang.train.finetune",
-    "evaluate": "mlang.train.evaluate",
-    "predict": "mlang.train.evaluate",
+    "evaluate": "mlang.train.evaluation",
+    "predict": "mlang.train.evaluation",
     "EvaluationReport": "mlang.train.report",
     "TrainingHistory": "mlang.train.history",
     "plot_history": "mlang.train.history",

@@ -14,10 +14,10 @@ register_builtin("fineTuneModel", "mlang.train.finetune:fine_tune_model",
                         "progress: bool | None = None, log_every: int = 10, eval_batch_size: int | None = None, "
                         "max_steps: int | None = None, callbacks: Sequence[Callable] = (), resume: bool = False, "
                         "checkpoint_every: int | None = None, devices: int = 1")
-register_builtin("evaluate", "mlang.train.evaluate:evaluate",
+register_builtin("evaluate", "mlang.train.evaluation:evaluate",
                  doc="evaluate(model, data, metrics=[\"accuracy\", \"f1\"]) -> report",
                  params="model, data, metrics: Sequence[str] | None = None, batch_size: int = 32")
-register_builtin("predict", "mlang.train.evaluate:predict",
+register_builtin("predict", "mlang.train.evaluation:predict",
                  doc="predict(model, data) -> predictions (class names, numbers or answers)",
                  params="model, data, batch_size: int = 32, output: str = 'labels'")
 register_builtin("plotHistory", "mlang.train.history:plot_history",
