@@ -43,6 +43,16 @@ def test_the_cached_head_is_the_head_trained_the_slow_way():
     assert predict(fast, TEXTS) == predict(slow, TEXTS)  # the model still reads raw text
 
 
+def test_freeze_encoder_freezes_the_pretrained_encoder_whole_so_it_caches():
+    model = chunked_classifier()
+    calls = encoder_calls(model)
+    fine_tune_model(model, DOCS, epochs=2, lr=1e-2, freeze_encoder=True, cache_frozen=True, progress=False)
+    assert calls == [8]
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert frozen == {name for name, _ in model.named_parameters() if name.startswith("layers.0.")}
+    assert any(".embeddings." in name for name in frozen) and "layers.2.weight" not in frozen
+
+
 def test_validation_and_early_stopping_read_the_cache_too():
     model = chunked_classifier()
     calls = encoder_calls(model)
@@ -86,7 +96,8 @@ def test_cache_frozen_is_a_checked_keyword_in_m():
 def test_what_cannot_be_cached_is_an_error_naming_the_field():
     model = chunked_classifier()
     with pytest.raises(MError, match=r"first layer of .* \(TextEncoderModel\) has parameters left to train") as error:
-        fine_tune_model(model, DOCS, epochs=1, freeze_encoder=True, cache_frozen=True, progress=False)
+        fine_tune_model(model, DOCS, epochs=1, freeze="layers.0.transformer.encoder.*", cache_frozen=True,
+                        progress=False)
     assert error.value.field == "cache_frozen"
     assert all(p.requires_grad for p in model.parameters())  # the refused call froze nothing
     with pytest.raises(MError, match="cache_frozen must be true or false"):

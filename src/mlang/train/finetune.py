@@ -54,7 +54,8 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
       forward and backward in equal parts whose gradients add up to the whole batch's: the same
       update in less memory, since activations set the peak (docs/training.md).
     - `freeze`: parameter-name glob pattern(s) to keep fixed (`"encoder.layer.0.*"`);
-      `freeze_encoder=true` freezes the model's `encoder`.
+      `freeze_encoder=true` freezes the model's encoder: its pretrained encoders whole (a
+      `TextClassifier`'s MiniLM, embeddings included) and any parameter named `encoder.*`.
     - `freeze_embeddings=true` keeps each pretrained transformer's token-embedding table fixed
       (half of MiniLM's weights; on the quickstart: 53 MB less peak memory, < 1 % less time, one
       review fewer right — measured, so not the default; docs/training.md).
@@ -389,6 +390,7 @@ def _apply_freezing(model, freeze, freeze_encoder: bool, freeze_embeddings: bool
         frozen |= matched
     if freeze_encoder:
         encoder = {name for name in named if name.startswith("encoder.") or ".encoder." in name}
+        encoder |= _pretrained_encoder_parameters(model)
         if not encoder:
             raise data_error("freeze_encoder=true but the model has no encoder", field="freeze_encoder",
                          hint="freeze parameters by name with freeze=\"pattern*\"")
@@ -400,6 +402,16 @@ def _apply_freezing(model, freeze, freeze_encoder: bool, freeze_embeddings: bool
     if not trainable:
         raise data_error("every parameter is frozen: nothing to train", field="freeze")
     return trainable
+
+
+def _pretrained_encoder_parameters(model) -> set[str]:
+    """The parameter names of every pretrained encoder inside `model` (a nested MModel whose task
+    is "embedding": the zoo's text and image encoders), its embeddings included."""
+    from mlang.models.module import MModel
+
+    return {f"{prefix}.{name}" for prefix, module in model.named_modules()
+            if module is not model and isinstance(module, MModel) and module.task == "embedding"
+            for name, _ in module.named_parameters()}
 
 
 def _token_embedding_tables(model) -> set[int]:

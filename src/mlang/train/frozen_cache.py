@@ -64,7 +64,8 @@ def frozen_prefix(model) -> int:
         problem = ("has no parameters, so nothing frozen comes before the layers trained"
                    if not list(model.layers[0].parameters()) else "has parameters left to train")
         raise data_error(f"cache_frozen=true, but the first layer of {model.spec.name} ({first}) {problem}",
-                         field="cache_frozen", hint='freeze the leading layers whole, e.g. freeze="layers.0.*"')
+                         field="cache_frozen", hint='freeze the leading layers whole: freeze_encoder=true (a pretrained encoder), '
+                              'or freeze="layers.0.*"')
     return start
 
 
