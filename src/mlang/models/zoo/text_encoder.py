@@ -228,27 +228,18 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
-# The architectures `packed_states` reproduces (post-LayerNorm BERT layers, absolute positions,
-# no embedding projection), checked against each on tiny configs in the tests.
+# The architectures `packed_states` reproduces (post-LayerNorm BERT layers: embeddings, then
+# self-attention and a feed-forward block per layer), checked against each on tiny configs in the tests.
 PACKABLE_TYPES = ("bert", "roberta", "xlm-roberta", "camembert")
 
 
 def packable(transformer) -> bool:
-    """A BERT-style encoder (BERT, MiniLM, RoBERTa, ...) whose layers `packed_states` can run:
-    absolute position embeddings added once, then layers of self-attention and a feed-forward
-    block, every part but the attention's scores computed token by token."""
+    """An encoder of `PACKABLE_TYPES` configured as one (absolute positions, no decoder or
+    cross-attention): one whose layers `packed_states` can run."""
     config = transformer.config
-    layers = getattr(getattr(transformer, "encoder", None), "layer", None)
-    if (getattr(config, "model_type", None) not in PACKABLE_TYPES or not layers
-            or getattr(transformer, "embeddings", None) is None
-            or hasattr(transformer, "embeddings_project") or getattr(config, "is_decoder", False)
-            or getattr(config, "position_embedding_type", "absolute") != "absolute"):
-        return False
-    return all(hasattr(layer, "attention") and hasattr(layer.attention, "output")
-               and all(hasattr(getattr(layer.attention, "self", None), name)
-                       for name in ("query", "key", "value", "num_attention_heads", "attention_head_size"))
-               and hasattr(layer, "intermediate") and hasattr(layer, "output")
-               and not hasattr(layer, "crossattention") for layer in layers)
+    return (getattr(config, "model_type", None) in PACKABLE_TYPES
+            and not getattr(config, "is_decoder", False) and not getattr(config, "add_cross_attention", False)
+            and getattr(config, "position_embedding_type", "absolute") == "absolute")
 
 
 def packed_states(transformer, input_ids, attention_mask, token_type_ids=None, **_unused) -> torch.Tensor:
