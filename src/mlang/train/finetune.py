@@ -271,7 +271,6 @@ class _StepLoop:
         return {"epoch": epoch, "step": self.step, "train_loss": epoch_total / epoch_batches,
                 "lr": self.scheduler.get_last_lr()[0]}
 
-
     def _forward_backward(self, batch, first: bool):
         """Forward and backward of one batch, in parts of at most `max_forward_tokens` tokens where
         the loss is a mean over examples (classification); the batch's mean loss, detached."""
