@@ -130,8 +130,12 @@ def seaweedfs_s3(bucket: str = "models"):
     ports = {name: free_port() for name in ("s3", "master", "volume", "filer", "webdav", "admin")}
     env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
            "S3_BUCKET": bucket}
+    # `-volume.max` fixed: left at 0, weed sizes the volume count from free disk space, and on a
+    # disk with under one volume's worth free it registers no capacity and every write fails.
+    # Iceberg and Lance listen on fixed ports that a second run would collide on; unused here.
     command = [weed, "mini", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-               f"-bucket={bucket}", "-admin.ui=false",
+               f"-bucket={bucket}", "-admin.ui=false", "-volume.max=8",
+               "-master.volumeSizeLimitMB=64", "-s3.port.iceberg=0", "-s3.port.lance=0",
                *(f"-{name}.port={port}" for name, port in ports.items())]
     log = open(folder / "weed.log", "wb")
     process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
