@@ -149,7 +149,7 @@ def fine_tune_model(model, train, valid=None, *, epochs: int = 3, lr: float = 5e
     total_batches = min(batches_per_epoch * epochs, total_updates * gradient_accumulation)
     # A checkpoint of a run that already ended (all epochs, early stopping, max_steps) trains no more.
     finished_before = start_epoch > epochs or loop.finished or (skip_batches == 0 and history.stopped_early)
-    with TrainingProgress(total_batches, wanted(progress)) as bar:
+    with TrainingProgress(total_batches, wanted(progress)) as bar, _dropout_for(run_model, device):
         for epoch in range(start_epoch, epochs + 1):
             if finished_before:
                 break
@@ -294,6 +294,16 @@ class _StepLoop:
             scaled = loss / self.accumulation if self.accumulation > 1 else loss
             (self.scaler.scale(scaled) if self.scaler else scaled).backward()
         return total
+
+
+def _dropout_for(model, device):
+    """On CPU, dropout masks drawn in bulk (mlang.train.dropout): a sixth of a transformer's
+    fine-tune step goes into torch's serial mask otherwise; CUDA's own kernel is fast."""
+    from contextlib import nullcontext
+
+    from mlang.train.dropout import cpu_dropout
+
+    return cpu_dropout(model) if device.type == "cpu" else nullcontext()
 
 
 def _with_last(items):
