@@ -108,3 +108,24 @@ def test_fine_tuning_on_cpu_uses_it_and_leaves_the_model_as_it_was(monkeypatch):
     assert rates and set(rates) == {0.25}
     assert all(type(m) is not fast.CPUDropout for m in scope["net"].modules())
     assert any(type(m) is nn.Dropout for m in scope["net"].modules())
+
+
+def test_attention_gives_the_gradients_of_dropout_then_matmul(monkeypatch):
+    torch.manual_seed(0)
+    mask = torch.rand(2, 3, 5, 5) < 0.3
+    monkeypatch.setattr(fast, "dropped", lambda shape, p: (mask, 1 / 0.7))
+    query, key, value = (torch.randn(2, 3, 5, 4, requires_grad=True) for _ in range(3))
+    padding = torch.zeros(2, 1, 5, 5)
+    padding[1, :, :, 3:] = torch.finfo(torch.float32).min
+    module = nn.Module().train()
+    ours, _ = fast.attention(module, query, key, value, padding, dropout=0.3)
+    ours.square().sum().backward()
+    mine = [t.grad.clone() for t in (query, key, value)]
+    for t in (query, key, value):
+        t.grad = None
+    weights = torch.softmax(query @ key.transpose(2, 3) * 0.5 + padding, dim=-1)
+    expected = (weights.masked_fill(mask, 0) / 0.7 @ value).transpose(1, 2)
+    assert torch.allclose(ours, expected, atol=1e-6)
+    expected.square().sum().backward()
+    for got, want in zip(mine, (query.grad, key.grad, value.grad)):
+        assert torch.allclose(got, want, atol=1e-5)
