@@ -47,8 +47,9 @@ def encoder_of(model):
 
 
 def test_every_batch_is_what_preprocess_gives_for_its_texts(classifier):
-    """...padded further, with masked padding, to a multiple of PAD_MULTIPLE tokens (at most
-    max_length); the model's outputs are the same."""
+    """...padded to their longest text, and shuffled (training) batches further, with masked
+    padding, to a multiple of PAD_MULTIPLE tokens (at most max_length); the model's outputs are
+    the same."""
     from mlang.data.batching import PAD_MULTIPLE
 
     data = reviews()
@@ -56,10 +57,11 @@ def test_every_batch_is_what_preprocess_gives_for_its_texts(classifier):
     for options in ({"shuffle": True, "seed": 3}, {"bucket": True}, {}):
         batches = list(data.batches(8, model=classifier, **options))
         assert sorted(i for b in batches for i in b.indices) == list(range(len(data)))
+        multiple = PAD_MULTIPLE if options.get("shuffle") else 1
         for batch in batches:
             expected = classifier.preprocess(batch.text)
             width, longest = batch.inputs["input_ids"].shape[1], expected["input_ids"].shape[1]
-            assert width == min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, 24)
+            assert width == min(-(-longest // multiple) * multiple, 24)
             assert same_features({k: v[:, :longest] for k, v in batch.inputs.items()}, expected)
             assert not batch.inputs["attention_mask"][:, longest:].any()
             with torch.no_grad():

@@ -4,9 +4,9 @@ Text is bucketed by length: examples of similar length share a batch, so dynamic
 batch padded to its own longest example) pads little.  That is the largest practical speed-up for
 short texts (DESIGN §8).  For a model with a Hugging Face tokenizer, a dataset's texts are
 tokenized once (`TokenCache`, kept on the dataset for the next epoch and for evaluation) and
-bucketed by their token counts; each batch is padded from the cache, to its longest text rounded
-up to a multiple of `PAD_MULTIPLE` tokens (fewer distinct tensor sizes: less memory kept by the
-allocator between batches).  Otherwise (images, numbers,
+bucketed by their token counts; each batch is padded from the cache, to its longest text (in
+shuffled, training batches rounded up to a multiple of `PAD_MULTIPLE` tokens: fewer distinct
+tensor sizes, less memory kept by the allocator between batches).  Otherwise (images, numbers,
 QA pairs) each batch goes through the model's `preprocess` and text is bucketed by characters.
 Extractive QA targets (start/end token of the answer) are derived from the tokenizer's character
 offsets, which the model's `preprocess` returns as `offset_mapping`.
@@ -107,9 +107,11 @@ def iterate_batches(dataset, batch_size: int, *, model=None, shuffle: bool = Fal
     if batch_size < 1:
         raise data_error(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
     tokens = TokenCache.of(dataset, model)
+    # The rounding is for training's allocator; sorted batches (evaluation) pad to their longest.
+    multiple = PAD_MULTIPLE if shuffle else 1
     for indices in batch_order(dataset, batch_size, shuffle=shuffle, seed=seed, bucket=bucket,
                                drop_last=drop_last, tokens=tokens):
-        yield make_batch(dataset, indices, model, tokens)
+        yield make_batch(dataset, indices, model, tokens, multiple)
 
 
 def batch_order(dataset, batch_size: int, *, shuffle: bool, seed: int, bucket: bool | None,
@@ -240,13 +242,14 @@ def _text_encoder(model):
     return found[0] if len(found) == 1 else None
 
 
-def make_batch(dataset, indices: list[int], model=None, tokens: TokenCache | None = None) -> Batch:
+def make_batch(dataset, indices: list[int], model=None, tokens: TokenCache | None = None,
+               multiple: int | None = None) -> Batch:
     """One batch of the given examples, preprocessed for `model` when given (padded from `tokens`,
-    the dataset's texts tokenized once, when given)."""
+    the dataset's texts tokenized once, when given, to a multiple of `multiple` tokens)."""
     examples = [dataset[i] for i in indices]
     qa = is_qa(dataset)
     if tokens is not None:
-        inputs = tokens.inputs(list(indices))
+        inputs = tokens.inputs(list(indices), multiple)
     else:
         raw_inputs = ([(e["question"], e["context"]) for e in examples] if qa
                       else [e[dataset._require("input_column")] for e in examples])
