@@ -51,13 +51,17 @@ def test_m_fmt_and_m_run_import_no_cli_framework(tmp_path, command, source, expe
     assert probe == {"result": expected, "loaded": []}
 
 
-@pytest.mark.parametrize("command", [["check"], ["fmt", "--check"], ["run"]])
-def test_check_fmt_and_run_as_the_process_freeze_the_heap_for_exit(tmp_path, command):
+@pytest.mark.parametrize("command, source, frozen", [
+    (["check"], "x = 1\n", True),
+    (["fmt", "--check"], "x = 1\n", True),
+    (["run"], "x = 1\n", False),  # `m run` freezes in its last exit handler, after the program's
+])
+def test_check_and_fmt_as_the_process_freeze_the_heap_for_exit(tmp_path, command, source, frozen):
     program = tmp_path / "p.m"
-    program.write_text("x = 1\n")
+    program.write_text(source)
     probe = modules_loaded_by(f"import gc\nfrom mlang.cli import main\nsys.argv = ['m', *{[*command, str(program)]!r}]\n"
                               "result = [main(), gc.get_freeze_count() > 0]")
-    assert probe["result"] == [0, True]
+    assert probe["result"] == [0, frozen]
 
 
 LEDGER = """\
@@ -72,23 +76,33 @@ class Ledger:
     def __del__(self):
         with open(self.path, "w") as file:
             file.write("finalized")
+
+
+def path(name):  # a function: the module's globals are a cycle with it
+    return __file__ + "." + name
+
+
+log = open(path("log"), "w")  # never closed: the module's teardown flushes it
+log.write("flushed")
+kept = Ledger(path("module")).cycle()
 """
 
 
-def test_m_run_still_finalizes_the_programs_objects_at_exit(tmp_path):
+def test_m_run_freezes_the_heap_last_and_still_finalizes_the_programs_objects(tmp_path):
     (tmp_path / "ledger.py").write_text(LEDGER)
+    (tmp_path / "books.m").write_text("import python ledger\n"
+                                      "shelf = ledger.Ledger(ledger.path(\"m-module\")).cycle()\n")
     program = tmp_path / "p.m"
-    program.write_text(f"import python ledger\n"
-                       f"book = ledger.Ledger({str(tmp_path / 'global.txt')!r}).cycle()\n"
-                       f"func make() {{ return ledger.Ledger({str(tmp_path / 'garbage.txt')!r}).cycle() }}\n"
-                       f"make()\n")
-    done = subprocess.run([sys.executable, "-m", "mlang", "run", str(program)], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "global.txt").read_text() == "finalized"
-    assert (tmp_path / "garbage.txt").read_text() == "finalized"
-
-
+    program.write_text("import python ledger\nimport \"books.m\"\n"
+                       "book = ledger.Ledger(ledger.path(\"global\")).cycle()\n"
+                       "func make() { return ledger.Ledger(ledger.path(\"garbage\")).cycle() }\n"
+                       "make()\n")
+    probe = modules_loaded_by(f"import atexit, gc\nfrom mlang.cli import main\nsys.argv = ['m', 'run', {str(program)!r}]\n"
+                              "code = main()\natexit._run_exitfuncs()\nresult = [code, gc.get_freeze_count() > 0]")
+    assert probe["result"] == [0, True]
+    assert (tmp_path / "ledger.py.log").read_text() == "flushed"
+    for name in ("global", "garbage", "module", "m-module"):
+        assert (tmp_path / f"ledger.py.{name}").read_text() == "finalized", name
 def test_a_call_with_its_own_arguments_leaves_the_callers_heap_alone(tmp_path):
     program = tmp_path / "p.m"
     program.write_text("x = 1\n")
