@@ -45,12 +45,15 @@ def test_drop_follows_torchs_seed_and_differs_call_to_call():
     assert not torch.equal(first, second)
 
 
-def test_drop_is_identity_outside_training_and_rejects_a_bad_rate():
-    x = torch.randn(10)
+def test_drop_is_identity_outside_training_zeroes_all_at_one_and_rejects_a_bad_rate():
+    x = torch.randn(10, requires_grad=True)
     assert fast.drop(x, 0.5, training=False) is x
     assert fast.drop(x, 0.0) is x
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        fast.drop(x, 1.0)
+    everything = fast.drop(x, 1.0)  # as torch's: nn.Dropout(p=1) gives zeros
+    everything.sum().backward()
+    assert torch.all(everything == 0) and torch.all(x.grad == 0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fast.drop(x, 1.5)
 
 
 @pytest.mark.parametrize("model_type", sorted(ENCODERS))
@@ -129,3 +132,13 @@ def test_attention_gives_the_gradients_of_dropout_then_matmul(monkeypatch):
     expected.square().sum().backward()
     for got, want in zip(mine, (query.grad, key.grad, value.grad)):
         assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_attention_under_bf16_autocast_stays_finite_where_a_row_is_all_padding():
+    query, key, value = (torch.randn(1, 2, 4, 8, requires_grad=True) for _ in range(3))
+    padding = torch.zeros(1, 1, 4, 4)
+    padding[..., 1, :] = torch.finfo(torch.float32).min  # query 1 may attend to nothing
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output, _ = fast.attention(nn.Module().train(), query, key, value, padding, dropout=0.1)
+    output.float().sum().backward()
+    assert torch.isfinite(output).all() and all(torch.isfinite(t.grad).all() for t in (query, key, value))

@@ -23,9 +23,9 @@ from mlang.data.errors import data_error
 DEFAULT_BATCH_SIZE = 32
 # Shuffled text is sorted by length within windows of this many batches, then the batches shuffled.
 BUCKET_WINDOW = 50
-# Cached-token batches are padded to a multiple of this many tokens (never past max_length): the
-# padded positions are masked, so outputs are the same, and on the quickstart the fine-tune's peak
-# memory fell by 110 MB at no measured cost in time (docs/training.md).
+# Shuffled (training) cached-token batches are padded to a multiple of this many tokens (never past
+# max_length): the padded positions are masked, so outputs are the same, and on the quickstart the
+# fine-tune's peak memory fell by 110 MB at no measured cost in time (docs/training.md).
 PAD_MULTIPLE = 8
 
 

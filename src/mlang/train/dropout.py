@@ -12,7 +12,8 @@ Same semantics: each element is zeroed with probability p (to 1/65536) and the o
 `cpu_dropout(model)` applies it while a `fineTuneModel` trains on CPU: `nn.Dropout` modules draw
 their masks here, and the attention of the Hugging Face encoders named in `ATTENTION_TYPES`
 (`sdpa` in training falls back to the same serial mask) runs as eager attention with this
-dropout; everything is as it was afterwards.  Evaluation and inference are untouched.
+dropout; everything is as it was afterwards.  Evaluation computes what it computed (the same
+`sdpa` kernel), and inference outside training is untouched.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def dropped(shape: torch.Size, p: float) -> tuple[torch.Tensor, float]:
     """A bool mask of `shape`, True with probability `p` (to 1/LEVELS), and the scale 1/(1-p)
     for what is kept."""
     threshold = round(p * LEVELS)
+    if threshold >= LEVELS:  # p = 1 (or within 1/65536 of it): everything is dropped
+        return torch.ones(shape, dtype=torch.bool), 0.0
     seed = int(torch.randint(0, 2**63 - 1, ()))  # from torch's generator: setSeed governs it
     count = shape.numel()
     words = (count + 3) // 4  # four 16-bit draws per 64-bit word
@@ -57,8 +60,8 @@ def drop(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     """`torch.nn.functional.dropout(x, p, training)` with the mask drawn as above."""
     if not training or p == 0.0:
         return x
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     return _Dropout.apply(x, p)
 
 
@@ -71,7 +74,8 @@ class CPUDropout(nn.Dropout):
 
 def attention(module, query, key, value, attention_mask, scaling=None, dropout: float = 0.0, **kwargs):
     """Hugging Face's eager attention (`eager_attention_forward`) with `drop`'s masks; with no
-    dropout to apply (evaluation), the fused `sdpa` kernel, as before."""
+    dropout to apply (evaluation), the fused `sdpa` kernel, as before.  The weights it returns
+    (`output_attentions`) are the softmax's, before dropout."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     if dropout == 0.0 or not module.training:
@@ -82,6 +86,8 @@ def attention(module, query, key, value, attention_mask, scaling=None, dropout: 
     # mask is added in place: three passes over the scores fewer than the eager attention.
     scores = torch.matmul(query * scaling, key.transpose(2, 3))
     if attention_mask is not None:
+        if attention_mask.dtype != scores.dtype:  # autocast: float32's min would be -inf, then NaN
+            attention_mask = attention_mask.to(scores.dtype).clamp(min=torch.finfo(scores.dtype).min)
         scores += attention_mask
     weights = torch.softmax(scores, dim=-1)
     return _DroppedMatmul.apply(weights, value, dropout).transpose(1, 2).contiguous(), weights
@@ -93,6 +99,7 @@ class _DroppedMatmul(torch.autograd.Function):
     rather than held through the whole forward pass (75 MB of MiniLM's peak at 16 x 128 tokens)."""
 
     @staticmethod
+    @torch.amp.custom_fwd(device_type="cpu")  # backward runs under forward's autocast, as autograd's would
     def forward(ctx, weights: torch.Tensor, value: torch.Tensor, p: float) -> torch.Tensor:
         mask, ctx.scale = dropped(weights.shape, p)
         ctx.save_for_backward(weights, value, mask)
@@ -100,11 +107,15 @@ class _DroppedMatmul(torch.autograd.Function):
         return torch.matmul(weights.masked_fill(mask, 0), value).mul_(ctx.scale)
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type="cpu")
     def backward(ctx, grad: torch.Tensor):
         weights, value, mask = ctx.saved_tensors
         grad = grad * ctx.scale
-        grad_weights = torch.matmul(grad, value.transpose(-1, -2)).masked_fill_(mask, 0)
-        grad_value = torch.matmul(weights.masked_fill(mask, 0).transpose(-1, -2), grad)
+        grad_weights = grad_value = None
+        if ctx.needs_input_grad[0]:
+            grad_weights = torch.matmul(grad, value.transpose(-1, -2)).masked_fill_(mask, 0)
+        if ctx.needs_input_grad[1]:
+            grad_value = torch.matmul(weights.masked_fill(mask, 0).transpose(-1, -2), grad)
         return grad_weights, grad_value, None
 
 
@@ -112,9 +123,8 @@ def _register_attention() -> None:
     from transformers import AttentionInterface
     from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask
 
-    if ATTENTION not in AttentionInterface._global_mapping:
-        AttentionInterface.register(ATTENTION, attention)
-        ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION, eager_mask)  # additive float masks
+    AttentionInterface.register(ATTENTION, attention)  # registering again replaces it: idempotent
+    ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION, eager_mask)  # additive float masks
 
 
 def _attention_modules(model: nn.Module) -> list:

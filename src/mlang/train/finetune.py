@@ -297,7 +297,7 @@ class _StepLoop:
 
 
 def _dropout_for(model, device):
-    """On CPU, dropout masks drawn in bulk (mlang.train.dropout): a sixth of a transformer's
+    """On CPU, dropout masks drawn in bulk (mlang.train.dropout): 12-15 % of a transformer's
     fine-tune step goes into torch's serial mask otherwise; CUDA's own kernel is fast."""
     from contextlib import nullcontext
 
