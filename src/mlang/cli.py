@@ -235,13 +235,12 @@ def _freeze_after_the_program() -> None:
 
     installed = tuple(os.path.join(Path(p).resolve(), "") for p in {sys.prefix, sys.base_prefix, sys.exec_prefix,
                                                                     *sysconfig.get_paths().values()})
-    programs = list(runtime._modules.values())
+    programs = runtime.forget_modules()
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if (file and name.split(".")[0] != "mlang"
                 and not str(Path(file).resolve()).startswith(installed)):
             programs.append(sys.modules.pop(name))
-    runtime._modules.clear()
     for module in programs:  # as the interpreter clears a module: by reference counts, in order,
         namespace = vars(module)  # so a buffered file is flushed before its buffer goes
         for names in ([k for k in namespace if k.startswith("_") and k != "__builtins__"],

@@ -137,6 +137,14 @@ def import_m_module(path: str, importer: str) -> types.ModuleType:
     return module
 
 
+def forget_modules() -> list[types.ModuleType]:
+    """The M modules imported so far, forgotten (a later import runs its file again): what
+    `m run`'s exit handler clears."""
+    modules = list(_modules.values())
+    _modules.clear()
+    return modules
+
+
 def run_main(compiled, globals_: dict) -> None:
     """Execute a program's main module, tracking it for import-cycle detection."""
     key = str(Path(compiled.filename).resolve()) if not compiled.filename.startswith("<") else compiled.filename

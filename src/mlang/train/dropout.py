@@ -17,6 +17,7 @@ dropout; everything is as it was afterwards.  Evaluation computes what it comput
 """
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -128,11 +129,12 @@ def _register_attention() -> None:
 
 
 def _attention_modules(model: nn.Module) -> list:
-    """The Hugging Face encoders inside `model` whose training attention can use `attention`."""
-    try:
-        from transformers import PreTrainedModel
-    except ImportError:
+    """The Hugging Face encoders inside `model` whose training attention can use `attention`
+    (none without importing transformers, if nothing has: a small network trains without it)."""
+    if "transformers" not in sys.modules:
         return []
+    from transformers import PreTrainedModel
+
     return [module for module in model.modules()
             if isinstance(module, PreTrainedModel)
             and getattr(module.config, "model_type", None) in ATTENTION_TYPES
