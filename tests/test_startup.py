@@ -54,7 +54,7 @@ def test_m_fmt_and_m_run_import_no_cli_framework(tmp_path, command, source, expe
 @pytest.mark.parametrize("command, source, frozen", [
     (["check"], "x = 1\n", True),
     (["fmt", "--check"], "x = 1\n", True),
-    (["run"], "x = 1\n", False),  # `m run` freezes in its last exit handler, after the program's
+    (["run"], "x = 1\n", False),  # `m run` freezes later, in its last exit handler
 ])
 def test_check_and_fmt_as_the_process_freeze_the_heap_for_exit(tmp_path, command, source, frozen):
     program = tmp_path / "p.m"
@@ -103,6 +103,8 @@ def test_m_run_freezes_the_heap_last_and_still_finalizes_the_programs_objects(tm
     assert (tmp_path / "ledger.py.log").read_text() == "flushed"
     for name in ("global", "garbage", "module", "m-module"):
         assert (tmp_path / f"ledger.py.{name}").read_text() == "finalized", name
+
+
 def test_a_call_with_its_own_arguments_leaves_the_callers_heap_alone(tmp_path):
     program = tmp_path / "p.m"
     program.write_text("x = 1\n")
